@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * core.h - the reactor core that every other engine module builds on:
+ * completion dispatch (struct rp_op), the per-reactor timer wheel, fixed-size
+ * object pools, the pipe pool, the provided-buffer ring, the kernel feature
+ * probe, logging, and the reactor itself. This is the one header of
+ * engine/core/ that other modules include.
+ */
+#ifndef RP_CORE_H
+#define RP_CORE_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ringproxy/ringproxy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_CACHELINE	 64
+#define RP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define rp_container_of(ptr, type, member)                                               \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+#define rp_likely(x)   __builtin_expect(!!(x), 1)
+#define rp_unlikely(x) __builtin_expect(!!(x), 0)
+
+void rp__bug(const char *file, int line, const char *cond) __attribute__((noreturn));
+/* Stays on in release builds: for invariants whose violation corrupts memory. */
+#define RP_BUG_ON(cond)                                                                  \
+	do {                                                                             \
+		if (rp_unlikely(cond))                                                   \
+			rp__bug(__FILE__, __LINE__, #cond);                              \
+	} while (0)
+
+/* ---- logging --------------------------------------------------------------
+ * Lines go to stderr with one write(2) each. Only start-up, shutdown and rare
+ * events (an accept pause, a backend going down) log from a reactor.
+ */
+extern enum rp_log_level rp__log_level;
+void rp__log(enum rp_log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define rp_err(...)  rp__log(RP_LOG_ERR, __VA_ARGS__)
+#define rp_warn(...) rp__log(RP_LOG_WARN, __VA_ARGS__)
+#define rp_info(...) rp__log(RP_LOG_INFO, __VA_ARGS__)
+#define rp_dbg(...)                                                                      \
+	do {                                                                             \
+		if (rp_unlikely(rp__log_level >= RP_LOG_DEBUG))                          \
+			rp__log(RP_LOG_DEBUG, __VA_ARGS__);                              \
+	} while (0)
+
+/* Monotonic milliseconds (vDSO, no syscall). */
+uint64_t rp__now_ms(void);
+
+/* ---- completion dispatch --------------------------------------------------
+ * Every SQE's user_data is the address of a struct rp_op embedded in the
+ * object that owns the operation; the reactor calls op->fn with the CQE's
+ * res and flags. user_data 0 marks an SQE whose completion nobody needs.
+ */
+struct rp_op;
+typedef void (*rp_op_fn)(struct rp_op *op, int res, uint32_t flags);
+struct rp_op {
+	rp_op_fn fn;
+};
+
+/* ---- timer wheel ----------------------------------------------------------
+ * A hashed wheel with 1 ms ticks and 4096 slots. A timer further away than
+ * one revolution waits in its slot for later rounds. A bitmap of non-empty
+ * slots makes "when is the next timer" cheap, so an idle reactor sleeps.
+ */
+#define RP_WHEEL_SLOTS 4096u
+struct rp_timer;
+typedef void (*rp_timer_fn)(struct rp_timer *t, uint64_t now_ms);
+struct rp_timer {
+	struct rp_timer *next;
+	struct rp_timer **pprev; /* NULL when not armed */
+	uint64_t expires;	 /* ms */
+	rp_timer_fn fn;
+};
+struct rp_wheel {
+	uint64_t cur; /* last tick (ms) processed */
+	unsigned count;
+	struct rp_timer *slot[RP_WHEEL_SLOTS];
+	uint64_t used[RP_WHEEL_SLOTS / 64];
+};
+void rp__wheel_init(struct rp_wheel *w, uint64_t now_ms);
+/* Arms (or re-arms) @t to fire at @expires ms; a time already past fires on
+ * the next rp__wheel_run(). */
+void rp__timer_arm(struct rp_wheel *w, struct rp_timer *t, uint64_t expires);
+void rp__timer_cancel(struct rp_wheel *w, struct rp_timer *t);
+static inline bool rp__timer_armed(const struct rp_timer *t)
+{
+	return t->pprev != NULL;
+}
+/* Fires every timer due at @now_ms; returns how many fired. */
+unsigned rp__wheel_run(struct rp_wheel *w, uint64_t now_ms);
+/* Milliseconds until the earliest slot that may hold a due timer, or -1 when
+ * no timer is armed. Never more than one revolution. */
+int64_t rp__wheel_next(const struct rp_wheel *w, uint64_t now_ms);
+
+/* ---- object pool ----------------------------------------------------------
+ * Fixed-size objects carved from chunks, recycled through a free list, never
+ * more than @max alive: the bound on per-reactor memory.
+ */
+struct rp_pool {
+	size_t obj_size;
+	unsigned max;
+	unsigned used;
+	unsigned allocated;
+	unsigned per_chunk;
+	void *free;
+	void *chunks;
+};
+int rp__pool_init(struct rp_pool *p, size_t obj_size, unsigned max);
+/* A zeroed object, or NULL when @max are in use or memory ran out. */
+void *rp__pool_get(struct rp_pool *p);
+void rp__pool_put(struct rp_pool *p, void *obj);
+void rp__pool_destroy(struct rp_pool *p);
+
+/* ---- pipe pool ------------------------------------------------------------
+ * Pipes for splice. A reactor may hold at most @max_live pipes, a share of
+ * fs.pipe-user-pages-soft, so a busy proxy never trips the kernel's per-user
+ * limit (which would silently shrink new pipes to two pages). Only empty
+ * pipes are recycled; one returned with bytes in it is closed.
+ */
+struct rp_pipe {
+	int rfd, wfd;
+};
+struct rp_pipe_pool {
+	unsigned size;	   /* bytes per pipe */
+	unsigned max_live; /* pipes out + cached */
+	unsigned live;
+	unsigned nfree;
+	unsigned max_free;
+	struct rp_pipe *free;
+};
+int rp__pipe_pool_init(struct rp_pipe_pool *pp, unsigned size, unsigned max_live);
+/* 0 and a pipe in *@out, or -EAGAIN when the budget is spent, -errno else. */
+int rp__pipe_get(struct rp_pipe_pool *pp, struct rp_pipe *out);
+void rp__pipe_put(struct rp_pipe_pool *pp, struct rp_pipe *p, bool empty);
+void rp__pipe_pool_destroy(struct rp_pipe_pool *pp);
+/* How many pipes of @size bytes one of @reactors reactors may hold. */
+unsigned rp__pipe_budget(unsigned size, unsigned reactors);
+
+/* ---- provided-buffer ring -------------------------------------------------
+ * One per reactor. A recv with IOSQE_BUFFER_SELECT takes a buffer only when
+ * data arrives, so an idle connection owns none. Recycled buffers are handed
+ * back to the kernel in one batch per loop turn.
+ */
+struct rp_bufring {
+	struct io_uring_buf_ring *br;
+	uint8_t *base;
+	unsigned count; /* power of two */
+	unsigned size;
+	unsigned mask;
+	unsigned pending; /* added since the last publish */
+	int bgid;
+	size_t ring_bytes;
+};
+int rp__bufring_init(struct rp_bufring *b, struct io_uring *ring, int bgid,
+		     unsigned count, unsigned size);
+void rp__bufring_destroy(struct rp_bufring *b, struct io_uring *ring);
+/* Unmaps the memory only: for a ring that is already gone. */
+void rp__bufring_release(struct rp_bufring *b);
+static inline uint8_t *rp__bufring_addr(const struct rp_bufring *b, unsigned bid)
+{
+	return b->base + (size_t)bid * b->size;
+}
+static inline void rp__bufring_recycle(struct rp_bufring *b, unsigned bid)
+{
+	io_uring_buf_ring_add(b->br, rp__bufring_addr(b, bid), b->size, bid, b->mask,
+			      b->pending++);
+}
+static inline void rp__bufring_publish(struct rp_bufring *b)
+{
+	if (b->pending) {
+		io_uring_buf_ring_advance(b->br, b->pending);
+		b->pending = 0;
+	}
+}
+
+/* ---- kernel feature probe ------------------------------------------------- */
+struct rp_features {
+	int uring_errno;     /* 0, or why io_uring_setup failed */
+	unsigned ring_flags; /* best setup flags the kernel accepted */
+	unsigned features;   /* IORING_FEAT_* of that ring */
+	bool op_splice, op_msg_ring, op_send_zc, op_shutdown, op_connect, op_poll,
+		op_cancel, op_link_timeout, op_accept, op_recv, op_send;
+	bool multishot_accept;
+	bool multishot_recv;
+	bool buf_ring;
+	bool bundle;
+	bool cqe_skip;
+	bool ext_arg;
+	bool ktls_ulp;
+};
+/* Probes once; 0, or -errno when io_uring cannot be used at all (the reason
+ * is in @err). */
+int rp__probe_features(struct rp_features *f, char *err, size_t errlen);
+/* "multishot-accept multishot-recv buf-ring ... -ktls" */
+void rp__features_describe(const struct rp_features *f, char *buf, size_t len);
+void rp__ring_flags_describe(unsigned flags, char *buf, size_t len);
+/* Sets up @ring with the best of @flags the kernel takes; the flags used are
+ * returned in *@used. */
+int rp__ring_setup(struct io_uring *ring, unsigned entries, unsigned flags,
+		   unsigned *used);
+
+/* ---- the reactor ---------------------------------------------------------- */
+struct rp_reactor;
+struct rp_engine;
+
+/*
+ * A service is what runs on the accepted connections of a listener (the L4
+ * proxy now; HTTP and the forward proxy later). Each reactor gets its own
+ * instance (@state) so that nothing is shared.
+ */
+struct rp_service_ops {
+	const char *name;
+	int (*init)(struct rp_reactor *r, void **state);
+	/* Takes ownership of @fd (non-blocking, close-on-exec). */
+	void (*accept)(struct rp_reactor *r, void *state, int fd);
+	/* Abort every connection now (hard stop). */
+	void (*stop)(struct rp_reactor *r, void *state);
+	void (*fini)(struct rp_reactor *r, void *state);
+};
+
+struct rp_lsock {
+	struct rp_op accept_op;
+	struct rp_reactor *r;
+	int fd;
+	unsigned index;
+	bool armed;
+	bool closing;
+};
+
+struct rp_reactor {
+	struct io_uring ring;
+	struct rp_engine *eng;
+	const struct rp_config *cfg;
+	const struct rp_features *feat;
+	unsigned id;
+	int cpu;
+	unsigned ring_flags;
+	uint64_t now_ms; /* cached once per loop turn */
+
+	struct rp_wheel wheel;
+	struct rp_bufring bufs;
+	bool have_bufs;
+	struct rp_pipe_pool pipes;
+
+	const struct rp_service_ops *svc;
+	void *svc_state;
+
+	struct rp_lsock lsock[RP_MAX_LISTENERS];
+	unsigned nlsock;
+	bool accept_paused; /* fds or max_conns exhausted */
+	bool pause_logged;
+	struct rp_timer accept_retry;
+
+	struct rp_op ctl_op; /* MSG_RING target for control messages */
+	bool draining;
+	bool stopping;
+	bool exit;
+	uint64_t stop_deadline;
+
+	/* Waiters for a provided buffer (copy pumps that got -ENOBUFS). */
+	struct rp_buf_waiter *buf_waiters;
+	struct rp_buf_waiter **buf_waiters_tail;
+
+	struct rp_stats stats __attribute__((aligned(RP_CACHELINE)));
+};
+
+struct rp_buf_waiter {
+	struct rp_buf_waiter *next;
+	void (*wake)(struct rp_buf_waiter *w);
+	bool queued;
+};
+
+/* An SQE, submitting first if the SQ is full. Never NULL: the reactor's SQ
+ * is drained synchronously when full. */
+struct io_uring_sqe *rp__reactor_sqe(struct rp_reactor *r);
+
+/* The service calls these as its connections come and go. */
+void rp__reactor_conn_opened(struct rp_reactor *r);
+void rp__reactor_conn_closed(struct rp_reactor *r);
+
+/* Copy pumps that found the buffer ring empty wait here; one is woken per
+ * recycled buffer batch. */
+void rp__reactor_wait_buffer(struct rp_reactor *r, struct rp_buf_waiter *w);
+void rp__reactor_cancel_wait(struct rp_reactor *r, struct rp_buf_waiter *w);
+void rp__reactor_buffers_returned(struct rp_reactor *r, unsigned n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * engine.c - the engine's lifecycle as its public API offers it: validate a
+ * configuration, probe the kernel, start one reactor thread per configured
+ * CPU, and control them (drain, stop) with IORING_OP_MSG_RING from the
+ * control thread's own small ring. The mutex here guards only start-up and
+ * exit accounting, never the data path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/core.h"
+#include "core/engine_int.h"
+#include "net/net.h"
+#include "reverse/reverse.h"
+
+const char *rp_version(void)
+{
+	return RP_VERSION;
+}
+
+void rp_config_init(struct rp_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->backlog = 4096;
+	cfg->tunnel = RP_TUNNEL_AUTO;
+	cfg->connect_timeout_ms = 2000;
+	cfg->idle_timeout_ms = 300000;
+	cfg->drain_timeout_ms = 30000;
+	cfg->retries = 2;
+	cfg->fall = 3;
+	cfg->cooldown_ms = 10000;
+	cfg->max_conns = 100000;
+	cfg->pipe_size = 64 * 1024;
+	cfg->buf_count = 1024;
+	cfg->buf_size = 16 * 1024;
+	cfg->iowq_workers = 2;
+	cfg->auto_bulk_reads = 2;
+	cfg->log_level = RP_LOG_INFO;
+}
+
+const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode)
+{
+	static const char *const names[RP_TUNNEL_NMODES] = {
+		[RP_TUNNEL_SPLICE] = "splice",
+		[RP_TUNNEL_RING_SPLICE] = "ring-splice",
+		[RP_TUNNEL_COPY] = "copy",
+		[RP_TUNNEL_AUTO] = "auto",
+	};
+
+	return (unsigned)mode < RP_TUNNEL_NMODES ? names[mode] : "?";
+}
+
+static int config_check(const struct rp_config *c, char *err, size_t errlen)
+{
+#define BAD(...) return snprintf(err, errlen, __VA_ARGS__), -EINVAL
+	if (!c->nlisten)
+		BAD("no listener: give --listen ADDR");
+	if (!c->nbackends)
+		BAD("no backend: give --to ADDR");
+	if (c->nlisten > RP_MAX_LISTENERS)
+		BAD("too many listeners (at most %d)", RP_MAX_LISTENERS);
+	if (c->nbackends > RP_MAX_BACKENDS)
+		BAD("too many backends (at most %d)", RP_MAX_BACKENDS);
+	if (c->reactors > RP_MAX_REACTORS)
+		BAD("too many reactors (at most %d)", RP_MAX_REACTORS);
+	if ((unsigned)c->tunnel >= RP_TUNNEL_NMODES)
+		BAD("unknown tunnel mode");
+	if (!c->buf_count || (c->buf_count & (c->buf_count - 1)) || c->buf_count > 32768)
+		BAD("buffers must be a power of two from 1 to 32768");
+	if (c->buf_size < 1024 || c->buf_size > (1u << 20))
+		BAD("buffer size must be between 1k and 1m");
+	if (c->pipe_size < 4096 || c->pipe_size > (1u << 30))
+		BAD("pipe size must be between 4k and 1g");
+	if (!c->connect_timeout_ms || !c->idle_timeout_ms)
+		BAD("timeouts must be positive");
+	if (!c->max_conns)
+		BAD("max-conns must be positive");
+	if (c->backlog < 1)
+		BAD("backlog must be positive");
+	if (!c->iowq_workers)
+		BAD("iowq-workers must be positive");
+#undef BAD
+	return 0;
+}
+
+int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *err,
+		     size_t errlen)
+{
+	struct rp_engine *e;
+	int cpus[RP_MAX_REACTORS];
+	unsigned ncpus;
+	int ret;
+
+	*out = NULL;
+	ret = config_check(cfg, err, errlen);
+	if (ret < 0)
+		return ret;
+
+	if (cfg->ncpus) {
+		ncpus = cfg->ncpus;
+		memcpy(cpus, cfg->cpus, ncpus * sizeof(int));
+	} else {
+		ret = rp__cpus_from_affinity(cpus, RP_MAX_REACTORS, &ncpus);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot read the CPU affinity mask: %s",
+				 strerror(-ret));
+			return ret;
+		}
+	}
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->cfg = *cfg;
+	rp__log_level = cfg->log_level;
+	e->nreactors = cfg->reactors ? cfg->reactors : ncpus;
+	ret = rp__probe_features(&e->feat, err, errlen);
+	if (ret < 0)
+		goto fail_free;
+	if (e->cfg.tunnel == RP_TUNNEL_RING_SPLICE && !e->feat.op_splice) {
+		snprintf(err, errlen,
+			 "--tunnel ring-splice needs IORING_OP_SPLICE, "
+			 "which this kernel lacks");
+		ret = -EOPNOTSUPP;
+		goto fail_free;
+	}
+	if ((e->cfg.tunnel == RP_TUNNEL_COPY || e->cfg.tunnel == RP_TUNNEL_AUTO) &&
+	    !e->feat.buf_ring) {
+		rp_warn("no provided-buffer rings on this kernel: --tunnel %s uses "
+			"splice",
+			rp_tunnel_mode_name(e->cfg.tunnel));
+		e->cfg.tunnel = RP_TUNNEL_SPLICE;
+	}
+
+	e->reactors =
+		aligned_alloc(RP_CACHELINE, e->nreactors * sizeof(struct rp_reactor));
+	e->threads = calloc(e->nreactors, sizeof(*e->threads));
+	e->started = calloc(e->nreactors, sizeof(*e->started));
+	if (!e->reactors || !e->threads || !e->started) {
+		ret = -ENOMEM;
+		goto fail_free;
+	}
+	memset(e->reactors, 0, e->nreactors * sizeof(struct rp_reactor));
+	for (unsigned i = 0; i < e->nreactors; i++) {
+		struct rp_reactor *r = &e->reactors[i];
+
+		r->eng = e;
+		r->cfg = &e->cfg;
+		r->feat = &e->feat;
+		r->id = i;
+		r->cpu = cpus[i % ncpus];
+		r->svc = &rp__l4_service;
+		r->ring.ring_fd = -1;
+	}
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	*out = e;
+	return 0;
+
+fail_free:
+	free(e->reactors);
+	free(e->threads);
+	free(e->started);
+	free(e);
+	return ret;
+}
+
+void rp__engine_reactor_ready(struct rp_engine *e, struct rp_reactor *r, int ret,
+			      const char *err)
+{
+	pthread_mutex_lock(&e->lock);
+	e->ready++;
+	if (ret < 0 && !e->start_error) {
+		e->start_error = ret;
+		snprintf(e->start_msg, sizeof(e->start_msg), "%s", err);
+	}
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+bool rp__engine_wait_go(struct rp_engine *e)
+{
+	bool go;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->go && !e->abort_start)
+		pthread_cond_wait(&e->cond, &e->lock);
+	go = e->go;
+	pthread_mutex_unlock(&e->lock);
+	return go;
+}
+
+void rp__engine_reactor_exited(struct rp_engine *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->exited++;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int ret = 0;
+
+	signal(SIGPIPE, SIG_IGN); /* splice(2) into a closed socket raises it */
+	ret = io_uring_queue_init(8, &e->ctl_ring, 0);
+	if (ret < 0) {
+		snprintf(err, errlen, "control ring: %s", strerror(-ret));
+		return ret;
+	}
+	e->ctl_ring_ok = true;
+
+	/* Reactors take no signals: the control thread handles them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (unsigned i = 0; i < e->nreactors; i++) {
+		ret = -pthread_create(&e->threads[i], NULL, rp__reactor_main,
+				      &e->reactors[i]);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot start reactor %u: %s", i,
+				 strerror(-ret));
+			break;
+		}
+		e->started[i] = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&e->lock);
+	if (ret == 0) {
+		unsigned n = 0;
+
+		for (unsigned i = 0; i < e->nreactors; i++)
+			n += e->started[i];
+		while (e->ready < n)
+			pthread_cond_wait(&e->cond, &e->lock);
+		if (e->start_error) {
+			ret = e->start_error;
+			snprintf(err, errlen, "%s", e->start_msg);
+		}
+	}
+	if (ret == 0)
+		e->go = true;
+	else
+		e->abort_start = true;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+
+	if (ret < 0)
+		rp_engine_wait(e, -1);
+	return ret;
+}
+
+static void send_ctl(struct rp_engine *e, enum rp_ctl code)
+{
+	unsigned sent = 0;
+
+	if (!e->ctl_ring_ok || !e->go)
+		return;
+	for (unsigned i = 0; i < e->nreactors; i++) {
+		struct rp_reactor *r = &e->reactors[i];
+		struct io_uring_sqe *sqe;
+
+		if (!e->started[i] || r->ring.ring_fd < 0)
+			continue;
+		sqe = io_uring_get_sqe(&e->ctl_ring);
+		if (!sqe) {
+			io_uring_submit(&e->ctl_ring);
+			sqe = io_uring_get_sqe(&e->ctl_ring);
+		}
+		/* The target sees a CQE with user_data = its ctl_op, res = code. */
+		io_uring_prep_msg_ring(sqe, r->ring.ring_fd, code,
+				       (uint64_t)(uintptr_t)&r->ctl_op, 0);
+		sqe->user_data = i;
+		sent++;
+	}
+	io_uring_submit(&e->ctl_ring);
+	while (sent--) {
+		struct io_uring_cqe *cqe;
+
+		if (io_uring_wait_cqe(&e->ctl_ring, &cqe) < 0)
+			break;
+		if (cqe->res < 0)
+			rp_warn("control message to reactor %llu failed: %s",
+				(unsigned long long)cqe->user_data, strerror(-cqe->res));
+		io_uring_cqe_seen(&e->ctl_ring, cqe);
+	}
+}
+
+void rp_engine_drain(struct rp_engine *e)
+{
+	send_ctl(e, RP_CTL_DRAIN);
+}
+
+void rp_engine_stop(struct rp_engine *e)
+{
+	send_ctl(e, RP_CTL_STOP);
+}
+
+int rp_engine_wait(struct rp_engine *e, int timeout_ms)
+{
+	struct timespec until;
+	unsigned n = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; i < e->nreactors; i++)
+		n += e->started[i];
+	clock_gettime(CLOCK_REALTIME, &until);
+	if (timeout_ms > 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&e->lock);
+	while (e->exited < n && ret == 0) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&e->cond, &e->lock);
+		else if (pthread_cond_timedwait(&e->cond, &e->lock, &until) == ETIMEDOUT)
+			ret = e->exited < n ? -ETIMEDOUT : 0;
+	}
+	pthread_mutex_unlock(&e->lock);
+	if (ret == 0) {
+		for (unsigned i = 0; i < e->nreactors; i++) {
+			if (e->started[i]) {
+				pthread_join(e->threads[i], NULL);
+				e->started[i] = false;
+			}
+		}
+	}
+	return ret;
+}
+
+unsigned rp_engine_reactors(const struct rp_engine *e)
+{
+	return e->nreactors;
+}
+
+int rp_engine_reactor_cpu(const struct rp_engine *e, unsigned reactor)
+{
+	return reactor < e->nreactors ? e->reactors[reactor].cpu : -1;
+}
+
+void rp_engine_stats(const struct rp_engine *e, unsigned reactor, struct rp_stats *out)
+{
+	if (reactor < e->nreactors)
+		*out = e->reactors[reactor].stats;
+	else
+		memset(out, 0, sizeof(*out));
+}
+
+void rp_engine_destroy(struct rp_engine *e)
+{
+	if (!e)
+		return;
+	for (unsigned i = 0; i < e->nreactors; i++) {
+		struct rp_reactor *r = &e->reactors[i];
+
+		RP_BUG_ON(e->started[i]);
+		if (r->ring.ring_fd < 0)
+			continue;
+		/* Registration calls are refused to any task but a SINGLE_ISSUER
+		 * ring's owner, which has exited: tearing the ring down releases
+		 * the buffer ring, then its memory can go. */
+		io_uring_queue_exit(&r->ring);
+		if (r->have_bufs)
+			rp__bufring_release(&r->bufs);
+	}
+	if (e->ctl_ring_ok)
+		io_uring_queue_exit(&e->ctl_ring);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->cond);
+	free(e->reactors);
+	free(e->threads);
+	free(e->started);
+	free(e);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * engine_int.h - the engine object as the reactors see it: start-up
+ * rendezvous, exit accounting and the control-message codes. Private to
+ * engine/core/.
+ */
+#ifndef RP_ENGINE_INT_H
+#define RP_ENGINE_INT_H
+
+#include <pthread.h>
+
+#include "core/core.h"
+
+enum rp_ctl {
+	RP_CTL_DRAIN = 1,
+	RP_CTL_STOP = 2,
+};
+
+struct rp_engine {
+	struct rp_config cfg;
+	struct rp_features feat;
+	unsigned nreactors;
+	struct rp_reactor *reactors; /* cache-line aligned array */
+	pthread_t *threads;
+	bool *started;
+
+	/* Start-up rendezvous and exit accounting: control path only. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned ready;
+	unsigned exited;
+	int start_error;
+	char start_msg[256];
+	bool go;
+	bool abort_start;
+
+	struct io_uring ctl_ring; /* the control thread's, for MSG_RING */
+	bool ctl_ring_ok;
+};
+
+void *rp__reactor_main(void *arg);
+void rp__engine_reactor_ready(struct rp_engine *e, struct rp_reactor *r, int ret,
+			      const char *err);
+/* Blocks until the control thread says go (true) or abort (false). */
+bool rp__engine_wait_go(struct rp_engine *e);
+void rp__engine_reactor_exited(struct rp_engine *e);
+
+#endif

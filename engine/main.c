@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * main.c - the `ringproxy` command: parse the command line, start the engine,
+ * then act as its control thread: signals as operators expect them (TERM/INT
+ * drain gracefully, a second one stops at once; HUP and USR1 are logged until
+ * reload and log files exist), and a per-reactor summary at exit.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config/cli.h"
+#include "core/core.h"
+#include "net/net.h"
+#include "ringproxy/ringproxy.h"
+
+static void print_summary(const struct rp_engine *e)
+{
+	for (unsigned i = 0; i < rp_engine_reactors(e); i++) {
+		struct rp_stats s;
+		char bytes[512];
+		size_t n = 0;
+
+		rp_engine_stats(e, i, &s);
+		for (unsigned k = 0; k < RP_TUNNEL_NSTRATEGIES; k++) {
+			const char *name = rp_tunnel_mode_name((enum rp_tunnel_mode)k);
+
+			n += (size_t)snprintf(bytes + n, sizeof(bytes) - n,
+					      " up_%s=%llu down_%s=%llu", name,
+					      (unsigned long long)s.bytes[k][0], name,
+					      (unsigned long long)s.bytes[k][1]);
+		}
+		rp__log(RP_LOG_ERR,
+			"stats reactor=%u cpu=%d accepted=%llu active=%llu closed=%llu "
+			"connect_failures=%llu connect_timeouts=%llu no_backend=%llu "
+			"idle_timeouts=%llu accept_pauses=%llu accept_errors=%llu "
+			"splice_fallbacks=%llu oom=%llu%s",
+			i, rp_engine_reactor_cpu(e, i), (unsigned long long)s.accepted,
+			(unsigned long long)s.active, (unsigned long long)s.closed,
+			(unsigned long long)s.connect_failures,
+			(unsigned long long)s.connect_timeouts,
+			(unsigned long long)s.no_backend,
+			(unsigned long long)s.idle_timeouts,
+			(unsigned long long)s.accept_pauses,
+			(unsigned long long)s.accept_errors,
+			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
+			bytes);
+	}
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The control loop: waits for signals and for the reactors to finish. */
+static void control_loop(struct rp_engine *e, const struct rp_config *cfg,
+			 const sigset_t *sigs)
+{
+	bool draining = false, stopping = false;
+	uint64_t deadline = 0;
+
+	for (;;) {
+		struct timespec tick = {.tv_nsec = 100 * 1000000};
+		int sig = sigtimedwait(sigs, NULL, &tick);
+
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (!draining) {
+				draining = true;
+				deadline = mono_ms() + cfg->drain_timeout_ms;
+				rp_info("%s: draining (closing listeners, waiting up to "
+					"%u ms "
+					"for open connections; send it again to stop "
+					"now)",
+					strsignal(sig), cfg->drain_timeout_ms);
+				rp_engine_drain(e);
+			} else if (!stopping) {
+				stopping = true;
+				rp_info("%s again: stopping now", strsignal(sig));
+				rp_engine_stop(e);
+			}
+		} else if (sig == SIGHUP) {
+			rp_warn("SIGHUP: configuration reload is not available yet; "
+				"ignored");
+		} else if (sig == SIGUSR1) {
+			rp_info("SIGUSR1: logs go to stderr; nothing to reopen");
+		}
+		if (draining && !stopping && mono_ms() >= deadline) {
+			stopping = true;
+			rp_warn("drain timeout (%u ms) reached: closing what is left",
+				cfg->drain_timeout_ms);
+			rp_engine_stop(e);
+		}
+		if (rp_engine_wait(e, 0) == 0)
+			return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct rp_cli cli;
+	struct rp_engine *e;
+	char err[512];
+	sigset_t sigs;
+	int ret;
+
+	if (rp__cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringproxy: %s\n", err);
+		return 2;
+	}
+	if (cli.cmd == RP_CMD_HELP) {
+		fputs(rp__cli_usage(), stdout);
+		return 0;
+	}
+	if (cli.cmd == RP_CMD_VERSION) {
+		printf("ringproxy %s\n", rp_version());
+		return 0;
+	}
+
+	ret = rp_engine_create(&cli.cfg, &e, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ringproxy: %s\n", err);
+		return 1;
+	}
+	/* Signals are taken synchronously by this thread only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	ret = rp_engine_start(e, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "ringproxy: %s\n", err);
+		rp_engine_destroy(e);
+		return 1;
+	}
+	for (unsigned i = 0; i < cli.cfg.nlisten; i++) {
+		char a[RP_ADDRSTRLEN];
+
+		rp_info("listening on %s (tcp, %u backends, tunnel %s, %u reactors)%s",
+			rp__addr_format(&cli.cfg.listen[i], a, sizeof(a)),
+			cli.cfg.nbackends, rp_tunnel_mode_name(cli.cfg.tunnel),
+			rp_engine_reactors(e),
+			cli.defaulted
+				? " [embedded default: forwarding to " RP_DEFAULT_BACKEND
+				  "]"
+				: "");
+	}
+	control_loop(e, &cli.cfg, &sigs);
+	print_summary(e);
+	rp_engine_destroy(e);
+	return 0;
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * addr.c - socket address parsing and formatting for the CLI and logs, and
+ * the listen-socket recipe every reactor uses for its SO_REUSEPORT shard.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net.h"
+
+static int parse_port(const char *s, bool allow_port0)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 5)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v > 65535 || (!v && !allow_port0))
+		return -EINVAL;
+	return (int)v;
+}
+
+int rp__addr_parse(const char *s, struct rp_addr *out, bool allow_port0)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon;
+	size_t hl;
+	int port;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(end - s - 1);
+		if (!hl || hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		port = parse_port(end + 2, allow_port0);
+		if (port < 0 || inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return -EINVAL;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*sin6);
+		return 0;
+	}
+	colon = strrchr(s, ':');
+	if (!colon)
+		return -EINVAL;
+	hl = (size_t)(colon - s);
+	if (!hl || hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	port = parse_port(colon + 1, allow_port0);
+	{
+		struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+
+		/* inet_pton() takes only dotted quads: no "1", no "0x7f.1". */
+		if (port < 0 || inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return -EINVAL;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*sin);
+	}
+	return 0;
+}
+
+char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)&a->ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else if (a->ss.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)&a->ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+int rp__listen_socket(const struct rp_addr *a, int backlog, bool reuseport)
+{
+	int one = 1;
+	int fd, ret;
+
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuseport &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    (a->ss.ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+		goto fail_errno;
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
+		goto fail_errno;
+	if (listen(fd, backlog) < 0)
+		goto fail_errno;
+	return fd;
+
+fail_errno:
+	ret = -errno;
+	close(fd);
+	return ret;
+}

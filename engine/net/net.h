@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * net.h - addresses, listen sockets and CPU lists: the parsing and socket
+ * set-up that the CLI, the engine and the services share. Parsers return 0 or
+ * -EINVAL and never allocate.
+ */
+#ifndef RP_NET_H
+#define RP_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ringproxy/ringproxy.h"
+
+#define RP_ADDRSTRLEN 64 /* "[ffff:...:ffff]:65535" and a NUL */
+
+/* Parses "A.B.C.D:PORT" or "[V6]:PORT" (no host names). Port 0 is refused
+ * unless @allow_port0. 0 or -EINVAL. */
+int rp__addr_parse(const char *s, struct rp_addr *out, bool allow_port0);
+/* Writes "A.B.C.D:PORT" or "[V6]:PORT"; returns @buf. */
+char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len);
+
+/* Parses a CPU list such as "0-3,6" into ascending CPU numbers, each at most
+ * once. 0 or -EINVAL (syntax, range reversed, over @max entries, CPU >= 4096). */
+int rp__cpulist_parse(const char *s, int *cpus, unsigned max, unsigned *n);
+/* The CPUs of this process's affinity mask, ascending. */
+int rp__cpus_from_affinity(int *cpus, unsigned max, unsigned *n);
+/* -EINVAL (and the first offending CPU in *@bad) unless every CPU of the list
+ * is in the affinity mask. */
+int rp__cpus_check_allowed(const int *cpus, unsigned n, int *bad);
+
+/* A non-blocking, close-on-exec listen socket, SO_REUSEPORT when @reuseport,
+ * IPV6_V6ONLY for IPv6. Returns the fd or -errno. */
+int rp__listen_socket(const struct rp_addr *a, int backlog, bool reuseport);
+
+#endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Installs, from Debian 12 packages, everything ringproxy needs to build, test
+# and benchmark. Safe to run again: it only installs what is missing.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config git ca-certificates
+	liburing-dev android-libboringssl-dev libjemalloc-dev libyaml-dev)
+test_pkgs=(libcunit1-dev libbenchmark-dev clang libclang-rt-14-dev
+	curl openssl procps iproute2 util-linux)
+bench_pkgs=(haproxy nginx-light libnginx-mod-stream wrk iperf3)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+build) ;;
+test) want+=("${test_pkgs[@]}") ;;
+all) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+*) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root or install them" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Installing nginx/haproxy must not leave system daemons bound to port 80.
+if printf '%s\n' "${missing[@]}" | grep -qE '^(nginx-light|haproxy)$'; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod +x /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * fuzz_addr.c - libFuzzer target for the address parser: any input either
+ * fails cleanly or parses to an address that formats and re-parses to itself.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char in[128], out[RP_ADDRSTRLEN];
+	struct rp_addr a, b;
+
+	if (size >= sizeof(in))
+		return 0;
+	memcpy(in, data, size);
+	in[size] = '\0';
+	if (rp__addr_parse(in, &a, true) < 0)
+		return 0;
+	rp__addr_format(&a, out, sizeof(out));
+	if (rp__addr_parse(out, &b, true) < 0 || a.len != b.len ||
+	    memcmp(&a.ss, &b.ss, a.len) != 0)
+		abort();
+	return 0;
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * test_cli.c - the command line: the embedded default, every option kind,
+ * value syntaxes (durations, sizes, numbers) and clear errors for bad input.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "config/cli.h"
+#include "net/net.h"
+#include "unit.h"
+
+#define ARGV(...)                                                                        \
+	(char *const[])                                                                  \
+	{                                                                                \
+		"ringproxy", __VA_ARGS__, NULL                                           \
+	}
+#define ARGC(...)                                                                        \
+	((int)(sizeof((char *const[]){"ringproxy", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cli, err, ...)                                                             \
+	rp__cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), cli, err, sizeof(err))
+
+static struct rp_cli cli;
+static char err[512];
+
+static void test_cli_no_args_is_embedded_default(void)
+{
+	char *argv[] = {"ringproxy", NULL};
+	char a[RP_ADDRSTRLEN];
+
+	CU_ASSERT_EQUAL_FATAL(rp__cli_parse(1, argv, &cli, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_REVERSE);
+	CU_ASSERT_TRUE(cli.defaulted);
+	CU_ASSERT_EQUAL(cli.cfg.nlisten, 1);
+	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listen[0], a, sizeof(a)),
+			       RP_DEFAULT_LISTEN);
+	CU_ASSERT_EQUAL(cli.cfg.tunnel, RP_TUNNEL_AUTO);
+}
+
+static void test_cli_reverse_full(void)
+{
+	int ret =
+		PARSE(&cli, err, "reverse", "--mode", "tcp", "--listen", "127.0.0.1:8080",
+		      "--to", "127.0.0.1:9001", "--to=[::1]:9002", "--reactors", "3",
+		      "--cpus", "0", "--tunnel", "ring-splice", "--connect-timeout",
+		      "250ms", "--idle-timeout", "2m", "--drain-timeout=5s", "--retries",
+		      "0", "--fall", "5", "--cooldown", "1500", "--pipe-size", "256k",
+		      "--buffers", "512", "--buffer-size", "32k", "--backlog", "128",
+		      "--max-conns", "77", "--iowq-workers", "4", "-q");
+
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CU_ASSERT_EQUAL(cli.cfg.nbackends, 2);
+	CU_ASSERT_EQUAL(cli.cfg.backends[1].ss.ss_family, AF_INET6);
+	CU_ASSERT_EQUAL(cli.cfg.reactors, 3);
+	CU_ASSERT_EQUAL(cli.cfg.ncpus, 1);
+	CU_ASSERT_EQUAL(cli.cfg.tunnel, RP_TUNNEL_RING_SPLICE);
+	CU_ASSERT_EQUAL(cli.cfg.connect_timeout_ms, 250);
+	CU_ASSERT_EQUAL(cli.cfg.idle_timeout_ms, 120000);
+	CU_ASSERT_EQUAL(cli.cfg.drain_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(cli.cfg.retries, 0);
+	CU_ASSERT_EQUAL(cli.cfg.fall, 5);
+	CU_ASSERT_EQUAL(cli.cfg.cooldown_ms, 1500);
+	CU_ASSERT_EQUAL(cli.cfg.pipe_size, 256 * 1024);
+	CU_ASSERT_EQUAL(cli.cfg.buf_count, 512);
+	CU_ASSERT_EQUAL(cli.cfg.buf_size, 32 * 1024);
+	CU_ASSERT_EQUAL(cli.cfg.backlog, 128);
+	CU_ASSERT_EQUAL(cli.cfg.max_conns, 77);
+	CU_ASSERT_EQUAL(cli.cfg.iowq_workers, 4);
+	CU_ASSERT_EQUAL(cli.cfg.log_level, RP_LOG_WARN);
+}
+
+static void expect_error(int ret, const char *needle)
+{
+	CU_ASSERT_EQUAL(ret, -EINVAL);
+	if (!strstr(err, needle)) {
+		fprintf(stderr, "\n  error was: %s (wanted '%s')\n", err, needle);
+		CU_FAIL("error message does not name the problem");
+	}
+}
+
+static void test_cli_errors_are_clear(void)
+{
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80"), "--to");
+	expect_error(PARSE(&cli, err, "--to", "127.0.0.1:80"), "--listen");
+	expect_error(PARSE(&cli, err, "--listen", "localhost:80", "--to", "127.0.0.1:1"),
+		     "localhost:80");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--tunnel", "zerocopy"),
+		     "zerocopy");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--reactors", "0"),
+		     "--reactors");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--connect-timeout", "5 s"),
+		     "--connect-timeout");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--buffers", "1000"),
+		     "power of two");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--cpus", "9999"),
+		     "--cpus");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--bogus"),
+		     "unknown option '--bogus'");
+	expect_error(PARSE(&cli, err, "--listen"), "needs a value");
+	expect_error(PARSE(&cli, err, "frobnicate"), "unknown command");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--mode", "udp"),
+		     "udp");
+	expect_error(PARSE(&cli, err, "-q=1"), "unknown option");
+}
+
+static void test_cli_help_and_version(void)
+{
+	CU_ASSERT_EQUAL(PARSE(&cli, err, "--help"), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_HELP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rp__cli_usage(), "--tunnel"));
+	CU_ASSERT_EQUAL(PARSE(&cli, err, "--version"), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_VERSION);
+}
+
+static void test_cli_value_syntaxes(void)
+{
+	unsigned v;
+
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("1500", &v), 0);
+	CU_ASSERT_EQUAL(v, 1500);
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("3s", &v), 0);
+	CU_ASSERT_EQUAL(v, 3000);
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("1h", &v), 0);
+	CU_ASSERT_EQUAL(v, 3600000);
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("5000h", &v), -EINVAL); /* overflow */
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("s", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("-1s", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_duration_ms("1.5s", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_size("64k", &v), 0);
+	CU_ASSERT_EQUAL(v, 65536);
+	CU_ASSERT_EQUAL(rp__parse_size("1M", &v), 0);
+	CU_ASSERT_EQUAL(v, 1 << 20);
+	CU_ASSERT_EQUAL(rp__parse_size("4g", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_size("12kb", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_uint("42", 1, 100, &v), 0);
+	CU_ASSERT_EQUAL(v, 42);
+	CU_ASSERT_EQUAL(rp__parse_uint("101", 1, 100, &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_uint("99999999999999999999", 0, ~0u, &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_uint("", 0, 5, &v), -EINVAL);
+}
+
+static const struct rp_unit_test tests[] = {
+	RP_TEST(test_cli_no_args_is_embedded_default),
+	RP_TEST(test_cli_reverse_full),
+	RP_TEST(test_cli_errors_are_clear),
+	RP_TEST(test_cli_help_and_version),
+	RP_TEST(test_cli_value_syntaxes),
+};
+RP_UNIT_MAIN("cli", tests)
