@@ -5,6 +5,7 @@
  * and registered here. The buffers themselves are one contiguous mapping.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -38,6 +39,11 @@ int rp__bufring_init(struct rp_bufring *b, struct io_uring *ring, int bgid,
 		goto fail_unmap_ring;
 	}
 	b->base = mem;
+	b->slot_of = calloc(count, sizeof(*b->slot_of));
+	if (!b->slot_of) {
+		ret = -ENOMEM;
+		goto fail_unmap_bufs;
+	}
 
 	memset(&reg, 0, sizeof(reg));
 	reg.ring_addr = (unsigned long)b->br;
@@ -54,6 +60,7 @@ int rp__bufring_init(struct rp_bufring *b, struct io_uring *ring, int bgid,
 	return 0;
 
 fail_unmap_bufs:
+	free(b->slot_of);
 	munmap(b->base, (size_t)count * size);
 fail_unmap_ring:
 	munmap(b->br, b->ring_bytes);
@@ -73,6 +80,7 @@ void rp__bufring_release(struct rp_bufring *b)
 {
 	if (!b->br)
 		return;
+	free(b->slot_of);
 	munmap(b->base, (size_t)b->count * b->size);
 	munmap(b->br, b->ring_bytes);
 	memset(b, 0, sizeof(*b));

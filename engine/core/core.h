@@ -158,6 +158,9 @@ struct rp_bufring {
 	unsigned pending; /* added since the last publish */
 	int bgid;
 	size_t ring_bytes;
+	/* Ring slot each buffer was last added at: a bundle CQE names only its
+	 * first buffer, the others are the slots after it. */
+	uint16_t *slot_of;
 };
 int rp__bufring_init(struct rp_bufring *b, struct io_uring *ring, int bgid,
 		     unsigned count, unsigned size);
@@ -170,8 +173,17 @@ static inline uint8_t *rp__bufring_addr(const struct rp_bufring *b, unsigned bid
 }
 static inline void rp__bufring_recycle(struct rp_bufring *b, unsigned bid)
 {
+	b->slot_of[bid] = (uint16_t)((b->br->tail + b->pending) & b->mask);
 	io_uring_buf_ring_add(b->br, rp__bufring_addr(b, bid), b->size, bid, b->mask,
 			      b->pending++);
+}
+/* The buffer @k slots after ring slot @slot: a bundle CQE names its first
+ * buffer only, and the kernel took the others from the slots after it. A
+ * slot is not rewritten before its own buffer is recycled. */
+static inline unsigned rp__bufring_slot_bid(const struct rp_bufring *b, unsigned slot,
+					    unsigned k)
+{
+	return b->br->bufs[(slot + k) & b->mask].bid;
 }
 static inline void rp__bufring_publish(struct rp_bufring *b)
 {
@@ -248,6 +260,7 @@ struct rp_reactor {
 	struct rp_wheel wheel;
 	struct rp_bufring bufs;
 	bool have_bufs;
+	bool bundle; /* copy pumps receive bundles of buffers */
 	struct rp_pipe_pool pipes;
 
 	const struct rp_service_ops *svc;

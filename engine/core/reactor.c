@@ -322,6 +322,7 @@ static int reactor_setup(struct rp_reactor *r, char *err, size_t errlen)
 			return ret;
 		}
 		r->have_bufs = true;
+		r->bundle = r->feat->bundle;
 	}
 	ret = rp__pipe_pool_init(&r->pipes, cfg->pipe_size,
 				 rp__pipe_budget(cfg->pipe_size, r->eng->nreactors));

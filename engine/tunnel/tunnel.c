@@ -21,6 +21,7 @@
 #define SPLICE_BUDGET (1u << 20)
 
 static void pump_run(struct rp_pump *p);
+static void copy_put_buffers(struct rp_pump *p);
 static void tunnel_abort_how(struct rp_tunnel *t, enum rp_tunnel_end how);
 
 static void tunnel_enter(struct rp_tunnel *t)
@@ -36,11 +37,7 @@ static void tunnel_finish(struct rp_tunnel *t)
 		struct rp_pump *p = &t->pump[i];
 
 		rp__reactor_cancel_wait(r, &p->bw);
-		if (p->bid >= 0) {
-			rp__bufring_recycle(&r->bufs, p->bid);
-			p->bid = -1;
-			rp__reactor_buffers_returned(r, 1);
-		}
+		copy_put_buffers(p);
 		if (p->pipe.rfd >= 0)
 			rp__pipe_put(&r->pipes, &p->pipe, p->pipe_bytes == 0);
 	}
@@ -328,7 +325,7 @@ static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void copy_run(struct rp_pump *p)
 {
-	struct rp_bufring *b = &p->t->r->bufs;
+	struct rp_reactor *r = p->t->r;
 	struct io_uring_sqe *sqe;
 
 	if (p->eof) {
@@ -336,27 +333,69 @@ static void copy_run(struct rp_pump *p)
 		return;
 	}
 	sqe = pump_sqe(p, &p->in_op, copy_recv_cqe);
-	io_uring_prep_recv(sqe, p->src, NULL, b->size, 0);
+	io_uring_prep_recv(sqe, p->src, NULL, r->bufs.size, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = (uint16_t)b->bgid;
+	sqe->buf_group = (uint16_t)r->bufs.bgid;
+	if (r->bundle) /* one CQE for all the buffers the data fills */
+		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
+}
+
+static unsigned copy_bid(const struct rp_pump *p, unsigned k)
+{
+	return k ? rp__bufring_slot_bid(&p->t->r->bufs, p->first_slot, k) : p->first_bid;
 }
 
 static void copy_send(struct rp_pump *p)
 {
+	const struct rp_bufring *b = &p->t->r->bufs;
 	struct io_uring_sqe *sqe = pump_sqe(p, &p->out_op, copy_send_cqe);
+	unsigned i = p->off / b->size, skip = p->off % b->size, n = 0;
 
-	io_uring_prep_send(sqe, p->dst,
-			   rp__bufring_addr(&p->t->r->bufs, (unsigned)p->bid) + p->off,
-			   p->len - p->off, MSG_NOSIGNAL);
+	if (p->nbufs == 1) {
+		io_uring_prep_send(sqe, p->dst,
+				   rp__bufring_addr(b, p->first_bid) + p->off,
+				   p->len - p->off, MSG_NOSIGNAL);
+		return;
+	}
+	/* A bundle: every buffer is full but the last. */
+	for (; i < p->nbufs && n < RP_BUNDLE_IOV; i++, n++) {
+		unsigned blen = i + 1 < p->nbufs ? b->size : p->len - i * b->size;
+
+		p->iov[n].iov_base = rp__bufring_addr(b, copy_bid(p, i)) + skip;
+		p->iov[n].iov_len = blen - skip;
+		skip = 0;
+	}
+	memset(&p->msg, 0, sizeof(p->msg));
+	p->msg.msg_iov = p->iov;
+	p->msg.msg_iovlen = n;
+	io_uring_prep_sendmsg(sqe, p->dst, &p->msg, MSG_NOSIGNAL);
 }
 
-static void copy_put_buffer(struct rp_pump *p)
+static void copy_put_buffers(struct rp_pump *p)
 {
 	struct rp_reactor *r = p->t->r;
+	unsigned n = p->nbufs;
 
-	rp__bufring_recycle(&r->bufs, (unsigned)p->bid);
-	p->bid = -1;
-	rp__reactor_buffers_returned(r, 1);
+	/* Each slot is read before the recycle that may rewrite it. */
+	for (unsigned k = 0; k < n; k++)
+		rp__bufring_recycle(&r->bufs, copy_bid(p, k));
+	p->nbufs = 0;
+	if (n)
+		rp__reactor_buffers_returned(r, n);
+}
+
+/* Takes the buffers a recv CQE hands over: the first is named in @flags,
+ * the rest of a bundle follow it in the ring. */
+static void copy_take_buffers(struct rp_pump *p, int res, uint32_t flags)
+{
+	const struct rp_bufring *b = &p->t->r->bufs;
+
+	RP_BUG_ON(p->nbufs);
+	p->first_bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+	p->first_slot = b->slot_of[p->first_bid];
+	p->nbufs = res > 0 ? ((unsigned)res + b->size - 1) / b->size : 1;
+	p->len = res > 0 ? (unsigned)res : 0;
+	p->off = 0;
 }
 
 static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
@@ -365,27 +404,24 @@ static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 	struct rp_tunnel *t = p->t;
 	struct rp_reactor *r = t->r;
 
-	if (flags & IORING_CQE_F_BUFFER) {
-		p->bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
-		p->len = res > 0 ? (unsigned)res : 0;
-		p->off = 0;
-	}
+	if (flags & IORING_CQE_F_BUFFER)
+		copy_take_buffers(p, res, flags);
 	if (t->closing) {
-		if (p->bid >= 0)
-			copy_put_buffer(p);
+		copy_put_buffers(p);
 	} else if (res > 0) {
-		RP_BUG_ON(p->bid < 0);
-		p->full_reads = (unsigned)res == r->bufs.size ? p->full_reads + 1 : 0;
+		RP_BUG_ON(!p->nbufs);
+		p->full_reads = (unsigned)res >= r->bufs.size ? p->full_reads + 1 : 0;
 		copy_send(p);
 	} else if (res == 0) {
-		if (p->bid >= 0)
-			copy_put_buffer(p);
+		copy_put_buffers(p);
 		p->eof = true;
 		pump_finish(p);
 	} else if (res == -ENOBUFS) {
 		/* The reactor's buffers are all in use: wait for one. */
+		copy_put_buffers(p);
 		rp__reactor_wait_buffer(r, &p->bw);
 	} else {
+		copy_put_buffers(p);
 		pump_error(p, res);
 	}
 	tunnel_leave(t);
@@ -401,14 +437,14 @@ static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags)
 		pump_account(p, (unsigned)res);
 	}
 	if (t->closing) {
-		copy_put_buffer(p);
+		copy_put_buffers(p);
 	} else if (res <= 0) {
-		copy_put_buffer(p);
+		copy_put_buffers(p);
 		pump_error(p, res ? res : -EPIPE);
 	} else if (p->off < p->len) {
-		copy_send(p); /* short send: the rest of the buffer */
+		copy_send(p); /* short send: the rest */
 	} else {
-		copy_put_buffer(p);
+		copy_put_buffers(p);
 		if (p->auto_mode && p->full_reads >= t->r->cfg->auto_bulk_reads) {
 			/* Bulk: move this direction to splice, if a pipe can
 			 * be had; retry after the next burst otherwise. */
@@ -494,7 +530,6 @@ void rp__tunnel_start(struct rp_tunnel *t, struct rp_reactor *r, int cfd, int bf
 		p->dir = (uint8_t)i;
 		p->src = t->fd[i];
 		p->dst = t->fd[!i];
-		p->bid = -1;
 		p->pipe.rfd = p->pipe.wfd = -1;
 		p->bw.wake = copy_buffer_wake;
 		switch (mode) {

@@ -19,7 +19,13 @@
 #ifndef RP_TUNNEL_H
 #define RP_TUNNEL_H
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include "core/core.h"
+
+/* Most buffers one sendmsg of a bundle carries. */
+#define RP_BUNDLE_IOV 16
 
 enum rp_tunnel_end {
 	RP_TUNNEL_CLOSED = 0, /* both directions finished */
@@ -42,8 +48,14 @@ struct rp_pump {
 	unsigned full_reads;
 	struct rp_pipe pipe; /* rfd < 0: none */
 	unsigned pipe_bytes;
-	int bid; /* provided buffer held, or -1 */
-	unsigned len, off;
+	/* Provided buffers held by the copy path: one, or a bundle of
+	 * consecutive ring slots starting at first_slot. */
+	uint16_t first_bid;
+	uint16_t first_slot;
+	unsigned nbufs;
+	unsigned len, off; /* bytes held, bytes sent */
+	struct iovec iov[RP_BUNDLE_IOV];
+	struct msghdr msg;
 	struct rp_op in_op;  /* poll-in, splice-in or recv */
 	struct rp_op out_op; /* poll-out, splice-out or send */
 	struct rp_buf_waiter bw;
