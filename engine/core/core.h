@@ -178,8 +178,9 @@ static inline void rp__bufring_recycle(struct rp_bufring *b, unsigned bid)
 			      b->pending++);
 }
 /* The buffer @k slots after ring slot @slot: a bundle CQE names its first
- * buffer only, and the kernel took the others from the slots after it. A
- * slot is not rewritten before its own buffer is recycled. */
+ * buffer only, and the kernel took the others from the slots after it. Only
+ * valid while handling that CQE: CQEs come in the order the kernel consumed
+ * buffers, so until then no recycle can have reached those slots. */
 static inline unsigned rp__bufring_slot_bid(const struct rp_bufring *b, unsigned slot,
 					    unsigned k)
 {

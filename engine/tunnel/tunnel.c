@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -38,6 +39,8 @@ static void tunnel_finish(struct rp_tunnel *t)
 
 		rp__reactor_cancel_wait(r, &p->bw);
 		copy_put_buffers(p);
+		free(p->big_bids);
+		p->big_bids = NULL;
 		if (p->pipe.rfd >= 0)
 			rp__pipe_put(&r->pipes, &p->pipe, p->pipe_bytes == 0);
 	}
@@ -322,6 +325,8 @@ static void ring_poll_out_cqe(struct rp_op *op, int res, uint32_t flags)
 
 static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags);
 static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags);
+static void copy_poll_in_cqe(struct rp_op *op, int res, uint32_t flags);
+static void copy_poll_out_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void copy_run(struct rp_pump *p)
 {
@@ -340,11 +345,6 @@ static void copy_run(struct rp_pump *p)
 		sqe->ioprio |= IORING_RECVSEND_BUNDLE;
 }
 
-static unsigned copy_bid(const struct rp_pump *p, unsigned k)
-{
-	return k ? rp__bufring_slot_bid(&p->t->r->bufs, p->first_slot, k) : p->first_bid;
-}
-
 static void copy_send(struct rp_pump *p)
 {
 	const struct rp_bufring *b = &p->t->r->bufs;
@@ -352,8 +352,7 @@ static void copy_send(struct rp_pump *p)
 	unsigned i = p->off / b->size, skip = p->off % b->size, n = 0;
 
 	if (p->nbufs == 1) {
-		io_uring_prep_send(sqe, p->dst,
-				   rp__bufring_addr(b, p->first_bid) + p->off,
+		io_uring_prep_send(sqe, p->dst, rp__bufring_addr(b, p->bids[0]) + p->off,
 				   p->len - p->off, MSG_NOSIGNAL);
 		return;
 	}
@@ -361,7 +360,7 @@ static void copy_send(struct rp_pump *p)
 	for (; i < p->nbufs && n < RP_BUNDLE_IOV; i++, n++) {
 		unsigned blen = i + 1 < p->nbufs ? b->size : p->len - i * b->size;
 
-		p->iov[n].iov_base = rp__bufring_addr(b, copy_bid(p, i)) + skip;
+		p->iov[n].iov_base = rp__bufring_addr(b, p->bids[i]) + skip;
 		p->iov[n].iov_len = blen - skip;
 		skip = 0;
 	}
@@ -376,26 +375,42 @@ static void copy_put_buffers(struct rp_pump *p)
 	struct rp_reactor *r = p->t->r;
 	unsigned n = p->nbufs;
 
-	/* Each slot is read before the recycle that may rewrite it. */
 	for (unsigned k = 0; k < n; k++)
-		rp__bufring_recycle(&r->bufs, copy_bid(p, k));
+		rp__bufring_recycle(&r->bufs, p->bids[k]);
 	p->nbufs = 0;
 	if (n)
 		rp__reactor_buffers_returned(r, n);
 }
 
 /* Takes the buffers a recv CQE hands over: the first is named in @flags,
- * the rest of a bundle follow it in the ring. */
-static void copy_take_buffers(struct rp_pump *p, int res, uint32_t flags)
+ * the rest of a bundle follow it in the ring. -ENOMEM if a big bundle's id
+ * array cannot be had (the buffers are recycled at once). */
+static int copy_take_buffers(struct rp_pump *p, int res, uint32_t flags)
 {
-	const struct rp_bufring *b = &p->t->r->bufs;
+	struct rp_bufring *b = &p->t->r->bufs;
+	unsigned first = flags >> IORING_CQE_BUFFER_SHIFT;
+	unsigned slot = b->slot_of[first];
+	unsigned n = res > 0 ? ((unsigned)res + b->size - 1) / b->size : 1;
 
-	RP_BUG_ON(p->nbufs);
-	p->first_bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
-	p->first_slot = b->slot_of[p->first_bid];
-	p->nbufs = res > 0 ? ((unsigned)res + b->size - 1) / b->size : 1;
+	RP_BUG_ON(p->nbufs || n > b->count);
+	p->bids = p->bids_inline;
+	if (n > RP_BUNDLE_INLINE) {
+		if (!p->big_bids)
+			p->big_bids = malloc(b->count * sizeof(*p->big_bids));
+		if (!p->big_bids) {
+			for (unsigned k = 0; k < n; k++)
+				rp__bufring_recycle(b, rp__bufring_slot_bid(b, slot, k));
+			rp__reactor_buffers_returned(p->t->r, n);
+			return -ENOMEM;
+		}
+		p->bids = p->big_bids;
+	}
+	for (unsigned k = 0; k < n; k++)
+		p->bids[k] = (uint16_t)(k ? rp__bufring_slot_bid(b, slot, k) : first);
+	p->nbufs = n;
 	p->len = res > 0 ? (unsigned)res : 0;
 	p->off = 0;
+	return 0;
 }
 
 static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
@@ -404,9 +419,10 @@ static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 	struct rp_tunnel *t = p->t;
 	struct rp_reactor *r = t->r;
 
-	if (flags & IORING_CQE_F_BUFFER)
-		copy_take_buffers(p, res, flags);
-	if (t->closing) {
+	if ((flags & IORING_CQE_F_BUFFER) && copy_take_buffers(p, res, flags) < 0) {
+		r->stats.oom++;
+		pump_error(p, -ENOMEM);
+	} else if (t->closing) {
 		copy_put_buffers(p);
 	} else if (res > 0) {
 		RP_BUG_ON(!p->nbufs);
@@ -420,6 +436,10 @@ static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 		/* The reactor's buffers are all in use: wait for one. */
 		copy_put_buffers(p);
 		rp__reactor_wait_buffer(r, &p->bw);
+	} else if (res == -EAGAIN) {
+		copy_put_buffers(p);
+		io_uring_prep_poll_add(pump_sqe(p, &p->in_op, copy_poll_in_cqe), p->src,
+				       POLLIN | POLLRDHUP);
 	} else {
 		copy_put_buffers(p);
 		pump_error(p, res);
@@ -438,6 +458,11 @@ static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags)
 	}
 	if (t->closing) {
 		copy_put_buffers(p);
+	} else if (res == -EAGAIN) {
+		/* The kernel can hand a non-blocking socket's EAGAIN back
+		 * (seen with sendmsg on 6.18): wait for room, then resend. */
+		io_uring_prep_poll_add(pump_sqe(p, &p->out_op, copy_poll_out_cqe), p->dst,
+				       POLLOUT);
 	} else if (res <= 0) {
 		copy_put_buffers(p);
 		pump_error(p, res ? res : -EPIPE);
@@ -455,6 +480,36 @@ static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags)
 			}
 		}
 		pump_run(p);
+	}
+	tunnel_leave(t);
+}
+
+static void copy_poll_in_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct rp_pump *p = rp_container_of(op, struct rp_pump, in_op);
+	struct rp_tunnel *t = p->t;
+
+	if (!t->closing) {
+		if (res < 0)
+			pump_error(p, res);
+		else
+			copy_run(p);
+	}
+	tunnel_leave(t);
+}
+
+static void copy_poll_out_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct rp_pump *p = rp_container_of(op, struct rp_pump, out_op);
+	struct rp_tunnel *t = p->t;
+
+	if (t->closing) {
+		copy_put_buffers(p);
+	} else if (res < 0) {
+		copy_put_buffers(p);
+		pump_error(p, res);
+	} else {
+		copy_send(p);
 	}
 	tunnel_leave(t);
 }

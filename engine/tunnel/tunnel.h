@@ -26,6 +26,9 @@
 
 /* Most buffers one sendmsg of a bundle carries. */
 #define RP_BUNDLE_IOV 16
+/* Buffer ids of a bundle kept in the pump itself; a bigger bundle (bulk in
+ * copy mode) gets a heap array once, kept until the tunnel ends. */
+#define RP_BUNDLE_INLINE 16
 
 enum rp_tunnel_end {
 	RP_TUNNEL_CLOSED = 0, /* both directions finished */
@@ -48,10 +51,12 @@ struct rp_pump {
 	unsigned full_reads;
 	struct rp_pipe pipe; /* rfd < 0: none */
 	unsigned pipe_bytes;
-	/* Provided buffers held by the copy path: one, or a bundle of
-	 * consecutive ring slots starting at first_slot. */
-	uint16_t first_bid;
-	uint16_t first_slot;
+	/* Provided buffers held by the copy path: one, or a bundle. Their ids
+	 * are copied out of the ring when the CQE arrives: by the time they
+	 * are sent, other pumps' recycling may have rewritten those slots. */
+	uint16_t *bids; /* bids_inline or big_bids */
+	uint16_t bids_inline[RP_BUNDLE_INLINE];
+	uint16_t *big_bids;
 	unsigned nbufs;
 	unsigned len, off; /* bytes held, bytes sent */
 	struct iovec iov[RP_BUNDLE_IOV];
