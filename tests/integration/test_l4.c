@@ -1,0 +1,1036 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Layer-4 integration tests: the real ringproxy binary (path in argv[1])
+ * between a client driven here and a backend server thread (support.c), on
+ * loopback only. Each test starts its own ringproxy and backend and frees
+ * them on every path; the suite teardown kills whatever a failed test left.
+ * Sizes scale with RP_TEST_BULK_MB and RP_TEST_CONNS so the sanitizer pass
+ * can run smaller loads; every loop is bounded in count and in time.
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef RP_TEST_BULK_MB_DEFAULT
+#define RP_TEST_BULK_MB_DEFAULT 256
+#endif
+
+#define MIB		 (1024ULL * 1024)
+#define START_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS	 10000
+#define MAX_REACTORS	 64
+
+static const char *g_bin;
+static unsigned g_fail_at_setup;
+
+/*
+ * CU_ASSERT that also leaves the test (to its cleanup label "out") when the
+ * condition fails, for preconditions whose failure makes the rest moot.
+ * CU_ASSERT_FATAL would longjmp past the cleanup.
+ */
+#define REQUIRE(cond)                                                                    \
+	do {                                                                             \
+		int ok_ = !!(cond);                                                      \
+		CU_assertImplementation(ok_ ? CU_TRUE : CU_FALSE, __LINE__,              \
+					"REQUIRE(" #cond ")", __FILE__, "", CU_FALSE);   \
+		if (!ok_)                                                                \
+			goto out;                                                        \
+	} while (0)
+
+static bool test_failed(void)
+{
+	return CU_get_number_of_failures() > g_fail_at_setup;
+}
+
+static void setup(void)
+{
+	g_fail_at_setup = CU_get_number_of_failures();
+}
+
+static void teardown(void)
+{
+	rpt_cleanup_all(test_failed());
+}
+
+static int af_v6_or_v4(void)
+{
+	static int fam;
+
+	if (!fam) {
+		fam = rpt_have_ipv6() ? AF_INET6 : AF_INET;
+		if (fam == AF_INET)
+			printf("\n  note: no ::1 here, IPv6 cases run on 127.0.0.1\n");
+	}
+	return fam;
+}
+
+/*
+ * Starts ringproxy with the NULL-terminated arguments after @nofile (its
+ * RLIMIT_NOFILE, 0 to inherit) and waits for its "listening on" line.
+ */
+static struct rpt_proc *proxy_start(long nofile, ...)
+{
+	const char *argv[64];
+	struct rpt_proc *p;
+	const char *a;
+	va_list ap;
+	int n = 0, ret;
+
+	argv[n++] = g_bin;
+	va_start(ap, nofile);
+	while (n < 63 && (a = va_arg(ap, const char *)))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+
+	p = rpt_proc_spawn(argv, nofile);
+	if (!p) {
+		printf("\n  spawn %s: %s\n", g_bin, strerror(errno));
+		return NULL;
+	}
+	ret = rpt_proc_wait_output(p, "listening on", START_TIMEOUT_MS);
+	if (ret < 0) {
+		printf("\n  ringproxy did not start: %s\n",
+		       ret == -ECHILD ? "it exited" : "no \"listening on\" line");
+		rpt_proc_free(p, true);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * SIGTERM, wait for the exit (SIGKILL after @timeout_ms), parse the stats
+ * lines. Returns how many lines were parsed, or -ETIMEDOUT.
+ */
+static int proxy_stop(struct rpt_proc *p, int timeout_ms, struct rpt_stats *st)
+{
+	int ret = rpt_proc_stop(p, SIGTERM, timeout_ms);
+	char *out;
+	int n;
+
+	if (ret < 0)
+		printf("\n  ringproxy did not exit within %d ms after SIGTERM\n",
+		       timeout_ms);
+	out = rpt_proc_output(p);
+	n = out ? rpt_stats_parse(out, st, MAX_REACTORS) : 0;
+	free(out);
+	return ret < 0 ? ret : n;
+}
+
+static long long stat_sum(const struct rpt_stats *st, int n, const char *key)
+{
+	long long v = rpt_stats_sum(st, n, key);
+
+	if (v < 0)
+		printf("\n  stats lack key %s\n", key);
+	return v;
+}
+
+/*
+ * Runs the pump to the end, in slices, so a stalled tunnel fails after
+ * @stall_ms without progress rather than at the overall @deadline.
+ */
+static int pump_to_end(struct rpt_pump *pm, int fd, int64_t deadline, int stall_ms)
+{
+	uint64_t last = pm->rx_done + pm->tx_done;
+	int64_t last_t = rpt_now_ms();
+
+	for (;;) {
+		int64_t now = rpt_now_ms();
+		int64_t slice = now + 500 < deadline ? now + 500 : deadline;
+		int ret = rpt_pump_run(pm, fd, UINT64_MAX, slice);
+
+		if (ret != -ETIMEDOUT)
+			return ret;
+		now = rpt_now_ms();
+		if (pm->rx_done + pm->tx_done != last) {
+			last = pm->rx_done + pm->tx_done;
+			last_t = now;
+		} else if (now - last_t >= stall_ms || now >= deadline) {
+			printf("\n  transfer stalled: sent %llu of %llu, received %llu, "
+			       "eof %d\n",
+			       (unsigned long long)pm->tx_done,
+			       (unsigned long long)pm->tx_total,
+			       (unsigned long long)pm->rx_done, pm->rx_eof);
+			return -ETIMEDOUT;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+static void report_corruption(const char *dir, uint64_t bad_off)
+{
+	if (bad_off != UINT64_MAX)
+		printf("\n  %s: first corrupted byte at offset %llu (0x%llx)\n", dir,
+		       (unsigned long long)bad_off, (unsigned long long)bad_off);
+}
+
+static void print_echo_report(const char *what, const struct rpt_echo_report *r)
+{
+	printf("\n  %s: ok %u, connect failed %u, reset %u, short eof %u, mismatch %u, "
+	       "timed out %u, %llu bytes, %lld ms\n",
+	       what, r->ok, r->connect_failed, r->reset, r->short_eof, r->mismatch,
+	       r->timed_out, (unsigned long long)r->bytes, (long long)r->elapsed_ms);
+}
+
+/* ---- 1. bulk, both directions at once, per tunnel strategy -------------- */
+
+static void bulk_one(const char *tunnel)
+{
+	uint64_t size =
+		(uint64_t)rpt_env_long("RP_TEST_BULK_MB", RP_TEST_BULK_MB_DEFAULT) * MIB;
+	uint64_t up_seed = 0x75701234, down_seed = 0xd0a41234 ^ (uint64_t)strlen(tunnel);
+	struct rpt_backend_cfg cfg = {
+		.mode = RPT_BACKEND_SOURCE,
+		.family = AF_INET,
+		.source_bytes = size,
+		.seed = down_seed,
+		.check_rx = true,
+		.rx_seed = up_seed,
+	};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_conn_result res;
+	struct rpt_pump pm;
+	bool pumping = false;
+	uint8_t tx_sha[RPT_SHA_LEN], rx_sha[RPT_SHA_LEN];
+	char la[64], ba[64], key_up[32], key_down[32];
+	long long up, down, s_up = 0, s_down = 0, fallbacks = 0;
+	int fd = -1, port, ret, nst;
+	int64_t t0, ms;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--tunnel", tunnel, "--reactors", "1", NULL);
+	REQUIRE(p);
+
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	rpt_pump_init(&pm, up_seed, size, true);
+	rpt_pump_expect(&pm, down_seed);
+	pumping = true;
+	t0 = rpt_now_ms();
+	ret = pump_to_end(&pm, fd, t0 + 120000, 10000);
+	ms = rpt_now_ms() - t0;
+	rpt_pump_finish(&pm, tx_sha, rx_sha);
+	pumping = false;
+	printf("\n  tunnel %s: %llu MiB each way in %lld ms (%.0f MiB/s each way)\n",
+	       tunnel, (unsigned long long)(size / MIB), (long long)ms,
+	       ms ? (double)size / MIB * 1000.0 / (double)ms : 0.0);
+	if (ret)
+		printf("  transfer ended early: %s\n", strerror(-ret));
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_EQUAL(pm.tx_done, size);
+	CU_ASSERT_EQUAL(pm.rx_done, size);
+	CU_ASSERT(pm.rx_eof);
+	report_corruption("backend -> client", pm.rx_bad_off);
+	CU_ASSERT_EQUAL(pm.rx_bad_off, UINT64_MAX);
+
+	REQUIRE(rpt_backend_wait_results(be, 1, 10000) >= 1);
+	REQUIRE(rpt_backend_result(be, 0, &res) == 0);
+	report_corruption("client -> backend", res.rx_bad_off);
+	CU_ASSERT_EQUAL(res.rx_bad_off, UINT64_MAX);
+	CU_ASSERT_EQUAL(res.error, 0);
+	CU_ASSERT(res.rx_eof);
+	CU_ASSERT_EQUAL(res.rx_bytes, size);
+	CU_ASSERT_EQUAL(res.tx_bytes, size);
+	/* client -> backend and backend -> client, end to end */
+	CU_ASSERT(memcmp(res.rx_sha, tx_sha, RPT_SHA_LEN) == 0);
+	CU_ASSERT(memcmp(res.tx_sha, rx_sha, RPT_SHA_LEN) == 0);
+	close(fd);
+	fd = -1;
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst == 1);
+	up = rpt_stats_sum_prefix(st, nst, "up_");
+	down = rpt_stats_sum_prefix(st, nst, "down_");
+	CU_ASSERT_EQUAL(up, (long long)size);
+	CU_ASSERT_EQUAL(down, (long long)size);
+	rpt_stats_get(&st[0], "splice_fallbacks", &fallbacks);
+	if (strcmp(tunnel, "auto")) {
+		/* a forced strategy carries the bytes itself unless it fell back */
+		snprintf(key_up, sizeof(key_up), "up_%s", tunnel);
+		snprintf(key_down, sizeof(key_down), "down_%s", tunnel);
+		CU_ASSERT(rpt_stats_get(&st[0], key_up, &s_up) == 0);
+		CU_ASSERT(rpt_stats_get(&st[0], key_down, &s_down) == 0);
+		if (!fallbacks) {
+			CU_ASSERT_EQUAL(s_up, (long long)size);
+			CU_ASSERT_EQUAL(s_down, (long long)size);
+		}
+		printf("  stats: %s=%lld %s=%lld splice_fallbacks=%lld\n", key_up, s_up,
+		       key_down, s_down, fallbacks);
+	} else {
+		/* auto starts on copy and moves bulk streams to splice */
+		rpt_stats_get(&st[0], "up_splice", &s_up);
+		rpt_stats_get(&st[0], "down_splice", &s_down);
+		printf("  stats: up_splice=%lld down_splice=%lld splice_fallbacks=%lld\n",
+		       s_up, s_down, fallbacks);
+		if (size >= 16 * MIB && !fallbacks)
+			CU_ASSERT(s_up > 0 && s_down > 0);
+	}
+out:
+	if (pumping)
+		rpt_pump_finish(&pm, tx_sha, rx_sha);
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+static void test_l4_bulk_splice(void)
+{
+	bulk_one("splice");
+}
+
+static void test_l4_bulk_ring_splice(void)
+{
+	bulk_one("ring-splice");
+}
+
+static void test_l4_bulk_copy(void)
+{
+	bulk_one("copy");
+}
+
+static void test_l4_bulk_auto(void)
+{
+	bulk_one("auto");
+}
+
+/* ---- 2. many concurrent connections ------------------------------------- */
+
+static void test_l4_concurrent_echo(void)
+{
+	unsigned n = (unsigned)rpt_env_long("RP_TEST_CONNS", 1000);
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_echo_report r;
+	struct rpt_echo_opts o;
+	char la[64], ba[64];
+	long need = 2L * n + 256, lim;
+	int port, nst;
+
+	/* the client and the backend both live in this process */
+	lim = rpt_raise_nofile(need);
+	if (lim < need)
+		printf("\n  RLIMIT_NOFILE %ld < %ld needed for %u connections\n", lim,
+		       need, n);
+	REQUIRE(lim >= need);
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(
+		0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port), "--to",
+		rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)), NULL);
+	REQUIRE(p);
+
+	o = (struct rpt_echo_opts){
+		.family = AF_INET,
+		.port = port,
+		.nconns = n,
+		.min_len = 4096,
+		.max_len = 32768,
+		.seed = 0xc0cc0,
+		.timeout_ms = 60000,
+	};
+	REQUIRE(rpt_echo_many(&o, &r) == 0);
+	print_echo_report("echo", &r);
+	CU_ASSERT_EQUAL(r.ok, n);
+	CU_ASSERT_EQUAL(r.connect_failed, 0);
+	CU_ASSERT_EQUAL(r.reset, 0);
+	CU_ASSERT_EQUAL(r.short_eof, 0);
+	CU_ASSERT_EQUAL(r.mismatch, 0);
+	CU_ASSERT_EQUAL(r.timed_out, 0);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be), n);
+	/* every backend connection must be closed once the clients are gone */
+	CU_ASSERT_EQUAL(rpt_backend_wait_results(be, n, 10000), n);
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst > 0);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "accepted"), n);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "closed"), n);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "active"), 0);
+	CU_ASSERT_EQUAL(rpt_stats_sum_prefix(st, nst, "up_"), (long long)r.bytes);
+	CU_ASSERT_EQUAL(rpt_stats_sum_prefix(st, nst, "down_"), (long long)r.bytes);
+out:
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* ---- 3. half-close ------------------------------------------------------ */
+
+/*
+ * The client sends, then shutdown(SHUT_WR); the backend answers only after
+ * that EOF reached it, so the answer must still flow to the client, and
+ * then the client must see EOF. Over IPv6.
+ */
+static void test_l4_half_close_client_first(void)
+{
+	const uint64_t tx = 200 * 1024 + 7, reply = MIB + 123, seed = 0x4a1f;
+	int fam = af_v6_or_v4();
+	struct rpt_backend_cfg cfg = {
+		.mode = RPT_BACKEND_SINK,
+		.family = fam,
+		.reply_bytes = reply,
+		.seed = seed,
+		.check_rx = true,
+		.rx_seed = 0x5e4d,
+	};
+	struct rpt_stats st[MAX_REACTORS];
+	uint8_t tx_sha[RPT_SHA_LEN], rx_sha[RPT_SHA_LEN], want[RPT_SHA_LEN];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_conn_result res;
+	struct rpt_pump pm;
+	char la[64], ba[64];
+	int fd = -1, port, ret;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(fam);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), fam, port), "--to",
+			rpt_addr_str(ba, sizeof(ba), fam, rpt_backend_port(be)),
+			"--reactors", "1", NULL);
+	REQUIRE(p);
+	fd = rpt_connect(fam, port, false);
+	REQUIRE(fd >= 0);
+
+	rpt_pump_init(&pm, 0x5e4d, tx, true);
+	rpt_pump_expect(&pm, seed);
+	ret = pump_to_end(&pm, fd, rpt_now_ms() + 20000, 5000);
+	rpt_pump_finish(&pm, tx_sha, rx_sha);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT(pm.tx_shut);
+	CU_ASSERT(pm.rx_eof);
+	CU_ASSERT_EQUAL(pm.rx_done, reply);
+	CU_ASSERT_EQUAL(pm.rx_bad_off, UINT64_MAX);
+	rpt_stream_sha(seed, reply, want);
+	CU_ASSERT(memcmp(rx_sha, want, RPT_SHA_LEN) == 0);
+
+	REQUIRE(rpt_backend_wait_results(be, 1, 5000) >= 1);
+	REQUIRE(rpt_backend_result(be, 0, &res) == 0);
+	CU_ASSERT_EQUAL(res.error, 0);
+	CU_ASSERT(res.rx_eof);
+	CU_ASSERT_EQUAL(res.rx_bytes, tx);
+	CU_ASSERT_EQUAL(res.rx_bad_off, UINT64_MAX);
+	CU_ASSERT(memcmp(res.rx_sha, tx_sha, RPT_SHA_LEN) == 0);
+	CU_ASSERT_EQUAL(res.tx_bytes, reply);
+
+	close(fd);
+	fd = -1;
+	proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/*
+ * The other direction: the backend sends and shuts its write side first;
+ * the client reads to EOF and only then sends, which must still reach the
+ * backend in full.
+ */
+static void test_l4_half_close_backend_first(void)
+{
+	const uint64_t down = 100 * 1024 + 3, up = MIB + 5, seed = 0xbac4;
+	struct rpt_backend_cfg cfg = {
+		.mode = RPT_BACKEND_SOURCE,
+		.family = AF_INET,
+		.source_bytes = down,
+		.seed = seed,
+		.check_rx = true,
+		.rx_seed = 0x9a2b,
+	};
+	struct rpt_stats st[MAX_REACTORS];
+	uint8_t tx_sha[RPT_SHA_LEN], rx_sha[RPT_SHA_LEN], want[RPT_SHA_LEN];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_conn_result res;
+	struct rpt_pump pm;
+	char la[64], ba[64];
+	int fd = -1, port, ret;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "1", NULL);
+	REQUIRE(p);
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+
+	/* phase 1: read the backend's data and its EOF, send nothing */
+	rpt_pump_init(&pm, 0, 0, false);
+	rpt_pump_expect(&pm, seed);
+	ret = pump_to_end(&pm, fd, rpt_now_ms() + 20000, 5000);
+	rpt_pump_finish(&pm, tx_sha, rx_sha);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT(pm.rx_eof);
+	CU_ASSERT_EQUAL(pm.rx_done, down);
+	CU_ASSERT_EQUAL(pm.rx_bad_off, UINT64_MAX);
+	rpt_stream_sha(seed, down, want);
+	CU_ASSERT(memcmp(rx_sha, want, RPT_SHA_LEN) == 0);
+	REQUIRE(ret == 0);
+
+	/* phase 2: now send; the backend is still reading */
+	rpt_pump_init(&pm, 0x9a2b, up, true);
+	ret = pump_to_end(&pm, fd, rpt_now_ms() + 20000, 5000);
+	rpt_pump_finish(&pm, tx_sha, rx_sha);
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT_EQUAL(pm.tx_done, up);
+	CU_ASSERT_EQUAL(pm.rx_done, 0);
+
+	REQUIRE(rpt_backend_wait_results(be, 1, 5000) >= 1);
+	REQUIRE(rpt_backend_result(be, 0, &res) == 0);
+	CU_ASSERT_EQUAL(res.error, 0);
+	CU_ASSERT(res.rx_eof);
+	CU_ASSERT_EQUAL(res.tx_bytes, down);
+	CU_ASSERT_EQUAL(res.rx_bytes, up);
+	CU_ASSERT_EQUAL(res.rx_bad_off, UINT64_MAX);
+	CU_ASSERT(memcmp(res.rx_sha, tx_sha, RPT_SHA_LEN) == 0);
+
+	close(fd);
+	fd = -1;
+	proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* ---- 4. dead backends and connect timeouts ------------------------------ */
+
+/* Listener on ::1, a dead IPv4 backend and a live IPv6 one. */
+static void test_l4_one_backend_dead(void)
+{
+	const unsigned n = 64;
+	int fam = af_v6_or_v4();
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = fam};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_echo_report r;
+	struct rpt_echo_opts o;
+	char la[64], da[64], ba[64];
+	int port, dead, nst;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(fam);
+	dead = rpt_free_port(AF_INET);
+	REQUIRE(port > 0 && dead > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), fam, port), "--to",
+			rpt_addr_str(da, sizeof(da), AF_INET, dead), "--to",
+			rpt_addr_str(ba, sizeof(ba), fam, rpt_backend_port(be)),
+			"--reactors", "1", NULL);
+	REQUIRE(p);
+
+	o = (struct rpt_echo_opts){
+		.family = fam,
+		.port = port,
+		.nconns = n,
+		.min_len = 1024,
+		.max_len = 8192,
+		.seed = 0xdead1,
+		.timeout_ms = 20000,
+	};
+	REQUIRE(rpt_echo_many(&o, &r) == 0);
+	print_echo_report("one dead", &r);
+	CU_ASSERT_EQUAL(r.ok, n);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be), n);
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst > 0);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "accepted"), n);
+	/* the dead backend was in the rotation, and its failures were retried */
+	CU_ASSERT(stat_sum(st, nst, "connect_failures") > 0);
+out:
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+static void test_l4_all_backends_dead(void)
+{
+	enum { NCLIENTS = 8, BOUND_MS = 3000 };
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_proc *p = NULL;
+	int fds[NCLIENTS];
+	char la[64], d1[64], d2[64];
+	int port, dead1, dead2, nst, closed = 0;
+	long long nb, cf;
+	int64_t t0, worst = 0;
+
+	for (int i = 0; i < NCLIENTS; i++)
+		fds[i] = -1;
+	port = rpt_free_port(AF_INET);
+	dead1 = rpt_free_port(AF_INET);
+	dead2 = rpt_free_port(AF_INET);
+	REQUIRE(port > 0 && dead1 > 0 && dead2 > 0 && dead1 != dead2);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to", rpt_addr_str(d1, sizeof(d1), AF_INET, dead1), "--to",
+			rpt_addr_str(d2, sizeof(d2), AF_INET, dead2), "--reactors", "1",
+			NULL);
+	REQUIRE(p);
+
+	t0 = rpt_now_ms();
+	for (int i = 0; i < NCLIENTS; i++) {
+		fds[i] = rpt_connect(AF_INET, port, false);
+		CU_ASSERT(fds[i] >= 0);
+	}
+	for (int i = 0; i < NCLIENTS; i++) {
+		int64_t left = t0 + BOUND_MS - rpt_now_ms();
+
+		if (fds[i] < 0)
+			continue;
+		if (rpt_wait_closed(fds[i], left > 0 ? (int)left : 1, NULL) == 0) {
+			closed++;
+			if (rpt_now_ms() - t0 > worst)
+				worst = rpt_now_ms() - t0;
+		}
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	printf("\n  all dead: %d of %d clients closed, last after %lld ms\n", closed,
+	       NCLIENTS, (long long)worst);
+	CU_ASSERT_EQUAL(closed, NCLIENTS);
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst > 0);
+	nb = stat_sum(st, nst, "no_backend");
+	cf = stat_sum(st, nst, "connect_failures");
+	printf("  stats: no_backend=%lld connect_failures=%lld\n", nb, cf);
+	CU_ASSERT(nb > 0 || cf > 0);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "accepted"), NCLIENTS);
+out:
+	for (int i = 0; i < NCLIENTS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	rpt_proc_free(p, test_failed());
+}
+
+/*
+ * A backend whose accept queue is full drops SYNs, so the proxy's connect
+ * hangs until --connect-timeout; with --retries 0 the client is closed then.
+ */
+static void test_l4_connect_timeout(void)
+{
+	enum { NCLIENTS = 2, TIMEOUT_MS = 300 };
+	long slack = rpt_env_long("RP_TEST_SLACK_MS", 700);
+	struct rpt_full_listener fl = {.lfd = -1, .filler = -1};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_proc *p = NULL;
+	int fds[NCLIENTS];
+	int64_t t0[NCLIENTS];
+	char la[64], ba[64];
+	int port, nst, ret;
+
+	for (int i = 0; i < NCLIENTS; i++)
+		fds[i] = -1;
+	ret = rpt_full_listener_open(&fl, AF_INET);
+	if (ret < 0)
+		printf("\n  cannot make a listener with a full queue: %s\n",
+		       strerror(-ret));
+	REQUIRE(ret == 0);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to", rpt_addr_str(ba, sizeof(ba), AF_INET, fl.port),
+			"--connect-timeout", "300ms", "--retries", "0", "--reactors", "1",
+			NULL);
+	REQUIRE(p);
+
+	for (int i = 0; i < NCLIENTS; i++) {
+		t0[i] = rpt_now_ms();
+		fds[i] = rpt_connect(AF_INET, port, false);
+		CU_ASSERT(fds[i] >= 0);
+	}
+	for (int i = 0; i < NCLIENTS; i++) {
+		int64_t ms;
+
+		if (fds[i] < 0)
+			continue;
+		ret = rpt_wait_closed(fds[i], 5000, NULL);
+		ms = rpt_now_ms() - t0[i];
+		printf("\n  client %d closed after %lld ms (timeout %d ms)", i,
+		       (long long)ms, TIMEOUT_MS);
+		CU_ASSERT_EQUAL(ret, 0);
+		CU_ASSERT(ms >= TIMEOUT_MS - 50);
+		CU_ASSERT(ms <= TIMEOUT_MS + slack);
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	printf("\n");
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst > 0);
+	CU_ASSERT(stat_sum(st, nst, "connect_timeouts") > 0);
+out:
+	for (int i = 0; i < NCLIENTS; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	rpt_proc_free(p, test_failed());
+	rpt_full_listener_close(&fl);
+}
+
+/* ---- 5. graceful drain on SIGTERM -------------------------------------- */
+
+static void test_l4_graceful_term(void)
+{
+	const uint64_t size = 64 * MIB, seed = 0x7e57;
+	struct rpt_backend_cfg cfg = {
+		.mode = RPT_BACKEND_SOURCE,
+		.family = AF_INET,
+		.source_bytes = size,
+		.seed = seed,
+	};
+	uint8_t tx_sha[RPT_SHA_LEN], rx_sha[RPT_SHA_LEN], want[RPT_SHA_LEN];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_conn_result res;
+	struct rpt_pump pm;
+	bool pumping = false, refused = false;
+	char la[64], ba[64];
+	int fd = -1, port, ret = 0;
+	int64_t deadline, t_close;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "1", "--drain-timeout", "20s", NULL);
+	REQUIRE(p);
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+
+	/* read the first MiB slowly, 16 KiB at a time */
+	rpt_pump_init(&pm, 0, 0, false);
+	rpt_pump_expect(&pm, seed);
+	pumping = true;
+	deadline = rpt_now_ms() + 10000;
+	for (int i = 0; i < 64; i++) {
+		ret = rpt_pump_run(&pm, fd, pm.rx_done + 16384, deadline);
+		if (ret != -EAGAIN)
+			break;
+		rpt_sleep_ms(2);
+	}
+	CU_ASSERT_EQUAL(ret, -EAGAIN);
+	REQUIRE(pm.rx_done == MIB);
+
+	REQUIRE(rpt_proc_signal(p, SIGTERM) == 0);
+	/* listeners close at once: a new connect is refused */
+	deadline = rpt_now_ms() + 3000;
+	while (!refused && rpt_now_ms() < deadline) {
+		int probe = rpt_connect(AF_INET, port, false);
+
+		if (probe == -ECONNREFUSED)
+			refused = true;
+		else if (probe >= 0)
+			close(probe);
+		if (!refused)
+			rpt_sleep_ms(10);
+	}
+	CU_ASSERT(refused);
+	/* and the open tunnel keeps the process draining */
+	CU_ASSERT(rpt_proc_alive(p));
+
+	ret = pump_to_end(&pm, fd, rpt_now_ms() + 30000, 10000);
+	rpt_pump_finish(&pm, tx_sha, rx_sha);
+	pumping = false;
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT(pm.rx_eof);
+	CU_ASSERT_EQUAL(pm.rx_done, size);
+	report_corruption("backend -> client", pm.rx_bad_off);
+	CU_ASSERT_EQUAL(pm.rx_bad_off, UINT64_MAX);
+	rpt_stream_sha(seed, size, want);
+	CU_ASSERT(memcmp(rx_sha, want, RPT_SHA_LEN) == 0);
+	close(fd);
+	fd = -1;
+	t_close = rpt_now_ms();
+
+	/* the last tunnel is gone: the drain ends and the process exits 0 */
+	ret = rpt_proc_wait(p, STOP_TIMEOUT_MS);
+	printf("\n  exited %lld ms after the last client closed\n",
+	       (long long)(rpt_now_ms() - t_close));
+	CU_ASSERT_EQUAL(ret, 0);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+
+	REQUIRE(rpt_backend_wait_results(be, 1, 5000) >= 1);
+	REQUIRE(rpt_backend_result(be, 0, &res) == 0);
+	CU_ASSERT_EQUAL(res.tx_bytes, size);
+	CU_ASSERT(memcmp(res.tx_sha, want, RPT_SHA_LEN) == 0);
+out:
+	if (pumping)
+		rpt_pump_finish(&pm, tx_sha, rx_sha);
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* ---- 6. accepts spread over reactors ----------------------------------- */
+
+static void test_l4_reactors_share_accepts(void)
+{
+	const unsigned n = 400;
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_echo_report r;
+	struct rpt_echo_opts o;
+	char la[64], ba[64];
+	long long acc[2] = {-1, -1};
+	int port, nst;
+
+	if (rpt_cpu_count() < 2) {
+		printf("\n  skipped: one CPU, --reactors 2 is not meaningful here\n");
+		CU_PASS("skipped: single CPU");
+		return;
+	}
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "2", NULL);
+	REQUIRE(p);
+
+	o = (struct rpt_echo_opts){
+		.family = AF_INET,
+		.port = port,
+		.nconns = n,
+		.min_len = 1024,
+		.max_len = 4096,
+		.seed = 0x2ea,
+		.timeout_ms = 30000,
+	};
+	REQUIRE(rpt_echo_many(&o, &r) == 0);
+	print_echo_report("two reactors", &r);
+	CU_ASSERT_EQUAL(r.ok, n);
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	CU_ASSERT_EQUAL(nst, 2);
+	REQUIRE(nst == 2);
+	CU_ASSERT(rpt_stats_get(&st[0], "accepted", &acc[0]) == 0);
+	CU_ASSERT(rpt_stats_get(&st[1], "accepted", &acc[1]) == 0);
+	printf("  accepted: reactor 0 %lld, reactor 1 %lld\n", acc[0], acc[1]);
+	CU_ASSERT(acc[0] > 0);
+	CU_ASSERT(acc[1] > 0);
+	CU_ASSERT_EQUAL(acc[0] + acc[1], n);
+out:
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* ---- 7. fd exhaustion -------------------------------------------------- */
+
+static void test_l4_fd_exhaustion(void)
+{
+	enum { BURST = 200, NOFILE = 64 };
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_echo_report r = {0};
+	struct rpt_echo_opts o;
+	int fds[BURST];
+	char la[64], ba[64];
+	int port, nst, connected = 0, tries = 0;
+	long long pauses = -1;
+	int64_t deadline;
+
+	for (int i = 0; i < BURST; i++)
+		fds[i] = -1;
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(NOFILE, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "1", NULL);
+	REQUIRE(p);
+
+	/* the kernel completes these handshakes whether or not ringproxy accepts */
+	for (int i = 0; i < BURST; i++)
+		fds[i] = rpt_connect(AF_INET, port, true);
+	deadline = rpt_now_ms() + 5000;
+	for (int i = 0; i < BURST; i++) {
+		struct pollfd pfd = {.fd = fds[i], .events = POLLOUT};
+		int64_t left = deadline - rpt_now_ms();
+		int err = 0;
+		socklen_t elen = sizeof(err);
+
+		if (fds[i] < 0)
+			continue;
+		if (poll(&pfd, 1, left > 0 ? (int)left : 0) == 1 &&
+		    !getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &elen) && !err) {
+			connected++;
+			/* something for the tunnels that do get through */
+			if (send(fds[i], "ping", 4, MSG_NOSIGNAL) < 0) {
+				/* a reset connection is fine here */
+			}
+		}
+	}
+	printf("\n  burst: %d of %d connected\n", connected, BURST);
+	CU_ASSERT(connected > NOFILE);
+	rpt_sleep_ms(500);
+	CU_ASSERT(rpt_proc_alive(p));
+	for (int i = 0; i < BURST; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+
+	/* after the burst a fresh connection works again, within a bound */
+	o = (struct rpt_echo_opts){
+		.family = AF_INET,
+		.port = port,
+		.nconns = 1,
+		.min_len = 4096,
+		.max_len = 4096,
+		.seed = 0xfd,
+		.timeout_ms = 2000,
+	};
+	deadline = rpt_now_ms() + 15000;
+	do {
+		if (tries++)
+			rpt_sleep_ms(200);
+		REQUIRE(rpt_echo_many(&o, &r) == 0);
+	} while (r.ok != 1 && rpt_now_ms() < deadline && rpt_proc_alive(p));
+	printf("  fresh connection: %s after %d attempt(s)\n", r.ok ? "ok" : "FAILED",
+	       tries);
+	CU_ASSERT_EQUAL(r.ok, 1);
+	CU_ASSERT(rpt_proc_alive(p));
+
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+	REQUIRE(nst > 0);
+	pauses = stat_sum(st, nst, "accept_pauses");
+	printf("  stats: accept_pauses=%lld accepted=%lld accept_errors=%lld\n", pauses,
+	       rpt_stats_sum(st, nst, "accepted"),
+	       rpt_stats_sum(st, nst, "accept_errors"));
+	CU_ASSERT(pauses > 0);
+out:
+	for (int i = 0; i < BURST; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* ---- main ------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	CU_TestFunc fn;
+} tests[] = {
+	{"test_l4_bulk_splice", test_l4_bulk_splice},
+	{"test_l4_bulk_ring_splice", test_l4_bulk_ring_splice},
+	{"test_l4_bulk_copy", test_l4_bulk_copy},
+	{"test_l4_bulk_auto", test_l4_bulk_auto},
+	{"test_l4_concurrent_echo", test_l4_concurrent_echo},
+	{"test_l4_half_close_client_first", test_l4_half_close_client_first},
+	{"test_l4_half_close_backend_first", test_l4_half_close_backend_first},
+	{"test_l4_one_backend_dead", test_l4_one_backend_dead},
+	{"test_l4_all_backends_dead", test_l4_all_backends_dead},
+	{"test_l4_connect_timeout", test_l4_connect_timeout},
+	{"test_l4_graceful_term", test_l4_graceful_term},
+	{"test_l4_reactors_share_accepts", test_l4_reactors_share_accepts},
+	{"test_l4_fd_exhaustion", test_l4_fd_exhaustion},
+};
+
+/*
+ * test_l4 RINGPROXY [TEST_NAME ...]: runs every test, or only the named ones.
+ * Exit status: 0 when every assertion held, 1 otherwise, 2 on usage errors.
+ */
+int main(int argc, char **argv)
+{
+	unsigned failures;
+	CU_pSuite suite;
+	int64_t t0 = rpt_now_ms();
+
+	if (argc < 2 || access(argv[1], X_OK) < 0) {
+		fprintf(stderr, "usage: %s /path/to/ringproxy [test_l4_NAME ...]\n",
+			argv[0]);
+		return 2;
+	}
+	g_bin = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	rpt_raise_nofile(65536);
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite_with_setup_and_teardown("l4", NULL, NULL, setup, teardown);
+	if (!suite)
+		goto fail_registry;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
+			goto fail_registry;
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	if (argc == 2) {
+		CU_basic_run_tests();
+	} else {
+		for (int i = 2; i < argc; i++) {
+			CU_pTest t = CU_get_test(suite, argv[i]);
+
+			if (!t) {
+				fprintf(stderr, "no test named %s\n", argv[i]);
+				goto fail_registry;
+			}
+			CU_basic_run_test(suite, t);
+		}
+	}
+	failures = CU_get_number_of_failures();
+	printf("\ntest_l4: %u failed assertion(s) in %u failed test(s), %.1f s\n",
+	       failures, CU_get_number_of_tests_failed(),
+	       (double)(rpt_now_ms() - t0) / 1000.0);
+	CU_cleanup_registry();
+	rpt_fini();
+	return failures ? 1 : 0;
+fail_registry:
+	CU_cleanup_registry();
+	rpt_fini();
+	return 1;
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * test_startup.c - how the real ringproxy binary starts and refuses to:
+ * io_uring blocked by a seccomp filter (as container runtimes do), usage
+ * errors, a port taken by someone else, help and version. Each must end with
+ * the documented exit status and a message that says what to change.
+ *
+ * To block io_uring only for the child, the test re-executes itself as
+ * `test_startup --deny-io-uring PROGRAM ARGS...`, which installs the filter
+ * and then execs PROGRAM.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "support.h"
+
+static const char *ringproxy;
+static const char *self;
+
+static int deny_io_uring_and_exec(char **argv)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = filter,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
+		perror("seccomp");
+		return 126;
+	}
+	execv(argv[0], argv);
+	perror("execv");
+	return 127;
+}
+
+/* Runs @argv to completion (bounded) and returns its output. */
+static char *run(const char *const argv[], int *code)
+{
+	struct rpt_proc *p = rpt_proc_spawn(argv, 0);
+	char *out;
+
+	*code = -1;
+	if (!p)
+		return NULL;
+	if (rpt_proc_wait(p, 10000) == 0 && WIFEXITED(p->status))
+		*code = WEXITSTATUS(p->status);
+	out = rpt_proc_output(p);
+	rpt_proc_free(p, false);
+	return out;
+}
+
+static void expect(const char *const argv[], int want_code, const char *needle)
+{
+	int code;
+	char *out = run(argv, &code);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(code, want_code);
+	if (!strstr(out, needle)) {
+		printf("\n  output: %s\n  wanted: %s\n", out, needle);
+		CU_FAIL("message does not say what is wrong");
+	}
+	free(out);
+}
+
+static void test_startup_io_uring_blocked_by_seccomp(void)
+{
+	char port[16];
+	const char *argv[] = {self,   "--deny-io-uring", ringproxy, "--listen", NULL,
+			      "--to", "127.0.0.1:9",	 NULL};
+	char listen[32];
+
+	snprintf(port, sizeof(port), "%d", rpt_free_port(AF_INET));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%s", port);
+	argv[4] = listen;
+	expect(argv, 1, "seccomp");
+}
+
+static void test_startup_usage_errors_exit_2(void)
+{
+	const char *bad_addr[] = {ringproxy, "--listen",    "localhost:1",
+				  "--to",    "127.0.0.1:9", NULL};
+	const char *no_to[] = {ringproxy, "--listen", "127.0.0.1:1", NULL};
+	const char *bad_tunnel[] = {ringproxy,	   "--listen", "127.0.0.1:1", "--to",
+				    "127.0.0.1:9", "--tunnel", "sendfile",    NULL};
+
+	expect(bad_addr, 2, "expected IP:PORT");
+	expect(no_to, 2, "--to");
+	expect(bad_tunnel, 2, "sendfile");
+}
+
+static void test_startup_port_in_use_exits_1(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	char addr[32];
+	const char *argv[] = {ringproxy,     "--listen",   addr, "--to",
+			      "127.0.0.1:9", "--reactors", "1",	 NULL};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	/* Held without SO_REUSEPORT: no reactor can share it. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CU_ASSERT_FATAL(listen(fd, 1) == 0);
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	expect(argv, 1, "cannot listen on");
+	close(fd);
+}
+
+static void test_startup_help_and_version(void)
+{
+	const char *help[] = {ringproxy, "--help", NULL};
+	const char *version[] = {ringproxy, "--version", NULL};
+
+	expect(help, 0, "--tunnel");
+	expect(version, 0, "ringproxy ");
+}
+
+static void test_startup_reports_features_per_reactor(void)
+{
+	char listen[32], backend[32];
+	const char *argv[] = {ringproxy, "--listen",   listen, "--to",
+			      backend,	 "--reactors", "2",    NULL};
+	struct rpt_proc *p;
+	char *out;
+
+	rpt_addr_str(listen, sizeof(listen), AF_INET, (uint16_t)rpt_free_port(AF_INET));
+	rpt_addr_str(backend, sizeof(backend), AF_INET, 9);
+	p = rpt_proc_spawn(argv, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(rpt_proc_wait_output(p, "listening on", 5000), 0);
+	CU_ASSERT_EQUAL(rpt_proc_stop(p, SIGTERM, 5000), 0);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 0));
+	out = rpt_proc_output(p);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reactor 0: cpu"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reactor 1: cpu"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "multishot-accept"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ktls"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "stats reactor=1"));
+	free(out);
+	rpt_proc_free(p, false);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} tests[] = {
+		{"test_startup_io_uring_blocked_by_seccomp",
+		 test_startup_io_uring_blocked_by_seccomp},
+		{"test_startup_usage_errors_exit_2", test_startup_usage_errors_exit_2},
+		{"test_startup_port_in_use_exits_1", test_startup_port_in_use_exits_1},
+		{"test_startup_help_and_version", test_startup_help_and_version},
+		{"test_startup_reports_features_per_reactor",
+		 test_startup_reports_features_per_reactor},
+	};
+	CU_pSuite suite;
+	unsigned failed;
+
+	if (argc > 2 && strcmp(argv[1], "--deny-io-uring") == 0)
+		return deny_io_uring_and_exec(argv + 2);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s PATH-TO-RINGPROXY\n", argv[0]);
+		return 2;
+	}
+	ringproxy = argv[1];
+	self = realpath("/proc/self/exe", NULL);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("startup", NULL, NULL);
+	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(suite, tests[i].name, tests[i].fn);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	rpt_cleanup_all(false);
+	rpt_fini();
+	free((void *)self);
+	return failed ? 1 : 0;
+}
