@@ -21,8 +21,21 @@ step "build (warnings are errors)"
 cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRP_WERROR=ON >/dev/null
 cmake --build build/ci -j"$jobs"
 
+passed=0 failed=0
+count() { # adds up ctest's "N% tests passed, F tests failed out of T"
+	local line
+	line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$1" | tail -1)
+	[ -n "$line" ] || return 0
+	local f t
+	f=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+	t=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+	passed=$((passed + t - f))
+	failed=$((failed + f))
+}
+
 step "unit + integration tests"
-(cd build/ci && ctest --output-on-failure --timeout 600)
+(cd build/ci && ctest --output-on-failure --timeout 600) | tee build/ci/ctest.log
+count build/ci/ctest.log
 
 step "micro benchmarks (smoke: each runs briefly, numbers not judged)"
 for b in build/ci/benchmarks/bench_*; do
@@ -37,7 +50,8 @@ cmake --build build/asan -j"$jobs"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	RP_TEST_BULK_MB=${RP_TEST_BULK_MB:-64} RP_TEST_CONNS=${RP_TEST_CONNS:-500} \
-	ctest --output-on-failure --timeout 600)
+	ctest --output-on-failure --timeout 600) | tee build/asan/ctest.log
+count build/asan/ctest.log
 
 step "fuzz targets (${fuzz_seconds}s each)"
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DRP_FUZZ=ON \
@@ -51,8 +65,9 @@ for f in build/fuzz/tests/fuzz/fuzz_*; do
 	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" \
 		>"build/fuzz/$name.log" 2>&1 ||
 		{ tail -40 "build/fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
-	echo "fuzz: $name ok ($(grep -c . <(ls "$work")) corpus entries)"
+	echo "fuzz: $name ok ($(ls "$work" | wc -l) corpus entries)"
+	passed=$((passed + 1))
 	rm -rf "$work"
 done
 echo
-echo "all tests passed"
+echo "$passed passed, $failed failed"
