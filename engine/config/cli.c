@@ -126,7 +126,7 @@ static const struct opt opts[] = {
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
 	 "connections per reactor before accepting pauses (100000)"},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
-	 "pipe capacity for splice (64k)"},
+	 "pipe capacity for splice (256k)"},
 	{"--buffers", "N", OPT_UINT, CFG(buf_count), 1, 32768,
 	 "provided buffers per reactor, a power of two (1024)"},
 	{"--buffer-size", "SIZE", OPT_SIZE, CFG(buf_size), 1024, 1u << 20,

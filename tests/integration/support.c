@@ -163,7 +163,7 @@ char *rpt_addr_str(char *buf, size_t len, int family, uint16_t port)
 
 int rpt_free_port(int family)
 {
-	uint16_t port;
+	uint16_t port = 0;
 	int fd = bound_socket(family, 0, SOCK_STREAM, &port);
 
 	if (fd < 0)
@@ -388,7 +388,11 @@ struct rpt_proc *rpt_proc_spawn(const char *const argv[], long nofile)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	snprintf(p->err_path, sizeof(p->err_path), "%s/proc-%u.log", rpt_tmpdir(), seq++);
+	if (snprintf(p->err_path, sizeof(p->err_path), "%s/proc-%u.log", rpt_tmpdir(),
+		     seq++) >= (int)sizeof(p->err_path)) {
+		errno = ENAMETOOLONG;
+		goto fail_free;
+	}
 	out = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 		   0644);
 	if (out < 0)
