@@ -116,6 +116,10 @@ int rp__listen_socket(const struct rp_addr *a, int backlog, bool reuseport)
 	    (a->ss.ss_family == AF_INET6 &&
 	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
 		goto fail_errno;
+	/* Accepted sockets inherit TCP_NODELAY from the listener: one
+	 * setsockopt here instead of one per connection. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		goto fail_errno;
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0)
 		goto fail_errno;
 	if (listen(fd, backlog) < 0)

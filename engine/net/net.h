@@ -30,7 +30,8 @@ int rp__cpus_from_affinity(int *cpus, unsigned max, unsigned *n);
 int rp__cpus_check_allowed(const int *cpus, unsigned n, int *bad);
 
 /* A non-blocking, close-on-exec listen socket, SO_REUSEPORT when @reuseport,
- * IPV6_V6ONLY for IPv6. Returns the fd or -errno. */
+ * IPV6_V6ONLY for IPv6, TCP_NODELAY (inherited by accepted sockets).
+ * Returns the fd or -errno. */
 int rp__listen_socket(const struct rp_addr *a, int backlog, bool reuseport);
 
 #endif

@@ -219,7 +219,6 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 {
 	struct l4_shard *sh = state;
 	struct l4_conn *c = rp__pool_get(&sh->conns);
-	int one = 1;
 
 	if (!c) {
 		r->stats.oom++;
@@ -237,7 +236,7 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 		c->next->pprev = &c->next;
 	c->pprev = &sh->list;
 	sh->list = c;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listener (rp__listen_socket()). */
 	conn_connect_next(c);
 }
 
