@@ -127,6 +127,8 @@ static const struct opt opts[] = {
 	 "connections per reactor before accepting pauses (100000)"},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
 	 "pipe capacity for splice (256k)"},
+	{"--max-pipes", "N", OPT_UINT, CFG(max_pipes), 1, 1000000,
+	 "pipes per reactor (default: a share of fs.pipe-user-pages-soft)"},
 	{"--buffers", "N", OPT_UINT, CFG(buf_count), 1, 32768,
 	 "provided buffers per reactor, a power of two (1024)"},
 	{"--buffer-size", "SIZE", OPT_SIZE, CFG(buf_size), 1024, 1u << 20,

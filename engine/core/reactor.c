@@ -324,8 +324,10 @@ static int reactor_setup(struct rp_reactor *r, char *err, size_t errlen)
 		r->have_bufs = true;
 		r->bundle = r->feat->bundle;
 	}
-	ret = rp__pipe_pool_init(&r->pipes, cfg->pipe_size,
-				 rp__pipe_budget(cfg->pipe_size, r->eng->nreactors));
+	ret = rp__pipe_pool_init(
+		&r->pipes, cfg->pipe_size,
+		cfg->max_pipes ? cfg->max_pipes
+			       : rp__pipe_budget(cfg->pipe_size, r->eng->nreactors));
 	if (ret < 0) {
 		snprintf(err, errlen, "reactor %u: pipe pool: %s", r->id, strerror(-ret));
 		return ret;

@@ -71,6 +71,7 @@ struct rp_config {
 	unsigned max_conns;   /* per reactor; accepting pauses above it */
 
 	unsigned pipe_size; /* bytes; rounded by the kernel to pages */
+	unsigned max_pipes; /* per reactor; 0: a share of fs.pipe-user-pages-soft */
 	unsigned buf_count; /* provided buffers per reactor, a power of two */
 	unsigned buf_size;  /* bytes per provided buffer */
 	unsigned iowq_workers;

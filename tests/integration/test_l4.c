@@ -187,7 +187,9 @@ static void print_echo_report(const char *what, const struct rpt_echo_report *r)
 
 /* ---- 1. bulk, both directions at once, per tunnel strategy -------------- */
 
-static void bulk_one(const char *tunnel)
+/* @max_pipes: NULL, or a --max-pipes value; *@fallbacks_out (if given)
+ * gets the splice_fallbacks counter. */
+static void bulk_one(const char *tunnel, const char *max_pipes, long long *fallbacks_out)
 {
 	uint64_t size =
 		(uint64_t)rpt_env_long("RP_TEST_BULK_MB", RP_TEST_BULK_MB_DEFAULT) * MIB;
@@ -219,7 +221,8 @@ static void bulk_one(const char *tunnel)
 	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
 			"--to",
 			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
-			"--tunnel", tunnel, "--reactors", "1", NULL);
+			"--tunnel", tunnel, "--reactors", "1",
+			max_pipes ? "--max-pipes" : NULL, max_pipes, NULL);
 	REQUIRE(p);
 
 	fd = rpt_connect(AF_INET, port, false);
@@ -266,6 +269,8 @@ static void bulk_one(const char *tunnel)
 	CU_ASSERT_EQUAL(up, (long long)size);
 	CU_ASSERT_EQUAL(down, (long long)size);
 	rpt_stats_get(&st[0], "splice_fallbacks", &fallbacks);
+	if (fallbacks_out)
+		*fallbacks_out = fallbacks;
 	if (strcmp(tunnel, "auto")) {
 		/* a forced strategy carries the bytes itself unless it fell back */
 		snprintf(key_up, sizeof(key_up), "up_%s", tunnel);
@@ -298,22 +303,22 @@ out:
 
 static void test_l4_bulk_splice(void)
 {
-	bulk_one("splice");
+	bulk_one("splice", NULL, NULL);
 }
 
 static void test_l4_bulk_ring_splice(void)
 {
-	bulk_one("ring-splice");
+	bulk_one("ring-splice", NULL, NULL);
 }
 
 static void test_l4_bulk_copy(void)
 {
-	bulk_one("copy");
+	bulk_one("copy", NULL, NULL);
 }
 
 static void test_l4_bulk_auto(void)
 {
-	bulk_one("auto");
+	bulk_one("auto", NULL, NULL);
 }
 
 /* ---- 2. many concurrent connections ------------------------------------- */
@@ -961,6 +966,111 @@ out:
 
 /* ---- main ------------------------------------------------------------- */
 
+/* ---- pipe budget, idle timeout, reset ----------------------------------- */
+
+/* A splice tunnel needs a pipe per direction; with one pipe allowed, the
+ * second direction must fall back to copying, counted, with no byte lost. */
+static void test_l4_pipe_budget_falls_back_to_copy(void)
+{
+	long long fallbacks = -1;
+
+	bulk_one("splice", "1", &fallbacks);
+	CU_ASSERT(fallbacks >= 1);
+}
+
+static void test_l4_idle_timeout_closes(void)
+{
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	char la[64], ba[64], buf[8];
+	long long idle = -1;
+	int fd = -1, port, nst;
+	int64_t t0, waited;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "1", "--idle-timeout", "300ms", NULL);
+	REQUIRE(p);
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	/* Activity keeps it open past the timeout... */
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			rpt_sleep_ms(150);
+		REQUIRE(send(fd, "ping", 4, MSG_NOSIGNAL) == 4);
+		REQUIRE(recv(fd, buf, 4, MSG_WAITALL) == 4);
+	}
+	/* ...then silence closes it within the timeout plus slack. */
+	t0 = rpt_now_ms();
+	CU_ASSERT_EQUAL(rpt_wait_closed(fd, 3000, NULL), 0);
+	waited = rpt_now_ms() - t0;
+	printf("\n  idle close after %lld ms (timeout 300 ms)\n", (long long)waited);
+	CU_ASSERT(waited >= 250);
+	CU_ASSERT(waited <= 300 + rpt_env_long("RP_TEST_SLACK_MS", 700));
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	REQUIRE(nst == 1);
+	CU_ASSERT(rpt_stats_get(&st[0], "idle_timeouts", &idle) == 0);
+	CU_ASSERT_EQUAL(idle, 1);
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+/* A client that resets its connection makes the proxy reset the backend's
+ * promptly (RST, not FIN: the backend must not see a clean end). */
+static void test_l4_reset_propagates(void)
+{
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	struct rpt_conn_result res;
+	char la[64], ba[64], buf[4];
+	int fd = -1, port;
+	int64_t t0;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to",
+			rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)),
+			"--reactors", "1", NULL);
+	REQUIRE(p);
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	REQUIRE(send(fd, "ping", 4, MSG_NOSIGNAL) == 4);
+	REQUIRE(recv(fd, buf, 4, MSG_WAITALL) == 4);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	t0 = rpt_now_ms();
+	close(fd);
+	fd = -1;
+	CU_ASSERT_EQUAL(rpt_backend_wait_results(be, 1, 2000), 1);
+	printf("\n  backend connection ended %lld ms after the client's reset\n",
+	       (long long)(rpt_now_ms() - t0));
+	REQUIRE(rpt_backend_result(be, 0, &res) == 0);
+	CU_ASSERT(res.error == -ECONNRESET || res.error == -EPIPE);
+	CU_ASSERT_FALSE(res.rx_eof);
+	proxy_stop(p, STOP_TIMEOUT_MS, st);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -978,6 +1088,10 @@ static const struct {
 	{"test_l4_graceful_term", test_l4_graceful_term},
 	{"test_l4_reactors_share_accepts", test_l4_reactors_share_accepts},
 	{"test_l4_fd_exhaustion", test_l4_fd_exhaustion},
+	{"test_l4_pipe_budget_falls_back_to_copy",
+	 test_l4_pipe_budget_falls_back_to_copy},
+	{"test_l4_idle_timeout_closes", test_l4_idle_timeout_closes},
+	{"test_l4_reset_propagates", test_l4_reset_propagates},
 };
 
 /*

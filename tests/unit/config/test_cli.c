@@ -39,14 +39,14 @@ static void test_cli_no_args_is_embedded_default(void)
 
 static void test_cli_reverse_full(void)
 {
-	int ret =
-		PARSE(&cli, err, "reverse", "--mode", "tcp", "--listen", "127.0.0.1:8080",
-		      "--to", "127.0.0.1:9001", "--to=[::1]:9002", "--reactors", "3",
-		      "--cpus", "0", "--tunnel", "ring-splice", "--connect-timeout",
-		      "250ms", "--idle-timeout", "2m", "--drain-timeout=5s", "--retries",
-		      "0", "--fall", "5", "--cooldown", "1500", "--pipe-size", "256k",
-		      "--buffers", "512", "--buffer-size", "32k", "--backlog", "128",
-		      "--max-conns", "77", "--iowq-workers", "4", "-q");
+	int ret = PARSE(&cli, err, "reverse", "--mode", "tcp", "--listen",
+			"127.0.0.1:8080", "--to", "127.0.0.1:9001", "--to=[::1]:9002",
+			"--reactors", "3", "--cpus", "0", "--tunnel", "ring-splice",
+			"--connect-timeout", "250ms", "--idle-timeout", "2m",
+			"--drain-timeout=5s", "--retries", "0", "--fall", "5",
+			"--cooldown", "1500", "--pipe-size", "256k", "--buffers", "512",
+			"--buffer-size", "32k", "--backlog", "128", "--max-conns", "77",
+			"--max-pipes", "8", "--iowq-workers", "4", "-q");
 
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	CU_ASSERT_EQUAL(cli.cfg.nbackends, 2);
@@ -65,6 +65,7 @@ static void test_cli_reverse_full(void)
 	CU_ASSERT_EQUAL(cli.cfg.buf_size, 32 * 1024);
 	CU_ASSERT_EQUAL(cli.cfg.backlog, 128);
 	CU_ASSERT_EQUAL(cli.cfg.max_conns, 77);
+	CU_ASSERT_EQUAL(cli.cfg.max_pipes, 8);
 	CU_ASSERT_EQUAL(cli.cfg.iowq_workers, 4);
 	CU_ASSERT_EQUAL(cli.cfg.log_level, RP_LOG_WARN);
 }
