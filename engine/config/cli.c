@@ -85,6 +85,7 @@ enum opt_kind {
 	OPT_CPUS,
 	OPT_TUNNEL,
 	OPT_MODE,
+	OPT_BALANCE,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
 	OPT_HELP,
@@ -104,8 +105,12 @@ struct opt {
 
 static const struct opt opts[] = {
 	{"--listen", "ADDR", OPT_LISTEN, 0, 0, 0, "listen on ADDR (repeatable)"},
-	{"--to", "ADDR", OPT_BACKEND, 0, 0, 0, "backend ADDR (repeatable)"},
+	{"--to", "ADDR[,weight=N]", OPT_BACKEND, 0, 0, 0,
+	 "backend ADDR, weight 1-65535 (repeatable)"},
 	{"--mode", "tcp", OPT_MODE, 0, 0, 0, "proxy mode (tcp)"},
+	{"--balance", "ALGO", OPT_BALANCE, 0, 0, 0,
+	 "roundrobin|wrr|leastconn|p2c|ringhash|maglev (roundrobin); the hash ones "
+	 "key on the client IP"},
 	{"--reactors", "N", OPT_UINT, CFG(reactors), 1, RP_MAX_REACTORS,
 	 "reactor threads (default: one per CPU)"},
 	{"--cpus", "LIST", OPT_CPUS, 0, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6"},
@@ -222,12 +227,34 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		unsigned *n = listen ? &cfg->nlisten : &cfg->nbackends;
 		unsigned max = listen ? RP_MAX_LISTENERS : RP_MAX_BACKENDS;
 		struct rp_addr *arr = listen ? cfg->listen : cfg->backends;
+		const char *val_addr = val;
+		char addr[RP_ADDRSTRLEN];
 
 		if (*n >= max) {
 			snprintf(err, errlen, "%s: at most %u", o->name, max);
 			return -EINVAL;
 		}
-		ret = rp__addr_parse(val, &arr[*n], false);
+		if (!listen) {
+			const char *comma = strchr(val, ',');
+
+			cfg->weights[*n] = 1;
+			if (comma) {
+				if (strncmp(comma, ",weight=", 8) != 0 ||
+				    rp__parse_uint(comma + 8, 1, 65535,
+						   &cfg->weights[*n]) < 0) {
+					snprintf(err, errlen,
+						 "%s: expected ADDR or ADDR,weight=N "
+						 "(N from 1 to 65535), got '%s'",
+						 o->name, val);
+					return -EINVAL;
+				}
+				/* Parse the address without its options. */
+				snprintf(addr, sizeof(addr), "%.*s", (int)(comma - val),
+					 val);
+				val_addr = addr;
+			}
+		}
+		ret = rp__addr_parse(val_addr, &arr[*n], false);
 		if (ret < 0)
 			snprintf(err, errlen,
 				 "%s: expected IP:PORT such as 127.0.0.1:8080 "
@@ -277,6 +304,14 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 				 "--mode: '%s' is not available yet (only tcp)", val);
 			ret = -EINVAL;
 		}
+		break;
+	case OPT_BALANCE:
+		if (strlen(val) >= sizeof(cfg->balance)) {
+			snprintf(err, errlen, "--balance: unknown algorithm '%s'", val);
+			return -EINVAL;
+		}
+		/* The engine checks the name against the algorithms it has. */
+		snprintf(cfg->balance, sizeof(cfg->balance), "%s", val);
 		break;
 	case OPT_FLAG_QUIET:
 		cfg->log_level = RP_LOG_WARN;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "balance/balance.h"
 #include "core/engine_int.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
@@ -30,6 +31,7 @@ void rp_config_init(struct rp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->backlog = 4096;
+	snprintf(cfg->balance, sizeof(cfg->balance), "roundrobin");
 	cfg->tunnel = RP_TUNNEL_AUTO;
 	cfg->connect_timeout_ms = 2000;
 	cfg->idle_timeout_ms = 300000;
@@ -69,6 +71,13 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("no backend: give --to ADDR");
 	if (c->nlisten > RP_MAX_LISTENERS)
 		BAD("too many listeners (at most %d)", RP_MAX_LISTENERS);
+	if (!rp__balance_ops_find(c->balance))
+		BAD("unknown balance algorithm '%s' (roundrobin, wrr, leastconn, p2c, "
+		    "ringhash, maglev)",
+		    c->balance);
+	for (unsigned i = 0; i < c->nbackends && i < RP_MAX_BACKENDS; i++)
+		if (c->weights[i] > 65535)
+			BAD("backend weight must be from 1 to 65535");
 	if (c->nbackends > RP_MAX_BACKENDS)
 		BAD("too many backends (at most %d)", RP_MAX_BACKENDS);
 	if (c->reactors > RP_MAX_REACTORS)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * l4.c - the L4 TCP reverse proxy service. Per reactor: a pool of
- * connections, a round-robin cursor and a passive health view of each
- * backend (consecutive connect failures put it down for a cool-down). A
- * client is connected to one backend with a linked timeout; a failure moves
- * on to another backend up to --retries times, then the client is closed.
+ * connections, its own instance of the cluster's balancer (engine/balance/)
+ * and a passive health view of each backend (consecutive connect failures
+ * put it down for a cool-down, on a wheel timer). A client is connected to
+ * the backend the balancer picks, with a linked timeout; a failure moves on
+ * to another backend up to --retries times, then the client is closed.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,12 +15,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "balance/balance.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
 #include "tunnel/tunnel.h"
 
+struct l4_shard;
+
 struct l4_backend {
+	struct l4_shard *sh;
+	unsigned index;
 	unsigned consecutive_failures;
+	bool down;
+	struct rp_timer cooldown; /* brings a down backend back */
 };
 
 struct l4_conn {
@@ -27,9 +35,10 @@ struct l4_conn {
 	struct l4_shard *sh;
 	struct l4_conn *next, **pprev; /* the shard's list, for hard stop */
 	int cfd, bfd;
-	int backend;
+	int backend; /* picked and not yet released, or -1 */
 	unsigned attempts;
-	uint64_t tried;
+	uint64_t tried[(RP_MAX_BACKENDS + 63) / 64];
+	uint64_t hash;		  /* client address, for hash balancing */
 	unsigned connect_pending; /* CQEs due: connect + link timeout */
 	int connect_res;
 	bool connect_timed_out;
@@ -43,31 +52,24 @@ struct l4_shard {
 	struct rp_reactor *r;
 	struct rp_pool conns;
 	struct l4_conn *list;
-	unsigned rr;
-	uint64_t down_until[RP_MAX_BACKENDS];
+	struct rp_balancer lb;
+	bool hash_source; /* the algorithm keys on the client address */
 	struct l4_backend be[RP_MAX_BACKENDS];
 };
 
-int rp__rr_pick(const uint64_t *down_until, unsigned n, unsigned *next, uint64_t tried,
-		uint64_t now)
+static void conn_release_backend(struct l4_conn *c, bool failed)
 {
-	for (unsigned i = 0; i < n; i++) {
-		unsigned b = (*next + i) % n;
-
-		if ((tried >> b) & 1)
-			continue;
-		if (down_until[b] > now)
-			continue;
-		*next = (b + 1) % n;
-		return (int)b;
+	if (c->backend >= 0) {
+		rp__balance_release(&c->sh->lb, c->backend, failed);
+		c->backend = -1;
 	}
-	return -1;
 }
 
 static void conn_free(struct l4_conn *c)
 {
 	struct l4_shard *sh = c->sh;
 
+	conn_release_backend(c, false);
 	if (c->pprev) {
 		*c->pprev = c->next;
 		if (c->next)
@@ -91,15 +93,28 @@ static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
 	conn_free(rp_container_of(t, struct l4_conn, t));
 }
 
+static void backend_cooled(struct rp_timer *t, uint64_t now)
+{
+	struct l4_backend *be = rp_container_of(t, struct l4_backend, cooldown);
+
+	/* Eligible again; the next failure streak is counted afresh. */
+	be->down = false;
+	be->consecutive_failures = 0;
+	rp__balance_set_up(&be->sh->lb, (int)be->index, true);
+}
+
 static void backend_failed(struct l4_shard *sh, int b)
 {
 	const struct rp_config *cfg = sh->r->cfg;
 	struct l4_backend *be = &sh->be[b];
 
-	if (++be->consecutive_failures >= cfg->fall && !sh->down_until[b]) {
+	if (++be->consecutive_failures >= cfg->fall && !be->down) {
 		char a[RP_ADDRSTRLEN];
 
-		sh->down_until[b] = sh->r->now_ms + cfg->cooldown_ms;
+		be->down = true;
+		rp__balance_set_up(&sh->lb, b, false);
+		rp__timer_arm(&sh->r->wheel, &be->cooldown,
+			      sh->r->now_ms + cfg->cooldown_ms);
 		rp_warn("reactor %u: backend %s down for %u ms after %u failed connects",
 			sh->r->id, rp__addr_format(&cfg->backends[b], a, sizeof(a)),
 			cfg->cooldown_ms, be->consecutive_failures);
@@ -109,7 +124,6 @@ static void backend_failed(struct l4_shard *sh, int b)
 static void backend_ok(struct l4_shard *sh, int b)
 {
 	sh->be[b].consecutive_failures = 0;
-	sh->down_until[b] = 0;
 }
 
 static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
@@ -126,22 +140,21 @@ static void conn_connect_next(struct l4_conn *c)
 	int b;
 
 	for (;;) {
-		/* A backend whose cool-down is over is eligible again; clear
-		 * its mark so the next failure streak is counted afresh. */
-		b = -1;
-		if (c->attempts <= cfg->retries)
-			b = rp__rr_pick(sh->down_until, cfg->nbackends, &sh->rr, c->tried,
-					r->now_ms);
+		/* Only a retry avoids backends: p2c samples when nothing is
+		 * to be avoided, and scans when something is. */
+		struct rp_pick_key key = {.hash = c->hash,
+					  .avoid = c->attempts ? c->tried : NULL};
+
+		b = c->attempts <= cfg->retries ? rp__balance_pick(&sh->lb, &key) : -1;
 		if (b < 0) {
 			if (c->attempts == 0)
 				r->stats.no_backend++;
 			conn_close_early(c);
 			return;
 		}
-		if (sh->down_until[b] && sh->down_until[b] <= r->now_ms)
-			sh->down_until[b] = 0;
+		c->backend = b;
 		c->attempts++;
-		c->tried |= 1ull << b;
+		c->tried[b / 64] |= 1ull << (b % 64);
 		a = &cfg->backends[b];
 		c->bfd = socket(a->ss.ss_family,
 				SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -153,7 +166,6 @@ static void conn_connect_next(struct l4_conn *c)
 		return;
 	}
 	setsockopt(c->bfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	c->backend = b;
 	c->connect_pending = 2;
 	c->connect_res = 0;
 	c->connect_timed_out = false;
@@ -186,6 +198,7 @@ static void connect_settled(struct l4_conn *c)
 	else
 		r->stats.connect_failures++;
 	backend_failed(sh, c->backend);
+	conn_release_backend(c, true);
 	close(c->bfd);
 	c->bfd = -1;
 	if (r->stopping) {
@@ -229,6 +242,7 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 	c->sh = sh;
 	c->cfd = fd;
 	c->bfd = -1;
+	c->backend = -1;
 	c->connect_op.fn = connect_cqe;
 	c->timeout_op.fn = timeout_cqe;
 	c->next = sh->list;
@@ -236,27 +250,65 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 		c->next->pprev = &c->next;
 	c->pprev = &sh->list;
 	sh->list = c;
+	if (sh->hash_source) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		/* The accept carried no address (multishot): ask once. */
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+			rp__hash_sockaddr_ip((struct sockaddr *)&ss, len, &c->hash);
+	}
 	/* TCP_NODELAY comes from the listener (rp__listen_socket()). */
 	conn_connect_next(c);
 }
 
 static int l4_init(struct rp_reactor *r, void **state)
 {
-	struct l4_shard *sh = calloc(1, sizeof(*sh));
+	const struct rp_config *cfg = r->cfg;
+	struct rp_balance_backend bb[RP_MAX_BACKENDS];
+	struct rp_balance_config bc = {
+		.ops = rp__balance_ops_find(cfg->balance),
+		.nbackends = cfg->nbackends,
+		.backends = bb,
+	};
+	struct l4_shard *sh;
 	int ret;
 
+	if (!bc.ops)
+		return -EINVAL;
+	sh = calloc(1, sizeof(*sh));
 	if (!sh)
 		return -ENOMEM;
 	sh->r = r;
-	ret = rp__pool_init(&sh->conns, sizeof(struct l4_conn), r->cfg->max_conns);
-	if (ret < 0) {
-		free(sh);
-		return ret;
+	for (unsigned i = 0; i < cfg->nbackends; i++) {
+		char a[RP_ADDRSTRLEN];
+
+		/* Identity by address: reordering --to keeps clients put. */
+		rp__addr_format(&cfg->backends[i], a, sizeof(a));
+		bb[i].id = rp__hash_bytes(a, strlen(a));
+		bb[i].weight = cfg->weights[i] ? cfg->weights[i] : 1;
+		sh->be[i].sh = sh;
+		sh->be[i].index = i;
+		sh->be[i].cooldown.fn = backend_cooled;
 	}
-	/* Spread the reactors' round-robin cursors. */
-	sh->rr = r->id % r->cfg->nbackends;
+	sh->hash_source =
+		!strcmp(cfg->balance, "ringhash") || !strcmp(cfg->balance, "maglev");
+	/* The reactor id seeds p2c's sampling; nothing hash-based depends
+	 * on it. */
+	ret = rp__balance_init(&sh->lb, &bc, r->id);
+	if (ret < 0)
+		goto fail_free;
+	ret = rp__pool_init(&sh->conns, sizeof(struct l4_conn), cfg->max_conns);
+	if (ret < 0)
+		goto fail_fini_lb;
 	*state = sh;
 	return 0;
+
+fail_fini_lb:
+	rp__balance_fini(&sh->lb);
+fail_free:
+	free(sh);
+	return ret;
 }
 
 static void l4_stop(struct rp_reactor *r, void *state)
@@ -283,6 +335,9 @@ static void l4_fini(struct rp_reactor *r, void *state)
 {
 	struct l4_shard *sh = state;
 
+	for (unsigned i = 0; i < r->cfg->nbackends; i++)
+		rp__timer_cancel(&r->wheel, &sh->be[i].cooldown);
+	rp__balance_fini(&sh->lb);
 	rp__pool_destroy(&sh->conns);
 	free(sh);
 }

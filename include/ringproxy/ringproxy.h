@@ -60,6 +60,10 @@ struct rp_config {
 
 	unsigned nbackends;
 	struct rp_addr backends[RP_MAX_BACKENDS];
+	unsigned weights[RP_MAX_BACKENDS]; /* 0 counts as 1 */
+	/* "roundrobin", "wrr", "leastconn", "p2c", "ringhash" or "maglev"
+	 * (the hash ones key on the client's IP address). */
+	char balance[16];
 
 	enum rp_tunnel_mode tunnel;
 	unsigned connect_timeout_ms;

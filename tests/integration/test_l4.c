@@ -1071,6 +1071,143 @@ out:
 	rpt_backend_stop(be);
 }
 
+/* ---- load balancing ------------------------------------------------------ */
+
+struct balance_backends {
+	struct rpt_backend *be[3];
+	char addr[3][80];
+};
+
+static int balance_backends_start(struct balance_backends *bb,
+				  const char *const weights[3])
+{
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+
+	memset(bb, 0, sizeof(*bb));
+	for (int i = 0; i < 3; i++) {
+		bb->be[i] = rpt_backend_start(&cfg);
+		if (!bb->be[i])
+			return -1;
+		rpt_addr_str(bb->addr[i], sizeof(bb->addr[i]), AF_INET,
+			     rpt_backend_port(bb->be[i]));
+		if (weights)
+			snprintf(bb->addr[i] + strlen(bb->addr[i]),
+				 sizeof(bb->addr[i]) - strlen(bb->addr[i]), ",weight=%s",
+				 weights[i]);
+	}
+	return 0;
+}
+
+static void balance_backends_stop(struct balance_backends *bb)
+{
+	for (int i = 0; i < 3; i++)
+		rpt_backend_stop(bb->be[i]);
+}
+
+/* Runs @n one-at-a-time echo connections through a fresh proxy using @algo
+ * over @bb and counts what each backend accepted during the run. */
+static int balance_run(struct balance_backends *bb, const char *algo, unsigned n,
+		       unsigned counts[3])
+{
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_proc *p = NULL;
+	unsigned before[3];
+	char la[64];
+	int port, ret = -1;
+
+	for (int i = 0; i < 3; i++)
+		before[i] = rpt_backend_accepted(bb->be[i]);
+	port = rpt_free_port(AF_INET);
+	if (port <= 0)
+		goto out;
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to", bb->addr[0], "--to", bb->addr[1], "--to", bb->addr[2],
+			"--balance", algo, "--reactors", "1", NULL);
+	if (!p)
+		goto out;
+	for (unsigned k = 0; k < n; k++) {
+		struct rpt_echo_opts o = {
+			.family = AF_INET,
+			.port = (uint16_t)port,
+			.nconns = 1,
+			.min_len = 64,
+			.max_len = 64,
+			.seed = k,
+			.timeout_ms = 2000,
+		};
+		struct rpt_echo_report r = {0};
+
+		if (rpt_echo_many(&o, &r) < 0 || r.ok != 1)
+			goto out;
+	}
+	for (int i = 0; i < 3; i++)
+		counts[i] = rpt_backend_accepted(bb->be[i]) - before[i];
+	printf("\n  %s: %u %u %u", algo, counts[0], counts[1], counts[2]);
+	proxy_stop(p, STOP_TIMEOUT_MS, st);
+	ret = rpt_proc_exited_with(p, 0) ? 0 : -1;
+out:
+	rpt_proc_free(p, ret != 0);
+	return ret;
+}
+
+static void test_l4_balance_distribution(void)
+{
+	static const char *const w123[3] = {"1", "2", "3"};
+	struct balance_backends plain = {0}, weighted = {0};
+	unsigned c[3];
+
+	REQUIRE(balance_backends_start(&plain, NULL) == 0);
+	REQUIRE(balance_backends_start(&weighted, w123) == 0);
+	REQUIRE(balance_run(&plain, "roundrobin", 60, c) == 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(c[i], 20);
+	/* Smooth WRR is exact over whole periods. */
+	REQUIRE(balance_run(&weighted, "wrr", 60, c) == 0);
+	CU_ASSERT_EQUAL(c[0], 10);
+	CU_ASSERT_EQUAL(c[1], 20);
+	CU_ASSERT_EQUAL(c[2], 30);
+	/* One connection at a time: every backend idle, served in turn. */
+	REQUIRE(balance_run(&plain, "leastconn", 60, c) == 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT(c[i] >= 15 && c[i] <= 25);
+	/* Sampled by weight: the heaviest gets most, every one gets some. */
+	REQUIRE(balance_run(&weighted, "p2c", 120, c) == 0);
+	CU_ASSERT(c[0] > 0 && c[1] > 0 && c[2] > c[0]);
+	/* One client address: a hash balancer sends it to one backend, and
+	 * to the same one after a restart. */
+	for (int run = 0; run < 2; run++) {
+		const char *algo = run ? "maglev" : "ringhash";
+		unsigned again[3];
+
+		REQUIRE(balance_run(&plain, algo, 30, c) == 0);
+		CU_ASSERT_EQUAL((c[0] == 30) + (c[1] == 30) + (c[2] == 30), 1);
+		REQUIRE(balance_run(&plain, algo, 30, again) == 0);
+		CU_ASSERT(memcmp(c, again, sizeof(c)) == 0);
+	}
+out:
+	balance_backends_stop(&plain);
+	balance_backends_stop(&weighted);
+}
+
+static void test_l4_balance_rejects_unknown(void)
+{
+	char la[64];
+	const char *argv[] = {g_bin,	     "--listen",  la,	    "--to",
+			      "127.0.0.1:9", "--balance", "random", NULL};
+	struct rpt_proc *p;
+	char *out;
+
+	rpt_addr_str(la, sizeof(la), AF_INET, (uint16_t)rpt_free_port(AF_INET));
+	p = rpt_proc_spawn(argv, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(rpt_proc_wait(p, 5000), 0);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 1));
+	out = rpt_proc_output(p);
+	CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "unknown balance algorithm 'random'"));
+	free(out);
+	rpt_proc_free(p, false);
+}
+
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -1092,6 +1229,8 @@ static const struct {
 	 test_l4_pipe_budget_falls_back_to_copy},
 	{"test_l4_idle_timeout_closes", test_l4_idle_timeout_closes},
 	{"test_l4_reset_propagates", test_l4_reset_propagates},
+	{"test_l4_balance_distribution", test_l4_balance_distribution},
+	{"test_l4_balance_rejects_unknown", test_l4_balance_rejects_unknown},
 };
 
 /*

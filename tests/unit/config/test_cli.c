@@ -39,18 +39,22 @@ static void test_cli_no_args_is_embedded_default(void)
 
 static void test_cli_reverse_full(void)
 {
-	int ret = PARSE(&cli, err, "reverse", "--mode", "tcp", "--listen",
-			"127.0.0.1:8080", "--to", "127.0.0.1:9001", "--to=[::1]:9002",
-			"--reactors", "3", "--cpus", "0", "--tunnel", "ring-splice",
-			"--connect-timeout", "250ms", "--idle-timeout", "2m",
-			"--drain-timeout=5s", "--retries", "0", "--fall", "5",
-			"--cooldown", "1500", "--pipe-size", "256k", "--buffers", "512",
-			"--buffer-size", "32k", "--backlog", "128", "--max-conns", "77",
-			"--max-pipes", "8", "--iowq-workers", "4", "-q");
+	int ret =
+		PARSE(&cli, err, "reverse", "--mode", "tcp", "--listen", "127.0.0.1:8080",
+		      "--to", "127.0.0.1:9001", "--to=[::1]:9002,weight=7", "--balance",
+		      "maglev", "--reactors", "3", "--cpus", "0", "--tunnel",
+		      "ring-splice", "--connect-timeout", "250ms", "--idle-timeout", "2m",
+		      "--drain-timeout=5s", "--retries", "0", "--fall", "5", "--cooldown",
+		      "1500", "--pipe-size", "256k", "--buffers", "512", "--buffer-size",
+		      "32k", "--backlog", "128", "--max-conns", "77", "--max-pipes", "8",
+		      "--iowq-workers", "4", "-q");
 
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	CU_ASSERT_EQUAL(cli.cfg.nbackends, 2);
 	CU_ASSERT_EQUAL(cli.cfg.backends[1].ss.ss_family, AF_INET6);
+	CU_ASSERT_EQUAL(cli.cfg.weights[0], 1);
+	CU_ASSERT_EQUAL(cli.cfg.weights[1], 7);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.balance, "maglev");
 	CU_ASSERT_EQUAL(cli.cfg.reactors, 3);
 	CU_ASSERT_EQUAL(cli.cfg.ncpus, 1);
 	CU_ASSERT_EQUAL(cli.cfg.tunnel, RP_TUNNEL_RING_SPLICE);
@@ -109,6 +113,15 @@ static void test_cli_errors_are_clear(void)
 			   "--mode", "udp"),
 		     "udp");
 	expect_error(PARSE(&cli, err, "-q=1"), "unknown option");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to",
+			   "127.0.0.1:1,weight=0"),
+		     "weight=N");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to",
+			   "127.0.0.1:1,wait=2"),
+		     "127.0.0.1:1,wait=2");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--balance", "a-very-long-algorithm-name"),
+		     "--balance");
 }
 
 static void test_cli_help_and_version(void)
