@@ -62,7 +62,10 @@ for f in build/fuzz/tests/fuzz/fuzz_*; do
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
 	cp -r "$corpus"/. "$work"/
-	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$work" \
+	dict=tests/fuzz/$(cut -d_ -f1 <<<"${name#fuzz_}").dict
+	dict_arg=()
+	[ -f "$dict" ] && dict_arg=(-dict="$dict")
+	"$f" -max_total_time="$fuzz_seconds" -print_final_stats=0 "${dict_arg[@]}" "$work" \
 		>"build/fuzz/$name.log" 2>&1 ||
 		{ tail -40 "build/fuzz/$name.log"; echo "fuzz: $name FAILED"; exit 1; }
 	echo "fuzz: $name ok ($(ls "$work" | wc -l) corpus entries)"
