@@ -146,10 +146,32 @@ static bool pump_take_pipe(struct rp_pump *p)
 	return false;
 }
 
-/* ---- splice: readiness-driven splice(2) from the reactor thread ----------- */
+/* A readiness poll armed by a pump that got EAGAIN (or yielded) completed:
+ * run the pump again, whatever its strategy is now. */
+static void pump_ready(struct rp_pump *p, int res)
+{
+	struct rp_tunnel *t = p->t;
 
-static void splice_in_cqe(struct rp_op *op, int res, uint32_t flags);
-static void splice_out_cqe(struct rp_op *op, int res, uint32_t flags);
+	if (!t->closing) {
+		if (res < 0)
+			pump_error(p, res);
+		else
+			pump_run(p);
+	}
+	tunnel_leave(t);
+}
+
+static void pump_poll_in_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	pump_ready(rp_container_of(op, struct rp_pump, in_op), res);
+}
+
+static void pump_poll_out_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	pump_ready(rp_container_of(op, struct rp_pump, out_op), res);
+}
+
+/* ---- splice: readiness-driven splice(2) from the reactor thread ----------- */
 
 static void splice_run(struct rp_pump *p)
 {
@@ -170,8 +192,8 @@ static void splice_run(struct rp_pump *p)
 				continue;
 			if (n < 0 && errno == EAGAIN) {
 				io_uring_prep_poll_add(
-					pump_sqe(p, &p->out_op, splice_out_cqe), p->dst,
-					POLLOUT);
+					pump_sqe(p, &p->out_op, pump_poll_out_cqe),
+					p->dst, POLLOUT);
 				return;
 			}
 			pump_error(p, n < 0 ? -errno : -EPIPE);
@@ -196,39 +218,14 @@ static void splice_run(struct rp_pump *p)
 			return;
 		}
 	}
-	io_uring_prep_poll_add(pump_sqe(p, &p->in_op, splice_in_cqe), p->src,
+	io_uring_prep_poll_add(pump_sqe(p, &p->in_op, pump_poll_in_cqe), p->src,
 			       POLLIN | POLLRDHUP);
-}
-
-static void splice_ready(struct rp_pump *p, int res)
-{
-	struct rp_tunnel *t = p->t;
-
-	if (!t->closing) {
-		if (res < 0)
-			pump_error(p, res);
-		else
-			pump_run(p);
-	}
-	tunnel_leave(t);
-}
-
-static void splice_in_cqe(struct rp_op *op, int res, uint32_t flags)
-{
-	splice_ready(rp_container_of(op, struct rp_pump, in_op), res);
-}
-
-static void splice_out_cqe(struct rp_op *op, int res, uint32_t flags)
-{
-	splice_ready(rp_container_of(op, struct rp_pump, out_op), res);
 }
 
 /* ---- ring-splice: IORING_OP_SPLICE, run by the kernel in io-wq ------------ */
 
 static void ring_in_cqe(struct rp_op *op, int res, uint32_t flags);
 static void ring_out_cqe(struct rp_op *op, int res, uint32_t flags);
-static void ring_poll_in_cqe(struct rp_op *op, int res, uint32_t flags);
-static void ring_poll_out_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void ring_run(struct rp_pump *p)
 {
@@ -256,10 +253,10 @@ static void ring_wait(struct rp_pump *p, bool in)
 	struct io_uring_sqe *sqe;
 
 	if (in) {
-		sqe = pump_sqe(p, &p->in_op, ring_poll_in_cqe);
+		sqe = pump_sqe(p, &p->in_op, pump_poll_in_cqe);
 		io_uring_prep_poll_add(sqe, p->src, POLLIN | POLLRDHUP);
 	} else {
-		sqe = pump_sqe(p, &p->out_op, ring_poll_out_cqe);
+		sqe = pump_sqe(p, &p->out_op, pump_poll_out_cqe);
 		io_uring_prep_poll_add(sqe, p->dst, POLLOUT);
 	}
 }
@@ -308,34 +305,10 @@ static void ring_out_cqe(struct rp_op *op, int res, uint32_t flags)
 	tunnel_leave(t);
 }
 
-static void ring_poll_done(struct rp_pump *p, int res)
-{
-	struct rp_tunnel *t = p->t;
-
-	if (!t->closing) {
-		if (res < 0)
-			pump_error(p, res);
-		else
-			ring_run(p);
-	}
-	tunnel_leave(t);
-}
-
-static void ring_poll_in_cqe(struct rp_op *op, int res, uint32_t flags)
-{
-	ring_poll_done(rp_container_of(op, struct rp_pump, in_op), res);
-}
-
-static void ring_poll_out_cqe(struct rp_op *op, int res, uint32_t flags)
-{
-	ring_poll_done(rp_container_of(op, struct rp_pump, out_op), res);
-}
-
 /* ---- copy: provided-buffer recv, then send -------------------------------- */
 
 static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags);
 static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags);
-static void copy_poll_in_cqe(struct rp_op *op, int res, uint32_t flags);
 static void copy_poll_out_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void copy_run(struct rp_pump *p)
@@ -448,7 +421,7 @@ static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 		rp__reactor_wait_buffer(r, &p->bw);
 	} else if (res == -EAGAIN) {
 		copy_put_buffers(p);
-		io_uring_prep_poll_add(pump_sqe(p, &p->in_op, copy_poll_in_cqe), p->src,
+		io_uring_prep_poll_add(pump_sqe(p, &p->in_op, pump_poll_in_cqe), p->src,
 				       POLLIN | POLLRDHUP);
 	} else {
 		copy_put_buffers(p);
@@ -490,20 +463,6 @@ static void copy_send_cqe(struct rp_op *op, int res, uint32_t flags)
 			}
 		}
 		pump_run(p);
-	}
-	tunnel_leave(t);
-}
-
-static void copy_poll_in_cqe(struct rp_op *op, int res, uint32_t flags)
-{
-	struct rp_pump *p = rp_container_of(op, struct rp_pump, in_op);
-	struct rp_tunnel *t = p->t;
-
-	if (!t->closing) {
-		if (res < 0)
-			pump_error(p, res);
-		else
-			copy_run(p);
 	}
 	tunnel_leave(t);
 }
