@@ -36,7 +36,7 @@ static void print_summary(const struct rp_engine *e)
 			"stats reactor=%u cpu=%d accepted=%llu active=%llu closed=%llu "
 			"connect_failures=%llu connect_timeouts=%llu no_backend=%llu "
 			"idle_timeouts=%llu accept_pauses=%llu accept_errors=%llu "
-			"splice_fallbacks=%llu oom=%llu%s",
+			"splice_fallbacks=%llu oom=%llu proxy_errors=%llu%s",
 			i, rp_engine_reactor_cpu(e, i), (unsigned long long)s.accepted,
 			(unsigned long long)s.active, (unsigned long long)s.closed,
 			(unsigned long long)s.connect_failures,
@@ -46,7 +46,7 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.accept_pauses,
 			(unsigned long long)s.accept_errors,
 			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
-			bytes);
+			(unsigned long long)s.proxy_errors, bytes);
 	}
 }
 

@@ -86,6 +86,8 @@ enum opt_kind {
 	OPT_TUNNEL,
 	OPT_MODE,
 	OPT_BALANCE,
+	OPT_SEND_PROXY,
+	OPT_FLAG_ACCEPT_PROXY,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
 	OPT_HELP,
@@ -142,6 +144,12 @@ static const struct opt opts[] = {
 	 "io-wq worker cap per reactor, for ring-splice (2)"},
 	{"--auto-bulk-reads", "N", OPT_UINT, CFG(auto_bulk_reads), 1, 1000,
 	 "auto: full buffers in a row that switch a direction to splice (2)"},
+	{"--accept-proxy", NULL, OPT_FLAG_ACCEPT_PROXY, 0, 0, 0,
+	 "clients start with a PROXY protocol v1 or v2 header"},
+	{"--proxy-timeout", "DUR", OPT_DURATION, CFG(proxy_timeout_ms), 1, 0,
+	 "for that header to arrive (5s)"},
+	{"--send-proxy", "v1|v2", OPT_SEND_PROXY, 0, 0, 0,
+	 "send backends a PROXY header with the client's address"},
 	{"-q", NULL, OPT_FLAG_QUIET, 0, 0, 0, "log warnings and errors only"},
 	{"-v", NULL, OPT_FLAG_VERBOSE, 0, 0, 0, "log debug detail"},
 	{"--help", NULL, OPT_HELP, 0, 0, 0, "this help"},
@@ -312,6 +320,20 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		}
 		/* The engine checks the name against the algorithms it has. */
 		snprintf(cfg->balance, sizeof(cfg->balance), "%s", val);
+		break;
+	case OPT_SEND_PROXY:
+		if (strcmp(val, "v1") == 0) {
+			cfg->send_proxy = 1;
+		} else if (strcmp(val, "v2") == 0) {
+			cfg->send_proxy = 2;
+		} else {
+			snprintf(err, errlen, "--send-proxy: expected v1 or v2, got '%s'",
+				 val);
+			ret = -EINVAL;
+		}
+		break;
+	case OPT_FLAG_ACCEPT_PROXY:
+		cfg->accept_proxy = 1;
 		break;
 	case OPT_FLAG_QUIET:
 		cfg->log_level = RP_LOG_WARN;

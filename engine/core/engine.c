@@ -47,6 +47,7 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->buf_size = 16 * 1024;
 	cfg->iowq_workers = 2;
 	cfg->auto_bulk_reads = 2;
+	cfg->proxy_timeout_ms = 5000;
 	cfg->log_level = RP_LOG_INFO;
 }
 
@@ -90,7 +91,10 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("buffer size must be between 1k and 1m");
 	if (c->pipe_size < 4096 || c->pipe_size > (1u << 30))
 		BAD("pipe size must be between 4k and 1g");
-	if (!c->connect_timeout_ms || !c->idle_timeout_ms)
+	if (c->send_proxy > 2)
+		BAD("send-proxy must be v1 or v2");
+	if (!c->connect_timeout_ms || !c->idle_timeout_ms ||
+	    (c->accept_proxy && !c->proxy_timeout_ms))
 		BAD("timeouts must be positive");
 	if (!c->max_conns)
 		BAD("max-conns must be positive");

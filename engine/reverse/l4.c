@@ -6,6 +6,15 @@
  * put it down for a cool-down, on a wheel timer). A client is connected to
  * the backend the balancer picks, with a linked timeout; a failure moves on
  * to another backend up to --retries times, then the client is closed.
+ *
+ * With the PROXY protocol (engine/proxyproto/), a connection may have two
+ * more phases around the connect: with --accept-proxy it first reads the
+ * client's header (ring recv with a linked timeout, into a small buffer
+ * taken from a per-reactor pool), and whatever follows the header in that
+ * buffer is the client's first data; with --send-proxy our own header goes
+ * first to the backend. Both reach the backend as one "preamble" (our header,
+ * then the client's bytes read past theirs), sent through the ring before
+ * the tunnel starts, so no client byte overtakes the header or is lost.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -17,6 +26,7 @@
 
 #include "balance/balance.h"
 #include "net/net.h"
+#include "proxyproto/proxyproto.h"
 #include "reverse/reverse.h"
 #include "tunnel/tunnel.h"
 
@@ -28,6 +38,31 @@ struct l4_backend {
 	unsigned consecutive_failures;
 	bool down;
 	struct rp_timer cooldown; /* brings a down backend back */
+};
+
+/* Room for our header ahead of the client's bytes, and for what is read
+ * from the client while looking for its header: a v2 header with more TLVs
+ * than this holds is refused (HAProxy's own sends none unless configured). */
+#define L4_PP_ROOM 128
+#define L4_PP_IN   512
+
+/* The PROXY protocol buffer of one connection, held until its tunnel starts.
+ * The preamble for the backend is data[out_off, out_end). */
+struct l4_ppbuf {
+	uint8_t data[L4_PP_ROOM + L4_PP_IN];
+	unsigned in_len; /* bytes received at data + L4_PP_ROOM */
+	unsigned out_off, out_end;
+	unsigned client_off; /* where the client's bytes start in the preamble */
+	bool have_addr;	     /* the client's header gave addresses */
+	socklen_t addr_len;  /* of src and dst */
+	struct sockaddr_storage src, dst;
+};
+
+enum l4_phase {
+	L4_HEADER,     /* reading the client's PROXY header */
+	L4_CONNECTING, /* connecting to a backend */
+	L4_PREAMBLE,   /* sending the backend our header and early client bytes */
+	L4_TUNNEL,     /* the tunnel owns the fds */
 };
 
 struct l4_conn {
@@ -42,15 +77,23 @@ struct l4_conn {
 	unsigned connect_pending; /* CQEs due: connect + link timeout */
 	int connect_res;
 	bool connect_timed_out;
-	bool tunneling;
+	enum l4_phase phase;
 	struct rp_op connect_op;
 	struct rp_op timeout_op;
-	struct __kernel_timespec ts;
+	struct __kernel_timespec ts; /* of the connect or the header recv */
+	/* PROXY protocol */
+	struct l4_ppbuf *pp;  /* NULL when neither option is on, or tunneling */
+	unsigned pp_pending;  /* CQEs due: recv + link timeout, or send */
+	int pp_res;	      /* of the recv or send */
+	uint64_t pp_deadline; /* ms: the whole header must be in by then */
+	struct rp_op pp_recv_op, pp_timeout_op, pp_send_op;
 };
 
 struct l4_shard {
 	struct rp_reactor *r;
 	struct rp_pool conns;
+	struct rp_pool ppbufs; /* max_conns of them, when PROXY is on */
+	bool pp_on;
 	struct l4_conn *list;
 	struct rp_balancer lb;
 	bool hash_source; /* the algorithm keys on the client address */
@@ -65,10 +108,19 @@ static void conn_release_backend(struct l4_conn *c, bool failed)
 	}
 }
 
+static void conn_put_ppbuf(struct l4_conn *c)
+{
+	if (c->pp) {
+		rp__pool_put(&c->sh->ppbufs, c->pp);
+		c->pp = NULL;
+	}
+}
+
 static void conn_free(struct l4_conn *c)
 {
 	struct l4_shard *sh = c->sh;
 
+	conn_put_ppbuf(c);
 	conn_release_backend(c, false);
 	if (c->pprev) {
 		*c->pprev = c->next;
@@ -181,16 +233,68 @@ static void conn_connect_next(struct l4_conn *c)
 	io_uring_sqe_set_data(sqe, &c->timeout_op);
 }
 
+static void conn_start_tunnel(struct l4_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	/* The tunnel needs no buffer of ours: an idle one holds none. */
+	conn_put_ppbuf(c);
+	c->phase = L4_TUNNEL;
+	rp__tunnel_start(&c->t, r, c->cfd, c->bfd, r->cfg->tunnel,
+			 r->cfg->idle_timeout_ms, tunnel_done);
+}
+
+/* Sends the rest of the preamble; the send may be short, its CQE re-arms. */
+static void conn_send_preamble(struct l4_conn *c)
+{
+	struct l4_ppbuf *pp = c->pp;
+	struct io_uring_sqe *sqe = rp__reactor_sqe(c->sh->r);
+
+	io_uring_prep_send(sqe, c->bfd, pp->data + pp->out_off, pp->out_end - pp->out_off,
+			   MSG_NOSIGNAL);
+	io_uring_sqe_set_data(sqe, &c->pp_send_op);
+	c->pp_pending = 1;
+}
+
+static void preamble_send_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l4_conn *c = rp_container_of(op, struct l4_conn, pp_send_op);
+
+	c->pp_pending = 0;
+	if (res <= 0 || c->sh->r->stopping) {
+		/* The backend went away right after accepting, or hard stop. */
+		conn_close_early(c);
+		return;
+	}
+	c->pp->out_off += (unsigned)res;
+	if (c->pp->out_off < c->pp->out_end) {
+		conn_send_preamble(c);
+		return;
+	}
+	/* The client's early bytes were copied up, like a copy pump's. */
+	c->sh->r->stats.bytes[RP_TUNNEL_COPY][0] += c->pp->out_end - c->pp->client_off;
+	conn_start_tunnel(c);
+}
+
 static void connect_settled(struct l4_conn *c)
 {
 	struct l4_shard *sh = c->sh;
 	struct rp_reactor *r = sh->r;
 
+	if (c->connect_res == 0 && r->stopping) {
+		/* Connected after the stop cancelled the attempt: nothing will
+		 * abort a tunnel started now, so don't start one. */
+		conn_close_early(c);
+		return;
+	}
 	if (c->connect_res == 0) {
 		backend_ok(sh, c->backend);
-		c->tunneling = true;
-		rp__tunnel_start(&c->t, r, c->cfd, c->bfd, r->cfg->tunnel,
-				 r->cfg->idle_timeout_ms, tunnel_done);
+		if (c->pp && c->pp->out_off < c->pp->out_end) {
+			c->phase = L4_PREAMBLE;
+			conn_send_preamble(c);
+			return;
+		}
+		conn_start_tunnel(c);
 		return;
 	}
 	if (c->connect_timed_out)
@@ -228,6 +332,166 @@ static void timeout_cqe(struct rp_op *op, int res, uint32_t flags)
 		connect_settled(c);
 }
 
+/*
+ * The client as balancing and --send-proxy see it: the addresses of its
+ * PROXY header if it sent one with addresses, else the connection's own
+ * (the accept carried no address, multishot: ask once). 0 or -errno.
+ */
+static int conn_client_addrs(struct l4_conn *c, struct sockaddr_storage *src,
+			     struct sockaddr_storage *dst, socklen_t *len)
+{
+	socklen_t dlen = sizeof(*dst);
+
+	if (c->pp && c->pp->have_addr) {
+		*src = c->pp->src;
+		*dst = c->pp->dst;
+		*len = c->pp->addr_len;
+		return 0;
+	}
+	*len = sizeof(*src);
+	if (getpeername(c->cfd, (struct sockaddr *)src, len) < 0 ||
+	    getsockname(c->cfd, (struct sockaddr *)dst, &dlen) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * The header is in (@consumed bytes of the buffer; none without
+ * --accept-proxy): key the balancer on the client, lay out the preamble and
+ * connect to a backend.
+ */
+static void conn_client_known(struct l4_conn *c, unsigned consumed)
+{
+	struct l4_shard *sh = c->sh;
+	const struct rp_config *cfg = sh->r->cfg;
+	struct sockaddr_storage src, dst;
+	socklen_t alen = 0;
+	bool have = false;
+
+	if (sh->hash_source || cfg->send_proxy)
+		have = conn_client_addrs(c, &src, &dst, &alen) == 0;
+	if (sh->hash_source && have)
+		rp__hash_sockaddr_ip((struct sockaddr *)&src, alen, &c->hash);
+	if (c->pp) {
+		struct l4_ppbuf *pp = c->pp;
+
+		/* Client bytes that came with its header go first, right
+		 * after ours. */
+		pp->out_off = L4_PP_ROOM + consumed;
+		pp->client_off = pp->out_off;
+		pp->out_end = L4_PP_ROOM + pp->in_len;
+		if (cfg->send_proxy) {
+			uint8_t hdr[RP_PP_BUILD_MAX];
+			/* A client already gone gets the UNKNOWN/LOCAL form;
+			 * its tunnel will end at once anyway. */
+			int n = rp__pp_build((int)cfg->send_proxy,
+					     have ? (struct sockaddr *)&src : NULL,
+					     have ? (struct sockaddr *)&dst : NULL, hdr,
+					     sizeof(hdr));
+
+			if (n < 0)
+				n = rp__pp_build((int)cfg->send_proxy, NULL, NULL, hdr,
+						 sizeof(hdr));
+			RP_BUG_ON(n < 0 || (unsigned)n > pp->out_off);
+			pp->out_off -= (unsigned)n;
+			memcpy(pp->data + pp->out_off, hdr, (size_t)n);
+		}
+	}
+	c->phase = L4_CONNECTING;
+	conn_connect_next(c);
+}
+
+static void header_recv_cqe(struct rp_op *op, int res, uint32_t flags);
+static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags);
+
+/* Reads more of the client's header, linked to what is left of the
+ * deadline. */
+static void conn_recv_header(struct l4_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct l4_ppbuf *pp = c->pp;
+	uint64_t left = c->pp_deadline > r->now_ms ? c->pp_deadline - r->now_ms : 1;
+	struct io_uring_sqe *sqe;
+
+	c->ts.tv_sec = (long long)(left / 1000);
+	c->ts.tv_nsec = (long long)(left % 1000) * 1000000;
+	c->pp_pending = 2;
+	c->pp_res = 0;
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_recv(sqe, c->cfd, pp->data + L4_PP_ROOM + pp->in_len,
+			   L4_PP_IN - pp->in_len, 0);
+	io_uring_sqe_set_data(sqe, &c->pp_recv_op);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_link_timeout(sqe, &c->ts, 0);
+	io_uring_sqe_set_data(sqe, &c->pp_timeout_op);
+}
+
+static void conn_header_failed(struct l4_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (!r->stopping)
+		r->stats.proxy_errors++;
+	conn_close_early(c);
+}
+
+/* Both CQEs of a header recv are in. */
+static void header_settled(struct l4_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct l4_ppbuf *pp = c->pp;
+	struct rp_pp_result res;
+	int ret;
+
+	/* EOF, an error, or the link timeout's -ECANCELED: no header. */
+	if (c->pp_res <= 0 || r->stopping) {
+		conn_header_failed(c);
+		return;
+	}
+	pp->in_len += (unsigned)c->pp_res;
+	ret = rp__pp_parse(pp->data + L4_PP_ROOM, pp->in_len, &res);
+	if (ret == -EAGAIN) {
+		/* A header longer than the buffer, or one trickling in past
+		 * its deadline, is refused. */
+		if (pp->in_len == L4_PP_IN || r->now_ms >= c->pp_deadline)
+			conn_header_failed(c);
+		else
+			conn_recv_header(c);
+		return;
+	}
+	if (ret < 0) {
+		conn_header_failed(c);
+		return;
+	}
+	if (!res.local) {
+		pp->have_addr = true;
+		pp->src = res.src;
+		pp->dst = res.dst;
+		pp->addr_len = res.addr_len;
+	}
+	conn_client_known(c, (unsigned)ret);
+}
+
+static void header_recv_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l4_conn *c = rp_container_of(op, struct l4_conn, pp_recv_op);
+
+	c->pp_res = res;
+	if (--c->pp_pending == 0)
+		header_settled(c);
+}
+
+static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l4_conn *c = rp_container_of(op, struct l4_conn, pp_timeout_op);
+
+	/* -ETIME: the timer fired and cancelled the recv, whose -ECANCELED
+	 * ends the connection. */
+	if (--c->pp_pending == 0)
+		header_settled(c);
+}
+
 static void l4_accept(struct rp_reactor *r, void *state, int fd)
 {
 	struct l4_shard *sh = state;
@@ -245,21 +509,30 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 	c->backend = -1;
 	c->connect_op.fn = connect_cqe;
 	c->timeout_op.fn = timeout_cqe;
+	c->pp_recv_op.fn = header_recv_cqe;
+	c->pp_timeout_op.fn = header_timeout_cqe;
+	c->pp_send_op.fn = preamble_send_cqe;
 	c->next = sh->list;
 	if (c->next)
 		c->next->pprev = &c->next;
 	c->pprev = &sh->list;
 	sh->list = c;
-	if (sh->hash_source) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-
-		/* The accept carried no address (multishot): ask once. */
-		if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-			rp__hash_sockaddr_ip((struct sockaddr *)&ss, len, &c->hash);
+	if (sh->pp_on) {
+		c->pp = rp__pool_get(&sh->ppbufs);
+		if (!c->pp) {
+			r->stats.oom++;
+			conn_close_early(c);
+			return;
+		}
 	}
 	/* TCP_NODELAY comes from the listener (rp__listen_socket()). */
-	conn_connect_next(c);
+	if (r->cfg->accept_proxy) {
+		c->phase = L4_HEADER;
+		c->pp_deadline = r->now_ms + r->cfg->proxy_timeout_ms;
+		conn_recv_header(c);
+		return;
+	}
+	conn_client_known(c, 0);
 }
 
 static int l4_init(struct rp_reactor *r, void **state)
@@ -301,9 +574,17 @@ static int l4_init(struct rp_reactor *r, void **state)
 	ret = rp__pool_init(&sh->conns, sizeof(struct l4_conn), cfg->max_conns);
 	if (ret < 0)
 		goto fail_fini_lb;
+	sh->pp_on = cfg->accept_proxy || cfg->send_proxy;
+	if (sh->pp_on) {
+		ret = rp__pool_init(&sh->ppbufs, sizeof(struct l4_ppbuf), cfg->max_conns);
+		if (ret < 0)
+			goto fail_destroy_conns;
+	}
 	*state = sh;
 	return 0;
 
+fail_destroy_conns:
+	rp__pool_destroy(&sh->conns);
 fail_fini_lb:
 	rp__balance_fini(&sh->lb);
 fail_free:
@@ -318,14 +599,17 @@ static void l4_stop(struct rp_reactor *r, void *state)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->tunneling) {
+		if (c->phase == L4_TUNNEL) {
 			rp__tunnel_abort(&c->t); /* may free c */
 		} else {
-			/* Connecting: the cancelled connect settles and, the
-			 * reactor stopping, closes the client. */
+			/* The cancelled op settles and, the reactor stopping,
+			 * closes the client. */
 			struct io_uring_sqe *sqe = rp__reactor_sqe(r);
+			struct rp_op *op = c->phase == L4_HEADER     ? &c->pp_recv_op
+					   : c->phase == L4_PREAMBLE ? &c->pp_send_op
+								     : &c->connect_op;
 
-			io_uring_prep_cancel(sqe, &c->connect_op, 0);
+			io_uring_prep_cancel(sqe, op, 0);
 			io_uring_sqe_set_data64(sqe, 0);
 		}
 	}
@@ -338,6 +622,8 @@ static void l4_fini(struct rp_reactor *r, void *state)
 	for (unsigned i = 0; i < r->cfg->nbackends; i++)
 		rp__timer_cancel(&r->wheel, &sh->be[i].cooldown);
 	rp__balance_fini(&sh->lb);
+	if (sh->pp_on)
+		rp__pool_destroy(&sh->ppbufs);
 	rp__pool_destroy(&sh->conns);
 	free(sh);
 }

@@ -81,6 +81,11 @@ struct rp_config {
 	unsigned iowq_workers;
 	unsigned auto_bulk_reads; /* AUTO: full reads in a row that switch to splice */
 
+	/* PROXY protocol (HAProxy's proxy-protocol.txt). */
+	int accept_proxy;	   /* nonzero: every client starts with a v1/v2 header */
+	unsigned proxy_timeout_ms; /* for that header to arrive */
+	unsigned send_proxy;	   /* 0 off, 1 or 2: header version sent to backends */
+
 	enum rp_log_level log_level;
 };
 
@@ -97,6 +102,7 @@ struct rp_stats {
 	uint64_t accept_errors;
 	uint64_t splice_fallbacks; /* wanted a pipe, got none: copied instead */
 	uint64_t oom;		   /* connections refused for want of memory */
+	uint64_t proxy_errors;	   /* bad, missing or late PROXY headers */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 

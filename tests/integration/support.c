@@ -247,6 +247,55 @@ int rpt_wait_closed(int fd, int timeout_ms, size_t *data)
 	}
 }
 
+int rpt_listen(int family, uint16_t *port)
+{
+	int fd = bound_socket(family, 0, SOCK_STREAM, port);
+
+	if (fd < 0)
+		return fd;
+	if (listen(fd, 16) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+ssize_t rpt_accept_read_all(int lfd, int timeout_ms, void *buf, size_t cap, int *cfd)
+{
+	int64_t deadline = rpt_now_ms() + timeout_ms;
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+	size_t got = 0;
+	int fd;
+
+	*cfd = -1;
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	*cfd = fd;
+	while (got < cap) {
+		int64_t left = deadline - rpt_now_ms();
+		ssize_t n;
+
+		pfd.fd = fd;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		n = recv(fd, (char *)buf + got, cap - got, MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	return (ssize_t)got;
+}
+
 /* ---- deterministic stream ---------------------------------------------- */
 
 static inline uint64_t splitmix64(uint64_t x)

@@ -76,6 +76,17 @@ int rpt_connect(int family, uint16_t port, bool nonblock);
 /* Polls connect() to @port every 10 ms until it succeeds; 0 or -ETIMEDOUT. */
 int rpt_wait_port(int family, uint16_t port, int timeout_ms);
 
+/* A listening socket (backlog 16) on a free loopback port of @family, for
+ * a test that accepts by hand; the fd, and the port in *@port. */
+int rpt_listen(int family, uint16_t *port);
+
+/*
+ * Accepts one connection on @lfd and reads it until EOF or @cap bytes, all
+ * within @timeout_ms. Returns the bytes read or -errno; the accepted fd is
+ * left open in *@cfd (-1 if none) so that a reply can be written.
+ */
+ssize_t rpt_accept_read_all(int lfd, int timeout_ms, void *buf, size_t cap, int *cfd);
+
 /* Sets O_NONBLOCK. */
 int rpt_set_nonblock(int fd);
 

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include "proxyproto/proxyproto.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -1208,6 +1210,418 @@ static void test_l4_balance_rejects_unknown(void)
 	rpt_proc_free(p, false);
 }
 
+/* ---- PROXY protocol -------------------------------------------------------- */
+
+static bool same_sockaddr(const struct sockaddr_storage *a,
+			  const struct sockaddr_storage *b, socklen_t len)
+{
+	return a->ss_family == b->ss_family && memcmp(a, b, len) == 0;
+}
+
+/*
+ * Sends @pre (a PROXY header or nothing) in @pieces writes, 30 ms apart, the
+ * last one carrying the first bytes of the payload too, then the rest of
+ * @payload_len bytes of stream @seed, then SHUT_WR, through a ringproxy on
+ * @port whose backend is @lfd. Checks that the backend receives exactly one
+ * PROXY header of version @version followed by the payload, and fills @hdr
+ * with the header. Returns 0 when all of that held.
+ */
+static int pp_through(int family, uint16_t port, int lfd, const char *pre, size_t pre_len,
+		      int pieces, size_t payload_len, uint64_t seed, int version,
+		      struct rp_pp_result *hdr, struct sockaddr_storage *client)
+{
+	size_t cap = payload_len + 1024, sent = 0;
+	uint8_t *payload = malloc(payload_len), *rx = malloc(cap), *scratch = malloc(cap);
+	socklen_t clen = sizeof(*client);
+	int fd = -1, bfd = -1, ret = -1, hlen;
+	ssize_t n;
+
+	if (!payload || !rx || !scratch)
+		goto out;
+	rpt_stream_fill(seed, 0, payload, payload_len);
+	fd = rpt_connect(family, port, false);
+	if (fd < 0)
+		goto out;
+	getsockname(fd, (struct sockaddr *)client, &clen);
+	for (int i = 0; i < pieces; i++) {
+		size_t a = pre_len * (size_t)i / (size_t)pieces;
+		size_t b = pre_len * (size_t)(i + 1) / (size_t)pieces;
+		uint8_t buf[256];
+
+		if (b > a) /* @pre may be NULL */
+			memcpy(buf, pre + a, b - a);
+		if (i == pieces - 1) {
+			/* Client data right behind the header, in one segment. */
+			sent = payload_len < 100 ? payload_len : 100;
+			memcpy(buf + (b - a), payload, sent);
+		}
+		if (send(fd, buf, b - a + (i == pieces - 1 ? sent : 0), MSG_NOSIGNAL) < 0)
+			goto out;
+		if (i < pieces - 1)
+			rpt_sleep_ms(30);
+	}
+	if (send(fd, payload + sent, payload_len - sent, MSG_NOSIGNAL) !=
+	    (ssize_t)(payload_len - sent))
+		goto out;
+	shutdown(fd, SHUT_WR);
+	n = rpt_accept_read_all(lfd, 5000, rx, cap, &bfd);
+	if (n < 0) {
+		printf("\n  backend read: %s\n", strerror((int)-n));
+		goto out;
+	}
+	hlen = rp__pp_parse(rx, (size_t)n, hdr);
+	if (hlen <= 0 || hdr->version != version) {
+		printf("\n  backend got no PROXY v%d header (%d)\n", version, hlen);
+		goto out;
+	}
+	if ((size_t)n - (size_t)hlen != payload_len ||
+	    rpt_stream_mismatch(seed, 0, rx + hlen, payload_len, scratch) != UINT64_MAX) {
+		printf("\n  backend got %zd bytes after the header, want %zu intact\n",
+		       n - hlen, payload_len);
+		goto out;
+	}
+	/* The tunnel still works the other way. */
+	if (send(bfd, "pong", 4, MSG_NOSIGNAL) != 4)
+		goto out;
+	close(bfd);
+	bfd = -1;
+	if (recv(fd, rx, 4, MSG_WAITALL) != 4 || memcmp(rx, "pong", 4) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (bfd >= 0)
+		close(bfd);
+	free(payload);
+	free(rx);
+	free(scratch);
+	return ret;
+}
+
+/* --send-proxy v2 and v1 alone: the backend learns the client's real address
+ * and the address it connected to, on IPv4 and IPv6. */
+static void test_l4_send_proxy_carries_client(void)
+{
+	int fams[2] = {AF_INET, af_v6_or_v4()};
+	struct rpt_proc *p = NULL;
+	int lfd = -1;
+
+	for (int f = 0; f < 2; f++) {
+		for (int v = 1; v <= 2; v++) {
+			int fam = fams[f], port = rpt_free_port(fam);
+			struct sockaddr_storage client, listen;
+			struct rp_pp_result h;
+			char la[64], ba[64];
+			uint16_t bport;
+
+			lfd = rpt_listen(fam, &bport);
+			REQUIRE(lfd >= 0 && port > 0);
+			p = proxy_start(0, "--listen",
+					rpt_addr_str(la, sizeof(la), fam, port), "--to",
+					rpt_addr_str(ba, sizeof(ba), fam, bport),
+					"--reactors", "1", "--send-proxy",
+					v == 1 ? "v1" : "v2", NULL);
+			REQUIRE(p);
+			REQUIRE(pp_through(fam, (uint16_t)port, lfd, NULL, 0, 1,
+					   64 * 1024, 0x5e9d + (uint64_t)v, v, &h,
+					   &client) == 0);
+			CU_ASSERT_FALSE(h.local);
+			CU_ASSERT(same_sockaddr(&h.src, &client, h.addr_len));
+			/* The destination is the proxy's listener. */
+			memset(&listen, 0, sizeof(listen));
+			if (fam == AF_INET) {
+				struct sockaddr_in *s = (struct sockaddr_in *)&listen;
+
+				s->sin_family = AF_INET;
+				s->sin_port = htons((uint16_t)port);
+				s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			} else {
+				struct sockaddr_in6 *s = (struct sockaddr_in6 *)&listen;
+
+				s->sin6_family = AF_INET6;
+				s->sin6_port = htons((uint16_t)port);
+				s->sin6_addr = in6addr_loopback;
+			}
+			CU_ASSERT(same_sockaddr(&h.dst, &listen, h.addr_len));
+			CU_ASSERT(rpt_proc_stop(p, SIGTERM, STOP_TIMEOUT_MS) == 0);
+			CU_ASSERT(rpt_proc_exited_with(p, 0));
+			rpt_proc_free(p, test_failed());
+			p = NULL;
+			close(lfd);
+			lfd = -1;
+		}
+	}
+out:
+	rpt_proc_free(p, test_failed());
+	if (lfd >= 0)
+		close(lfd);
+}
+
+/* --accept-proxy --send-proxy: the address of the client's header (v1 in
+ * three slow pieces, v2 at once, LOCAL) is what reaches the backend, and
+ * client bytes that arrive with the header are not lost. */
+static void test_l4_accept_proxy_relays_header(void)
+{
+	static const char v1[] = "PROXY TCP4 192.0.2.1 198.51.100.2 4000 80\r\n";
+	static const char v2[] = "\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x29"
+				 "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x07"
+				 "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x08"
+				 "\x9c\x40\x01\xbb"
+				 "\x04\x00\x02\0\0"; /* a NOOP TLV, skipped */
+	static const char local[] = "\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+	struct rpt_stats st[MAX_REACTORS];
+	struct sockaddr_storage client;
+	struct rp_pp_result h, want;
+	struct rpt_proc *p = NULL;
+	char la[64], ba[64];
+	int port, lfd = -1, nst;
+	uint16_t bport;
+
+	lfd = rpt_listen(AF_INET, &bport);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(lfd >= 0 && port > 0);
+	p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port),
+			"--to", rpt_addr_str(ba, sizeof(ba), AF_INET, bport),
+			"--reactors", "1", "--accept-proxy", "--send-proxy", "v2",
+			"--balance", "maglev", NULL);
+	REQUIRE(p);
+	REQUIRE(rp__pp_parse(v1, strlen(v1), &want) == (int)strlen(v1));
+	REQUIRE(pp_through(AF_INET, (uint16_t)port, lfd, v1, strlen(v1), 3, 4096, 1, 2,
+			   &h, &client) == 0);
+	CU_ASSERT_FALSE(h.local);
+	CU_ASSERT(same_sockaddr(&h.src, &want.src, want.addr_len));
+	CU_ASSERT(same_sockaddr(&h.dst, &want.dst, want.addr_len));
+	REQUIRE(rp__pp_parse(v2, sizeof(v2) - 1, &want) == (int)sizeof(v2) - 1);
+	REQUIRE(pp_through(AF_INET, (uint16_t)port, lfd, v2, sizeof(v2) - 1, 1, 4096, 2,
+			   2, &h, &client) == 0);
+	CU_ASSERT_EQUAL(h.addr_len, sizeof(struct sockaddr_in6));
+	CU_ASSERT(same_sockaddr(&h.src, &want.src, want.addr_len));
+	CU_ASSERT(same_sockaddr(&h.dst, &want.dst, want.addr_len));
+	/* LOCAL: the connection's own client address stands. */
+	REQUIRE(pp_through(AF_INET, (uint16_t)port, lfd, local, sizeof(local) - 1, 1,
+			   4096, 3, 2, &h, &client) == 0);
+	CU_ASSERT_FALSE(h.local);
+	CU_ASSERT(same_sockaddr(&h.src, &client, h.addr_len));
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	REQUIRE(nst == 1);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "proxy_errors"), 0);
+out:
+	rpt_proc_free(p, test_failed());
+	if (lfd >= 0)
+		close(lfd);
+}
+
+/* A client whose first bytes are not a PROXY header is closed at once, one
+ * that sends nothing after --proxy-timeout; neither reaches a backend, both
+ * are counted. */
+static void test_l4_accept_proxy_refuses_bad_and_silent(void)
+{
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL;
+	char la[64], ba[64];
+	int fd = -1, port, nst;
+	int64_t t0, waited;
+
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	port = rpt_free_port(AF_INET);
+	REQUIRE(port > 0);
+	p = proxy_start(
+		0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, port), "--to",
+		rpt_addr_str(ba, sizeof(ba), AF_INET, rpt_backend_port(be)), "--reactors",
+		"1", "--accept-proxy", "--proxy-timeout", "300ms", NULL);
+	REQUIRE(p);
+	/* Malformed: plain HTTP where the header should be. */
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	REQUIRE(send(fd, "GET / HTTP/1.1\r\n\r\n", 18, MSG_NOSIGNAL) == 18);
+	t0 = rpt_now_ms();
+	CU_ASSERT_EQUAL(rpt_wait_closed(fd, 2000, NULL), 0);
+	CU_ASSERT(rpt_now_ms() - t0 < 250);
+	close(fd);
+	/* A v1 line with a bad port, split across two segments. */
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	REQUIRE(send(fd, "PROXY TCP4 1.2.3.4 ", 19, MSG_NOSIGNAL) == 19);
+	rpt_sleep_ms(30);
+	REQUIRE(send(fd, "5.6.7.8 70000 80\r\nhi", 21, MSG_NOSIGNAL) == 21);
+	CU_ASSERT_EQUAL(rpt_wait_closed(fd, 2000, NULL), 0);
+	close(fd);
+	/* Silent: closed after the timeout, not before. */
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	t0 = rpt_now_ms();
+	CU_ASSERT_EQUAL(rpt_wait_closed(fd, 3000, NULL), 0);
+	waited = rpt_now_ms() - t0;
+	printf("\n  silent client closed after %lld ms (timeout 300 ms)\n",
+	       (long long)waited);
+	CU_ASSERT(waited >= 250);
+	CU_ASSERT(waited <= 300 + rpt_env_long("RP_TEST_SLACK_MS", 700));
+	close(fd);
+	/* Half a header, then silence: the deadline covers the whole header. */
+	fd = rpt_connect(AF_INET, port, false);
+	REQUIRE(fd >= 0);
+	REQUIRE(send(fd, "PROXY TCP4", 10, MSG_NOSIGNAL) == 10);
+	CU_ASSERT_EQUAL(rpt_wait_closed(fd, 3000, NULL), 0);
+	close(fd);
+	fd = -1;
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be), 0);
+	nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+	REQUIRE(nst == 1);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "proxy_errors"), 4);
+	CU_ASSERT_EQUAL(stat_sum(st, nst, "active"), 0);
+	CU_ASSERT(rpt_proc_exited_with(p, 0));
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_backend_stop(be);
+}
+
+static const char *haproxy_path(void)
+{
+	static const char *const paths[] = {"/usr/sbin/haproxy", "/usr/bin/haproxy",
+					    "/usr/local/sbin/haproxy"};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (access(paths[i], X_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+/*
+ * Real HAProxy on both sides: client -> haproxy (send-proxy-v2 or v1) ->
+ * ringproxy --accept-proxy --send-proxy v1 or v2 -> haproxy (accept-proxy)
+ * -> echo server. The echo proves HAProxy took ringproxy's header (it closes
+ * a connection whose header it refuses), and the second HAProxy's log line
+ * shows the client's own address and port after two hops.
+ */
+static void test_l4_proxy_haproxy_chain(void)
+{
+	struct rpt_backend_cfg cfg = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	const char *haproxy = haproxy_path();
+	struct rpt_backend *be = NULL;
+	struct rpt_proc *p = NULL, *hp = NULL;
+	char la[64], ba[64], cfgpath[256], needle[64];
+	int fd = -1;
+
+	if (!haproxy) {
+		CU_PASS("skipped: haproxy is not installed (scripts/deps.sh test)");
+		printf("\n  skipped: haproxy is not installed\n");
+		return;
+	}
+	be = rpt_backend_start(&cfg);
+	REQUIRE(be);
+	for (int round = 0; round < 2; round++) {
+		const char *hop1 = round ? "send-proxy" : "send-proxy-v2";
+		const char *hop2 = round ? "v2" : "v1";
+		int p1 = rpt_free_port(AF_INET), prp = rpt_free_port(AF_INET);
+		int p2 = rpt_free_port(AF_INET);
+		const char *argv[] = {haproxy, "-db", "-f", cfgpath, NULL};
+		struct sockaddr_in client;
+		socklen_t clen = sizeof(client);
+		struct rpt_echo_report r = {0};
+		FILE *f;
+
+		REQUIRE(p1 > 0 && prp > 0 && p2 > 0 && p1 != p2 && p1 != prp &&
+			p2 != prp);
+		snprintf(cfgpath, sizeof(cfgpath), "%s/haproxy-%d.cfg", rpt_tmpdir(),
+			 round);
+		f = fopen(cfgpath, "w");
+		REQUIRE(f);
+		fprintf(f,
+			"global\n"
+			"  log stdout format raw local0 info\n"
+			"defaults\n"
+			"  mode tcp\n"
+			"  log global\n"
+			"  timeout connect 2s\n"
+			"  timeout client 10s\n"
+			"  timeout server 10s\n"
+			"frontend fe_in\n"
+			"  bind 127.0.0.1:%d\n"
+			"  log-format \"IN %%ci:%%cp\"\n"
+			"  default_backend be_rp\n"
+			"backend be_rp\n"
+			"  server rp 127.0.0.1:%d %s\n"
+			"frontend fe_out\n"
+			"  bind 127.0.0.1:%d accept-proxy\n"
+			"  log-format \"OUT %%ci:%%cp\"\n"
+			"  default_backend be_echo\n"
+			"backend be_echo\n"
+			"  server echo 127.0.0.1:%u\n",
+			p1, prp, hop1, p2, rpt_backend_port(be));
+		fclose(f);
+		hp = rpt_proc_spawn(argv, 0);
+		REQUIRE(hp);
+		p = proxy_start(0, "--listen", rpt_addr_str(la, sizeof(la), AF_INET, prp),
+				"--to", rpt_addr_str(ba, sizeof(ba), AF_INET, p2),
+				"--reactors", "1", "--accept-proxy", "--send-proxy", hop2,
+				NULL);
+		REQUIRE(p);
+		REQUIRE(rpt_wait_port(AF_INET, (uint16_t)p1, 5000) == 0);
+		REQUIRE(rpt_wait_port(AF_INET, (uint16_t)p2, 5000) == 0);
+		/* One client with an address we know, then many at once. */
+		fd = rpt_connect(AF_INET, (uint16_t)p1, false);
+		REQUIRE(fd >= 0);
+		getsockname(fd, (struct sockaddr *)&client, &clen);
+		{
+			char buf[5];
+
+			REQUIRE(send(fd, "hello", 5, MSG_NOSIGNAL) == 5);
+			CU_ASSERT(recv(fd, buf, 5, MSG_WAITALL) == 5 &&
+				  memcmp(buf, "hello", 5) == 0);
+		}
+		close(fd);
+		fd = -1;
+		snprintf(needle, sizeof(needle), "OUT 127.0.0.1:%u",
+			 ntohs(client.sin_port));
+		CU_ASSERT_EQUAL(rpt_proc_wait_output(hp, needle, 5000), 0);
+		if (!test_failed())
+			printf("\n  %s -> ringproxy --send-proxy %s: haproxy logged "
+			       "\"%s\"\n",
+			       hop1, hop2, needle);
+		{
+			struct rpt_echo_opts o = {
+				.family = AF_INET,
+				.port = (uint16_t)p1,
+				.nconns = 50,
+				.min_len = 1,
+				.max_len = 256 * 1024,
+				.seed = 0x9a9a + (uint64_t)round,
+				.timeout_ms = 20000,
+				.half_close = true,
+			};
+
+			REQUIRE(rpt_echo_many(&o, &r) == 0);
+			if (r.ok != o.nconns)
+				print_echo_report("haproxy chain", &r);
+			CU_ASSERT_EQUAL(r.ok, o.nconns);
+		}
+		{
+			struct rpt_stats st[MAX_REACTORS];
+			int nst = proxy_stop(p, STOP_TIMEOUT_MS, st);
+
+			REQUIRE(nst == 1);
+			CU_ASSERT_EQUAL(stat_sum(st, nst, "proxy_errors"), 0);
+		}
+		rpt_proc_free(p, test_failed());
+		p = NULL;
+		rpt_proc_stop(hp, SIGTERM, STOP_TIMEOUT_MS);
+		rpt_proc_free(hp, test_failed());
+		hp = NULL;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	rpt_proc_free(p, test_failed());
+	rpt_proc_free(hp, test_failed());
+	rpt_backend_stop(be);
+}
+
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -1231,6 +1645,11 @@ static const struct {
 	{"test_l4_reset_propagates", test_l4_reset_propagates},
 	{"test_l4_balance_distribution", test_l4_balance_distribution},
 	{"test_l4_balance_rejects_unknown", test_l4_balance_rejects_unknown},
+	{"test_l4_send_proxy_carries_client", test_l4_send_proxy_carries_client},
+	{"test_l4_accept_proxy_relays_header", test_l4_accept_proxy_relays_header},
+	{"test_l4_accept_proxy_refuses_bad_and_silent",
+	 test_l4_accept_proxy_refuses_bad_and_silent},
+	{"test_l4_proxy_haproxy_chain", test_l4_proxy_haproxy_chain},
 };
 
 /*

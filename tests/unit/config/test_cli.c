@@ -83,6 +83,36 @@ static void expect_error(int ret, const char *needle)
 	}
 }
 
+static void test_cli_proxy_protocol_options(void)
+{
+	int ret =
+		PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001");
+
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CU_ASSERT_EQUAL(cli.cfg.accept_proxy, 0);
+	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 0);
+	CU_ASSERT_EQUAL(cli.cfg.proxy_timeout_ms, 5000);
+	ret = PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001",
+		    "--accept-proxy", "--proxy-timeout", "750ms", "--send-proxy", "v2");
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CU_ASSERT_EQUAL(cli.cfg.accept_proxy, 1);
+	CU_ASSERT_EQUAL(cli.cfg.proxy_timeout_ms, 750);
+	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 2);
+	ret = PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001",
+		    "--send-proxy=v1");
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 1);
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to",
+			   "127.0.0.1:9001", "--send-proxy", "v3"),
+		     "--send-proxy: expected v1 or v2");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to",
+			   "127.0.0.1:9001", "--accept-proxy=yes"),
+		     "takes no value");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to",
+			   "127.0.0.1:9001", "--proxy-timeout", "0"),
+		     "--proxy-timeout");
+}
+
 static void test_cli_errors_are_clear(void)
 {
 	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80"), "--to");
@@ -166,5 +196,6 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_errors_are_clear),
 	RP_TEST(test_cli_help_and_version),
 	RP_TEST(test_cli_value_syntaxes),
+	RP_TEST(test_cli_proxy_protocol_options),
 };
 RP_UNIT_MAIN("cli", tests)
