@@ -19,6 +19,14 @@ add_library(rp::uring UNKNOWN IMPORTED)
 set_target_properties(rp::uring PROPERTIES IMPORTED_LOCATION ${URING_LIBRARY}
 	INTERFACE_INCLUDE_DIRECTORIES ${URING_INCLUDE_DIR})
 
+find_path(YAML_INCLUDE_DIR yaml.h)
+find_library(YAML_LIBRARY yaml)
+rp_require(YAML_INCLUDE_DIR libyaml-dev "libyaml headers")
+rp_require(YAML_LIBRARY libyaml-dev "libyaml")
+add_library(rp::yaml UNKNOWN IMPORTED)
+set_target_properties(rp::yaml PROPERTIES IMPORTED_LOCATION ${YAML_LIBRARY}
+	INTERFACE_INCLUDE_DIRECTORIES ${YAML_INCLUDE_DIR})
+
 set(RP_BORINGSSL_INCLUDE /usr/include/android CACHE PATH "BoringSSL headers")
 set(RP_BORINGSSL_LIBDIR /usr/lib/x86_64-linux-gnu/android CACHE PATH "BoringSSL libraries")
 find_path(BORINGSSL_INCLUDE_DIR openssl/base.h PATHS ${RP_BORINGSSL_INCLUDE} NO_DEFAULT_PATH)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * main.c - the `ringproxy` command: parse the command line, start the engine,
+ * main.c - the `ringproxy` command: parse the command line (and load the
+ * configuration file of `-c FILE`, or only check it), start the engine,
  * then act as its control thread: signals as operators expect them (TERM/INT
  * drain gracefully, a second one stops at once; HUP and USR1 are logged until
  * reload and log files exist), and a per-reactor summary at exit.
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -101,28 +103,62 @@ static void control_loop(struct rp_engine *e, const struct rp_config *cfg,
 	}
 }
 
-int main(int argc, char **argv)
+/* Configuration problems, as compilers print them: FILE:LINE:COL: message. */
+static void report_problem(void *arg, const char *file, unsigned line, unsigned col,
+			   const char *msg)
 {
-	struct rp_cli cli;
+	if (line)
+		fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
+}
+
+/* Loads cli->config_path into cli->cfg: 0, or the exit status. */
+static int load_file(struct rp_cli *cli)
+{
+	enum rp_log_level level = cli->cfg.log_level;
+	int ret = rp__config_load_file(cli->config_path, &cli->cfg, report_problem, NULL);
+
+	if (ret < 0) {
+		fprintf(stderr, "ringproxy: %s: %s\n", cli->config_path, strerror(-ret));
+		return 1;
+	}
+	if (ret > 0) {
+		fprintf(stderr, "%s: %d problem%s\n", cli->config_path, ret,
+			ret == 1 ? "" : "s");
+		return 1;
+	}
+	if (cli->log_level_set)
+		cli->cfg.log_level = level;
+	return 0;
+}
+
+static int run(struct rp_cli *cli)
+{
 	struct rp_engine *e;
 	char err[512];
 	sigset_t sigs;
 	int ret;
 
-	if (rp__cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ringproxy: %s\n", err);
-		return 2;
-	}
-	if (cli.cmd == RP_CMD_HELP) {
+	if (cli->cmd == RP_CMD_HELP) {
 		fputs(rp__cli_usage(), stdout);
 		return 0;
 	}
-	if (cli.cmd == RP_CMD_VERSION) {
+	if (cli->cmd == RP_CMD_VERSION) {
 		printf("ringproxy %s\n", rp_version());
 		return 0;
 	}
+	if (cli->cmd == RP_CMD_CHECK || cli->cmd == RP_CMD_RUN_FILE) {
+		ret = load_file(cli);
+		if (ret)
+			return ret;
+		if (cli->cmd == RP_CMD_CHECK) {
+			printf("%s: ok\n", cli->config_path);
+			return 0;
+		}
+	}
 
-	ret = rp_engine_create(&cli.cfg, &e, err, sizeof(err));
+	ret = rp_engine_create(&cli->cfg, &e, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "ringproxy: %s\n", err);
 		return 1;
@@ -141,20 +177,45 @@ int main(int argc, char **argv)
 		rp_engine_destroy(e);
 		return 1;
 	}
-	for (unsigned i = 0; i < cli.cfg.nlisten; i++) {
-		char a[RP_ADDRSTRLEN];
+	for (unsigned i = 0; i < cli->cfg.nlisteners; i++) {
+		const struct rp_listener_config *l = &cli->cfg.listeners[i];
+		const struct rp_cluster_config *cl = &cli->cfg.clusters[l->cluster];
+		char a[RP_ADDRSTRLEN], from[64] = "";
 
-		rp_info("listening on %s (tcp, %u backends, tunnel %s, %u reactors)%s",
-			rp__addr_format(&cli.cfg.listen[i], a, sizeof(a)),
-			cli.cfg.nbackends, rp_tunnel_mode_name(cli.cfg.tunnel),
-			rp_engine_reactors(e),
-			cli.defaulted
+		if (cli->config_path)
+			snprintf(from, sizeof(from), "cluster %s, ", cl->name);
+		rp_info("listening on %s (%s, %s%u backends, tunnel %s, %u reactors)%s",
+			rp__addr_format(&l->addr, a, sizeof(a)),
+			rp_listener_mode_name(l->mode), from, cl->nbackends,
+			rp_tunnel_mode_name(l->tunnel), rp_engine_reactors(e),
+			cli->defaulted
 				? " [embedded default: forwarding to " RP_DEFAULT_BACKEND
 				  "]"
 				: "");
 	}
-	control_loop(e, &cli.cfg, &sigs);
+	control_loop(e, &cli->cfg, &sigs);
 	print_summary(e);
 	rp_engine_destroy(e);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* A whole struct rp_config is too big for a stack frame. */
+	struct rp_cli *cli = malloc(sizeof(*cli));
+	char err[512];
+	int ret;
+
+	if (!cli) {
+		fprintf(stderr, "ringproxy: out of memory\n");
+		return 1;
+	}
+	if (rp__cli_parse(argc, argv, cli, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ringproxy: %s\n", err);
+		free(cli);
+		return 2;
+	}
+	ret = run(cli);
+	free(cli);
+	return ret;
 }

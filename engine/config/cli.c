@@ -3,6 +3,8 @@
  * cli.c - parses the `ringproxy` command line into a struct rp_config. Every
  * option is a row of one table (name, kind, where it goes), in the manner of
  * nginx's directives, so adding one is a line, and help is generated from it.
+ * The command line fills one cluster ("default") that every --listen
+ * forwards to; `-c FILE` hands everything to the YAML loader (yaml.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -90,45 +92,58 @@ enum opt_kind {
 	OPT_FLAG_ACCEPT_PROXY,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
+	OPT_CONFIG,
 	OPT_HELP,
 	OPT_VERSION,
+};
+
+/* Which struct a numeric option's offset is into. */
+enum opt_scope {
+	SC_GLOBAL,   /* struct rp_config */
+	SC_LISTENER, /* struct rp_listener_config: every --listen */
+	SC_CLUSTER,  /* struct rp_cluster_config: the one cluster */
 };
 
 struct opt {
 	const char *name;
 	const char *arg;
 	enum opt_kind kind;
-	size_t off; /* into struct rp_config, for the numeric kinds */
+	enum opt_scope scope;
+	size_t off; /* for the numeric kinds */
 	unsigned min, max;
 	const char *help;
 };
 
-#define CFG(f) offsetof(struct rp_config, f)
+#define CFG(f) SC_GLOBAL, offsetof(struct rp_config, f)
+#define LIS(f) SC_LISTENER, offsetof(struct rp_listener_config, f)
+#define CLU(f) SC_CLUSTER, offsetof(struct rp_cluster_config, f)
+#define NONE   SC_GLOBAL, 0
 
 static const struct opt opts[] = {
-	{"--listen", "ADDR", OPT_LISTEN, 0, 0, 0, "listen on ADDR (repeatable)"},
-	{"--to", "ADDR[,weight=N]", OPT_BACKEND, 0, 0, 0,
+	{"--listen", "ADDR", OPT_LISTEN, NONE, 0, 0, "listen on ADDR (repeatable)"},
+	{"--to", "ADDR[,weight=N]", OPT_BACKEND, NONE, 0, 0,
 	 "backend ADDR, weight 1-65535 (repeatable)"},
-	{"--mode", "tcp", OPT_MODE, 0, 0, 0, "proxy mode (tcp)"},
-	{"--balance", "ALGO", OPT_BALANCE, 0, 0, 0,
+	{"--mode", "tcp", OPT_MODE, NONE, 0, 0, "proxy mode (tcp)"},
+	{"--balance", "ALGO", OPT_BALANCE, NONE, 0, 0,
 	 "roundrobin|wrr|leastconn|p2c|ringhash|maglev (roundrobin); the hash ones "
 	 "key on the client IP"},
 	{"--reactors", "N", OPT_UINT, CFG(reactors), 1, RP_MAX_REACTORS,
 	 "reactor threads (default: one per CPU)"},
-	{"--cpus", "LIST", OPT_CPUS, 0, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6"},
-	{"--tunnel", "MODE", OPT_TUNNEL, 0, 0, 0, "splice|ring-splice|copy|auto (auto)"},
-	{"--backlog", "N", OPT_UINT, CFG(backlog), 1, 1 << 20, "listen backlog (4096)"},
-	{"--connect-timeout", "DUR", OPT_DURATION, CFG(connect_timeout_ms), 1, 0,
+	{"--cpus", "LIST", OPT_CPUS, NONE, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6"},
+	{"--tunnel", "MODE", OPT_TUNNEL, NONE, 0, 0,
+	 "splice|ring-splice|copy|auto (auto)"},
+	{"--backlog", "N", OPT_UINT, LIS(backlog), 1, 1 << 20, "listen backlog (4096)"},
+	{"--connect-timeout", "DUR", OPT_DURATION, CLU(connect_timeout_ms), 1, 0,
 	 "per backend connect attempt (2s)"},
-	{"--idle-timeout", "DUR", OPT_DURATION, CFG(idle_timeout_ms), 1, 0,
+	{"--idle-timeout", "DUR", OPT_DURATION, LIS(idle_timeout_ms), 1, 0,
 	 "close a tunnel idle this long (300s)"},
 	{"--drain-timeout", "DUR", OPT_DURATION, CFG(drain_timeout_ms), 0, 0,
 	 "graceful drain limit on TERM/INT (30s)"},
-	{"--retries", "N", OPT_UINT, CFG(retries), 0, RP_MAX_BACKENDS,
+	{"--retries", "N", OPT_UINT, CLU(retries), 0, RP_MAX_BACKENDS,
 	 "extra connect attempts on other backends (2)"},
-	{"--fall", "N", OPT_UINT, CFG(fall), 1, 1000,
+	{"--fall", "N", OPT_UINT, CLU(fall), 1, 1000,
 	 "consecutive failures that mark a backend down (3)"},
-	{"--cooldown", "DUR", OPT_DURATION, CFG(cooldown_ms), 0, 0,
+	{"--cooldown", "DUR", OPT_DURATION, CLU(cooldown_ms), 0, 0,
 	 "how long a backend stays down (10s)"},
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
 	 "connections per reactor before accepting pauses (100000)"},
@@ -144,16 +159,18 @@ static const struct opt opts[] = {
 	 "io-wq worker cap per reactor, for ring-splice (2)"},
 	{"--auto-bulk-reads", "N", OPT_UINT, CFG(auto_bulk_reads), 1, 1000,
 	 "auto: full buffers in a row that switch a direction to splice (2)"},
-	{"--accept-proxy", NULL, OPT_FLAG_ACCEPT_PROXY, 0, 0, 0,
+	{"--accept-proxy", NULL, OPT_FLAG_ACCEPT_PROXY, NONE, 0, 0,
 	 "clients start with a PROXY protocol v1 or v2 header"},
-	{"--proxy-timeout", "DUR", OPT_DURATION, CFG(proxy_timeout_ms), 1, 0,
+	{"--proxy-timeout", "DUR", OPT_DURATION, LIS(proxy_timeout_ms), 1, 0,
 	 "for that header to arrive (5s)"},
-	{"--send-proxy", "v1|v2", OPT_SEND_PROXY, 0, 0, 0,
+	{"--send-proxy", "v1|v2", OPT_SEND_PROXY, NONE, 0, 0,
 	 "send backends a PROXY header with the client's address"},
-	{"-q", NULL, OPT_FLAG_QUIET, 0, 0, 0, "log warnings and errors only"},
-	{"-v", NULL, OPT_FLAG_VERBOSE, 0, 0, 0, "log debug detail"},
-	{"--help", NULL, OPT_HELP, 0, 0, 0, "this help"},
-	{"--version", NULL, OPT_VERSION, 0, 0, 0, "print the version"},
+	{"-c", "FILE", OPT_CONFIG, NONE, 0, 0,
+	 "run from a YAML configuration file (docs/config.md)"},
+	{"-q", NULL, OPT_FLAG_QUIET, NONE, 0, 0, "log warnings and errors only"},
+	{"-v", NULL, OPT_FLAG_VERBOSE, NONE, 0, 0, "log debug detail"},
+	{"--help", NULL, OPT_HELP, NONE, 0, 0, "this help"},
+	{"--version", NULL, OPT_VERSION, NONE, 0, 0, "print the version"},
 };
 
 const char *rp__cli_usage(void)
@@ -167,6 +184,10 @@ const char *rp__cli_usage(void)
 		buf, sizeof(buf),
 		"usage: ringproxy [reverse] [--mode tcp] --listen ADDR --to ADDR "
 		"[--to ADDR ...] [options]\n"
+		"       ringproxy -c FILE    (everything from a YAML file, "
+		"docs/config.md)\n"
+		"       ringproxy check -c FILE   (validate it: FILE:LINE:COL: "
+		"problem)\n"
 		"       ringproxy            (no arguments: L4 proxy %s -> %s)\n"
 		"ADDR: A.B.C.D:PORT or [IPv6]:PORT; DUR: 500ms, 5s, 2m (bare: ms); "
 		"SIZE: 4096, 64k, 1m\noptions:\n",
@@ -194,7 +215,11 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		 size_t errlen)
 {
 	struct rp_config *cfg = &cli->cfg;
-	unsigned *field = (unsigned *)((char *)cfg + o->off);
+	struct rp_cluster_config *cl = &cfg->clusters[0];
+	char *base = o->scope == SC_LISTENER  ? (char *)&cli->listener
+		     : o->scope == SC_CLUSTER ? (char *)cl
+					      : (char *)cfg;
+	unsigned *field = (unsigned *)(base + o->off);
 	int ret = 0;
 
 	switch (o->kind) {
@@ -232,9 +257,9 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 	case OPT_LISTEN:
 	case OPT_BACKEND: {
 		bool listen = o->kind == OPT_LISTEN;
-		unsigned *n = listen ? &cfg->nlisten : &cfg->nbackends;
+		unsigned *n = listen ? &cfg->nlisteners : &cl->nbackends;
 		unsigned max = listen ? RP_MAX_LISTENERS : RP_MAX_BACKENDS;
-		struct rp_addr *arr = listen ? cfg->listen : cfg->backends;
+		struct rp_addr *dst;
 		const char *val_addr = val;
 		char addr[RP_ADDRSTRLEN];
 
@@ -245,11 +270,11 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		if (!listen) {
 			const char *comma = strchr(val, ',');
 
-			cfg->weights[*n] = 1;
+			cl->weights[*n] = 1;
 			if (comma) {
 				if (strncmp(comma, ",weight=", 8) != 0 ||
 				    rp__parse_uint(comma + 8, 1, 65535,
-						   &cfg->weights[*n]) < 0) {
+						   &cl->weights[*n]) < 0) {
 					snprintf(err, errlen,
 						 "%s: expected ADDR or ADDR,weight=N "
 						 "(N from 1 to 65535), got '%s'",
@@ -262,7 +287,8 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 				val_addr = addr;
 			}
 		}
-		ret = rp__addr_parse(val_addr, &arr[*n], false);
+		dst = listen ? &cfg->listeners[*n].addr : &cl->backends[*n];
+		ret = rp__addr_parse(val_addr, dst, false);
 		if (ret < 0)
 			snprintf(err, errlen,
 				 "%s: expected IP:PORT such as 127.0.0.1:8080 "
@@ -302,7 +328,7 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 				 val);
 			ret = -EINVAL;
 		} else {
-			cfg->tunnel = (enum rp_tunnel_mode)m;
+			cli->listener.tunnel = (enum rp_tunnel_mode)m;
 		}
 		break;
 	}
@@ -314,18 +340,18 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		}
 		break;
 	case OPT_BALANCE:
-		if (strlen(val) >= sizeof(cfg->balance)) {
+		if (strlen(val) >= sizeof(cl->balance)) {
 			snprintf(err, errlen, "--balance: unknown algorithm '%s'", val);
 			return -EINVAL;
 		}
 		/* The engine checks the name against the algorithms it has. */
-		snprintf(cfg->balance, sizeof(cfg->balance), "%s", val);
+		snprintf(cl->balance, sizeof(cl->balance), "%s", val);
 		break;
 	case OPT_SEND_PROXY:
 		if (strcmp(val, "v1") == 0) {
-			cfg->send_proxy = 1;
+			cl->send_proxy = 1;
 		} else if (strcmp(val, "v2") == 0) {
-			cfg->send_proxy = 2;
+			cl->send_proxy = 2;
 		} else {
 			snprintf(err, errlen, "--send-proxy: expected v1 or v2, got '%s'",
 				 val);
@@ -333,13 +359,18 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		}
 		break;
 	case OPT_FLAG_ACCEPT_PROXY:
-		cfg->accept_proxy = 1;
+		cli->listener.accept_proxy = 1;
 		break;
 	case OPT_FLAG_QUIET:
 		cfg->log_level = RP_LOG_WARN;
+		cli->log_level_set = 1;
 		break;
 	case OPT_FLAG_VERBOSE:
 		cfg->log_level = RP_LOG_DEBUG;
+		cli->log_level_set = 1;
+		break;
+	case OPT_CONFIG:
+		cli->config_path = val;
 		break;
 	case OPT_HELP:
 		cli->cmd = RP_CMD_HELP;
@@ -354,23 +385,31 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		  size_t errlen)
 {
+	struct rp_config *cfg = &cli->cfg;
+	bool check = false;
 	int i = 1;
 
 	memset(cli, 0, sizeof(*cli));
-	rp_config_init(&cli->cfg);
+	rp_config_init(cfg);
+	rp_listener_config_init(&cli->listener);
+	rp_cluster_config_init(&cfg->clusters[0], "default");
+	cfg->nclusters = 1;
 	cli->cmd = RP_CMD_REVERSE;
 	if (argc <= 1) {
 		cli->defaulted = 1;
-		rp__addr_parse(RP_DEFAULT_LISTEN, &cli->cfg.listen[0], false);
-		rp__addr_parse(RP_DEFAULT_BACKEND, &cli->cfg.backends[0], false);
-		cli->cfg.nlisten = cli->cfg.nbackends = 1;
+		cfg->listeners[0] = cli->listener;
+		rp__addr_parse(RP_DEFAULT_LISTEN, &cfg->listeners[0].addr, false);
+		rp__addr_parse(RP_DEFAULT_BACKEND, &cfg->clusters[0].backends[0], false);
+		cfg->nlisteners = cfg->clusters[0].nbackends = 1;
 		return 0;
 	}
 	if (argv[1][0] != '-') {
 		if (strcmp(argv[1], "reverse") == 0) {
 			i = 2;
-		} else if (strcmp(argv[1], "forward") == 0 ||
-			   strcmp(argv[1], "check") == 0) {
+		} else if (strcmp(argv[1], "check") == 0) {
+			check = true;
+			i = 2;
+		} else if (strcmp(argv[1], "forward") == 0) {
 			snprintf(err, errlen, "'%s' is not available in this version yet",
 				 argv[1]);
 			return -EINVAL;
@@ -411,13 +450,42 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	}
 	if (cli->cmd != RP_CMD_REVERSE)
 		return 0;
-	if (!cli->cfg.nlisten) {
+	if (check || cli->config_path) {
+		/* The file says everything: only -q / -v may come with it. */
+		for (int k = 1; k < argc; k++) {
+			const char *a = argv[k];
+
+			if (strcmp(a, "check") && strcmp(a, "-c") && strcmp(a, "-q") &&
+			    strcmp(a, "-v") && a != cli->config_path) {
+				snprintf(err, errlen,
+					 "'%s' cannot be combined with -c FILE: put "
+					 "it in the file",
+					 a);
+				return -EINVAL;
+			}
+		}
+		if (!cli->config_path) {
+			snprintf(err, errlen, "check: give the file to check: -c FILE");
+			return -EINVAL;
+		}
+		cli->cmd = check ? RP_CMD_CHECK : RP_CMD_RUN_FILE;
+		return 0;
+	}
+	if (!cfg->nlisteners) {
 		snprintf(err, errlen, "reverse: give at least one --listen ADDR");
 		return -EINVAL;
 	}
-	if (!cli->cfg.nbackends) {
+	if (!cfg->clusters[0].nbackends) {
 		snprintf(err, errlen, "reverse: give at least one --to ADDR");
 		return -EINVAL;
+	}
+	/* Every listener gets the listener options, whatever their order. */
+	for (unsigned k = 0; k < cfg->nlisteners; k++) {
+		struct rp_addr addr = cfg->listeners[k].addr;
+
+		cfg->listeners[k] = cli->listener;
+		cfg->listeners[k].addr = addr;
+		cfg->listeners[k].cluster = 0;
 	}
 	return 0;
 }

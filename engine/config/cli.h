@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * cli.h - the `ringproxy` command line: commands, options and the value
- * syntaxes (durations, sizes, addresses, CPU lists) that the configuration
- * file will share. Parsing never exits: errors come back as text.
+ * cli.h - the `ringproxy` command line and the YAML configuration file
+ * (docs/config.md): commands, options and the value syntaxes (durations,
+ * sizes, addresses, CPU lists) that both share. Parsing never exits: errors
+ * come back as text.
  */
 #ifndef RP_CLI_H
 #define RP_CLI_H
@@ -12,22 +13,34 @@
 #include "ringproxy/ringproxy.h"
 
 enum rp_command {
-	RP_CMD_REVERSE, /* also the no-argument default for now */
+	RP_CMD_REVERSE,	 /* also the no-argument default for now */
+	RP_CMD_RUN_FILE, /* -c FILE: everything from a configuration file */
+	RP_CMD_CHECK,	 /* check -c FILE: validate it and exit */
 	RP_CMD_HELP,
 	RP_CMD_VERSION,
 };
 
+/*
+ * The command line's result. The command line configures one cluster
+ * (cfg.clusters[0], "default") that every --listen forwards to; the
+ * listener options apply to every listener. Large (it holds a whole
+ * struct rp_config): allocate it on the heap or statically.
+ */
 struct rp_cli {
 	enum rp_command cmd;
 	struct rp_config cfg;
-	int defaulted; /* no arguments: the embedded default */
+	int defaulted;		 /* no arguments: the embedded default */
+	const char *config_path; /* -c FILE (RP_CMD_RUN_FILE, RP_CMD_CHECK) */
+	int log_level_set;	 /* -q or -v was given (overrides the file's) */
+	struct rp_listener_config listener; /* what each --listen gets */
 };
 
 /* The embedded default: an L4 proxy from 127.0.0.1:3128 to 127.0.0.1:8080. */
 #define RP_DEFAULT_LISTEN  "127.0.0.1:3128"
 #define RP_DEFAULT_BACKEND "127.0.0.1:8080"
 
-/* 0, or -EINVAL with the reason in @err (usage errors). */
+/* 0, or -EINVAL with the reason in @err (usage errors). @out is
+ * overwritten whole. */
 int rp__cli_parse(int argc, char *const *argv, struct rp_cli *out, char *err,
 		  size_t errlen);
 const char *rp__cli_usage(void);
@@ -38,5 +51,33 @@ int rp__parse_duration_ms(const char *s, unsigned *out);
 int rp__parse_size(const char *s, unsigned *out);
 /* A decimal number in [min, max]. */
 int rp__parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/*
+ * One problem found in a configuration file: @line and @col are 1-based, 0
+ * when the problem has no place (the file cannot be read). @msg holds no
+ * file name and no newline.
+ */
+typedef void (*rp_config_report_fn)(void *arg, const char *file, unsigned line,
+				    unsigned col, const char *msg);
+
+/* At most this many problems are reported from one file; the rest are
+ * counted. */
+#define RP_CONFIG_MAX_REPORTS 100
+
+/*
+ * Loads the YAML configuration in @buf (@len bytes, any content; no NUL
+ * needed), called @name in reports, into @cfg, which it initialises. Every
+ * problem (syntax, unknown key, wrong type, bad value, unknown cluster,
+ * duplicate...) goes to @report, in file order where possible. Returns the
+ * number of problems (0: @cfg is complete and valid as far as a file can
+ * tell; the kernel is not asked), or -ENOMEM.
+ */
+int rp__config_load_buffer(const char *name, const void *buf, size_t len,
+			   struct rp_config *cfg, rp_config_report_fn report, void *arg);
+
+/* The same from the file at @path (read whole; at most 1 MiB). A file that
+ * cannot be read is one problem without a line. */
+int rp__config_load_file(const char *path, struct rp_config *cfg,
+			 rp_config_report_fn report, void *arg);
 
 #endif

@@ -232,8 +232,9 @@ struct rp_engine;
 struct rp_service_ops {
 	const char *name;
 	int (*init)(struct rp_reactor *r, void **state);
-	/* Takes ownership of @fd (non-blocking, close-on-exec). */
-	void (*accept)(struct rp_reactor *r, void *state, int fd);
+	/* Takes ownership of @fd (non-blocking, close-on-exec), accepted on
+	 * listener @listener (an index into rp_config.listeners). */
+	void (*accept)(struct rp_reactor *r, void *state, unsigned listener, int fd);
 	/* Abort every connection now (hard stop). */
 	void (*stop)(struct rp_reactor *r, void *state);
 	void (*fini)(struct rp_reactor *r, void *state);

@@ -30,15 +30,7 @@ const char *rp_version(void)
 void rp_config_init(struct rp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->backlog = 4096;
-	snprintf(cfg->balance, sizeof(cfg->balance), "roundrobin");
-	cfg->tunnel = RP_TUNNEL_AUTO;
-	cfg->connect_timeout_ms = 2000;
-	cfg->idle_timeout_ms = 300000;
 	cfg->drain_timeout_ms = 30000;
-	cfg->retries = 2;
-	cfg->fall = 3;
-	cfg->cooldown_ms = 10000;
 	cfg->max_conns = 100000;
 	/* 256k measured ~25% less CPU per GB than the kernel's 64k default:
 	 * fewer splice calls and bigger segments per call. */
@@ -47,8 +39,39 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->buf_size = 16 * 1024;
 	cfg->iowq_workers = 2;
 	cfg->auto_bulk_reads = 2;
-	cfg->proxy_timeout_ms = 5000;
 	cfg->log_level = RP_LOG_INFO;
+}
+
+void rp_listener_config_init(struct rp_listener_config *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->backlog = 4096;
+	l->mode = RP_MODE_TCP;
+	l->tunnel = RP_TUNNEL_AUTO;
+	l->idle_timeout_ms = 300000;
+	l->proxy_timeout_ms = 5000;
+}
+
+void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->balance, sizeof(c->balance), "roundrobin");
+	c->connect_timeout_ms = 2000;
+	c->retries = 2;
+	c->fall = 3;
+	c->cooldown_ms = 10000;
+}
+
+const char *rp_listener_mode_name(enum rp_listener_mode mode)
+{
+	static const char *const names[RP_MODE_NMODES] = {
+		[RP_MODE_TCP] = "tcp",
+		[RP_MODE_HTTP] = "http",
+		[RP_MODE_FORWARD] = "forward",
+	};
+
+	return (unsigned)mode < RP_MODE_NMODES ? names[mode] : "?";
 }
 
 const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode)
@@ -63,43 +86,83 @@ const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode)
 	return (unsigned)mode < RP_TUNNEL_NMODES ? names[mode] : "?";
 }
 
-static int config_check(const struct rp_config *c, char *err, size_t errlen)
+static int cluster_check(const struct rp_cluster_config *c, char *err, size_t errlen)
 {
 #define BAD(...) return snprintf(err, errlen, __VA_ARGS__), -EINVAL
-	if (!c->nlisten)
-		BAD("no listener: give --listen ADDR");
 	if (!c->nbackends)
-		BAD("no backend: give --to ADDR");
-	if (c->nlisten > RP_MAX_LISTENERS)
-		BAD("too many listeners (at most %d)", RP_MAX_LISTENERS);
-	if (!rp__balance_ops_find(c->balance))
-		BAD("unknown balance algorithm '%s' (roundrobin, wrr, leastconn, p2c, "
-		    "ringhash, maglev)",
-		    c->balance);
-	for (unsigned i = 0; i < c->nbackends && i < RP_MAX_BACKENDS; i++)
-		if (c->weights[i] > 65535)
-			BAD("backend weight must be from 1 to 65535");
+		BAD("cluster '%s': no backend: give --to ADDR", c->name);
 	if (c->nbackends > RP_MAX_BACKENDS)
-		BAD("too many backends (at most %d)", RP_MAX_BACKENDS);
+		BAD("cluster '%s': too many backends (at most %d)", c->name,
+		    RP_MAX_BACKENDS);
+	if (!rp__balance_ops_find(c->balance))
+		BAD("cluster '%s': unknown balance algorithm '%s' (roundrobin, wrr, "
+		    "leastconn, p2c, ringhash, maglev)",
+		    c->name, c->balance);
+	for (unsigned i = 0; i < c->nbackends; i++)
+		if (c->weights[i] > 65535)
+			BAD("cluster '%s': backend weight must be from 1 to 65535",
+			    c->name);
+	if (c->send_proxy > 2)
+		BAD("cluster '%s': send-proxy must be v1 or v2", c->name);
+	if (!c->connect_timeout_ms)
+		BAD("cluster '%s': connect timeout must be positive", c->name);
+	if (!c->fall)
+		BAD("cluster '%s': fall must be positive", c->name);
+	return 0;
+}
+
+static int listener_check(const struct rp_config *cfg, const struct rp_listener_config *l,
+			  char *err, size_t errlen)
+{
+	char a[RP_ADDRSTRLEN];
+
+	rp__addr_format(&l->addr, a, sizeof(a));
+	if (l->mode != RP_MODE_TCP)
+		BAD("listener %s: mode '%s' is not available yet (only tcp)", a,
+		    rp_listener_mode_name(l->mode));
+	if (l->cluster >= cfg->nclusters)
+		BAD("listener %s: no such cluster (#%u)", a, l->cluster);
+	if ((unsigned)l->tunnel >= RP_TUNNEL_NMODES)
+		BAD("listener %s: unknown tunnel mode", a);
+	if (!l->idle_timeout_ms || (l->accept_proxy && !l->proxy_timeout_ms))
+		BAD("listener %s: timeouts must be positive", a);
+	if (l->backlog < 1)
+		BAD("listener %s: backlog must be positive", a);
+	return 0;
+}
+
+static int config_check(const struct rp_config *c, char *err, size_t errlen)
+{
+	int ret;
+
+	if (!c->nlisteners)
+		BAD("no listener: give --listen ADDR");
+	if (c->nlisteners > RP_MAX_LISTENERS)
+		BAD("too many listeners (at most %d)", RP_MAX_LISTENERS);
+	if (!c->nclusters)
+		BAD("no backend: give --to ADDR");
+	if (c->nclusters > RP_MAX_CLUSTERS)
+		BAD("too many clusters (at most %d)", RP_MAX_CLUSTERS);
+	for (unsigned i = 0; i < c->nclusters; i++) {
+		ret = cluster_check(&c->clusters[i], err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	for (unsigned i = 0; i < c->nlisteners; i++) {
+		ret = listener_check(c, &c->listeners[i], err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 	if (c->reactors > RP_MAX_REACTORS)
 		BAD("too many reactors (at most %d)", RP_MAX_REACTORS);
-	if ((unsigned)c->tunnel >= RP_TUNNEL_NMODES)
-		BAD("unknown tunnel mode");
 	if (!c->buf_count || (c->buf_count & (c->buf_count - 1)) || c->buf_count > 32768)
 		BAD("buffers must be a power of two from 1 to 32768");
 	if (c->buf_size < 1024 || c->buf_size > (1u << 20))
 		BAD("buffer size must be between 1k and 1m");
 	if (c->pipe_size < 4096 || c->pipe_size > (1u << 30))
 		BAD("pipe size must be between 4k and 1g");
-	if (c->send_proxy > 2)
-		BAD("send-proxy must be v1 or v2");
-	if (!c->connect_timeout_ms || !c->idle_timeout_ms ||
-	    (c->accept_proxy && !c->proxy_timeout_ms))
-		BAD("timeouts must be positive");
 	if (!c->max_conns)
 		BAD("max-conns must be positive");
-	if (c->backlog < 1)
-		BAD("backlog must be positive");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
 #undef BAD
@@ -140,19 +203,23 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 	ret = rp__probe_features(&e->feat, err, errlen);
 	if (ret < 0)
 		goto fail_free;
-	if (e->cfg.tunnel == RP_TUNNEL_RING_SPLICE && !e->feat.op_splice) {
-		snprintf(err, errlen,
-			 "--tunnel ring-splice needs IORING_OP_SPLICE, "
-			 "which this kernel lacks");
-		ret = -EOPNOTSUPP;
-		goto fail_free;
-	}
-	if ((e->cfg.tunnel == RP_TUNNEL_COPY || e->cfg.tunnel == RP_TUNNEL_AUTO) &&
-	    !e->feat.buf_ring) {
-		rp_warn("no provided-buffer rings on this kernel: --tunnel %s uses "
-			"splice",
-			rp_tunnel_mode_name(e->cfg.tunnel));
-		e->cfg.tunnel = RP_TUNNEL_SPLICE;
+	for (unsigned i = 0; i < e->cfg.nlisteners; i++) {
+		struct rp_listener_config *l = &e->cfg.listeners[i];
+
+		if (l->tunnel == RP_TUNNEL_RING_SPLICE && !e->feat.op_splice) {
+			snprintf(err, errlen,
+				 "--tunnel ring-splice needs IORING_OP_SPLICE, "
+				 "which this kernel lacks");
+			ret = -EOPNOTSUPP;
+			goto fail_free;
+		}
+		if ((l->tunnel == RP_TUNNEL_COPY || l->tunnel == RP_TUNNEL_AUTO) &&
+		    !e->feat.buf_ring) {
+			rp_warn("no provided-buffer rings on this kernel: --tunnel %s "
+				"uses splice",
+				rp_tunnel_mode_name(l->tunnel));
+			l->tunnel = RP_TUNNEL_SPLICE;
+		}
 	}
 
 	e->reactors =

@@ -118,7 +118,7 @@ static void accept_cqe(struct rp_op *op, int res, uint32_t flags)
 		if (r->draining || r->stopping) {
 			close(res);
 		} else {
-			r->svc->accept(r, r->svc_state, res);
+			r->svc->accept(r, r->svc_state, ls->index, res);
 		}
 	} else if (res == -ECANCELED) {
 		/* Draining: the listener goes away once its accept is gone. */
@@ -144,14 +144,15 @@ static void accept_cqe(struct rp_op *op, int res, uint32_t flags)
 
 static int listeners_open(struct rp_reactor *r, char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < r->cfg->nlisten; i++) {
+	for (unsigned i = 0; i < r->cfg->nlisteners; i++) {
+		const struct rp_listener_config *l = &r->cfg->listeners[i];
 		struct rp_lsock *ls = &r->lsock[i];
-		int fd = rp__listen_socket(&r->cfg->listen[i], r->cfg->backlog, true);
+		int fd = rp__listen_socket(&l->addr, l->backlog, true);
 
 		if (fd < 0) {
 			char a[RP_ADDRSTRLEN];
 
-			rp__addr_format(&r->cfg->listen[i], a, sizeof(a));
+			rp__addr_format(&l->addr, a, sizeof(a));
 			snprintf(err, errlen, "cannot listen on %s: %s", a,
 				 strerror(-fd));
 			return fd;

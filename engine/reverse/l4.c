@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * l4.c - the L4 TCP reverse proxy service. Per reactor: a pool of
- * connections, its own instance of the cluster's balancer (engine/balance/)
- * and a passive health view of each backend (consecutive connect failures
- * put it down for a cool-down, on a wheel timer). A client is connected to
- * the backend the balancer picks, with a linked timeout; a failure moves on
- * to another backend up to --retries times, then the client is closed.
+ * connections and, for each cluster, its own instance of the cluster's
+ * balancer (engine/balance/) and a passive health view of each of its
+ * backends (consecutive connect failures put one down for a cool-down, on a
+ * wheel timer). A client accepted on a listener is connected to a backend
+ * of that listener's cluster, the one the balancer picks, with a linked
+ * timeout; a failure moves on to another backend of the same cluster up to
+ * its retries, then the client is closed.
  *
  * With the PROXY protocol (engine/proxyproto/), a connection may have two
  * more phases around the connect: with --accept-proxy it first reads the
@@ -31,9 +33,10 @@
 #include "tunnel/tunnel.h"
 
 struct l4_shard;
+struct l4_cluster;
 
 struct l4_backend {
-	struct l4_shard *sh;
+	struct l4_cluster *cl;
 	unsigned index;
 	unsigned consecutive_failures;
 	bool down;
@@ -68,6 +71,8 @@ enum l4_phase {
 struct l4_conn {
 	struct rp_tunnel t; /* first: zeroed with the conn */
 	struct l4_shard *sh;
+	struct l4_cluster *cl; /* of the listener it came in on */
+	const struct rp_listener_config *lis;
 	struct l4_conn *next, **pprev; /* the shard's list, for hard stop */
 	int cfd, bfd;
 	int backend; /* picked and not yet released, or -1 */
@@ -89,21 +94,30 @@ struct l4_conn {
 	struct rp_op pp_recv_op, pp_timeout_op, pp_send_op;
 };
 
+/* One cluster as one reactor sees it: its balancer and backend health. */
+struct l4_cluster {
+	struct l4_shard *sh;
+	const struct rp_cluster_config *cfg;
+	struct rp_balancer lb;
+	bool lb_ok;
+	bool hash_source; /* the algorithm keys on the client address */
+	struct l4_backend be[RP_MAX_BACKENDS];
+};
+
 struct l4_shard {
 	struct rp_reactor *r;
 	struct rp_pool conns;
 	struct rp_pool ppbufs; /* max_conns of them, when PROXY is on */
 	bool pp_on;
 	struct l4_conn *list;
-	struct rp_balancer lb;
-	bool hash_source; /* the algorithm keys on the client address */
-	struct l4_backend be[RP_MAX_BACKENDS];
+	unsigned ncl;
+	struct l4_cluster cl[]; /* one per configured cluster */
 };
 
 static void conn_release_backend(struct l4_conn *c, bool failed)
 {
 	if (c->backend >= 0) {
-		rp__balance_release(&c->sh->lb, c->backend, failed);
+		rp__balance_release(&c->cl->lb, c->backend, failed);
 		c->backend = -1;
 	}
 }
@@ -152,30 +166,32 @@ static void backend_cooled(struct rp_timer *t, uint64_t now)
 	/* Eligible again; the next failure streak is counted afresh. */
 	be->down = false;
 	be->consecutive_failures = 0;
-	rp__balance_set_up(&be->sh->lb, (int)be->index, true);
+	rp__balance_set_up(&be->cl->lb, (int)be->index, true);
 }
 
-static void backend_failed(struct l4_shard *sh, int b)
+static void backend_failed(struct l4_cluster *cl, int b)
 {
-	const struct rp_config *cfg = sh->r->cfg;
-	struct l4_backend *be = &sh->be[b];
+	const struct rp_cluster_config *cfg = cl->cfg;
+	struct rp_reactor *r = cl->sh->r;
+	struct l4_backend *be = &cl->be[b];
 
 	if (++be->consecutive_failures >= cfg->fall && !be->down) {
 		char a[RP_ADDRSTRLEN];
 
 		be->down = true;
-		rp__balance_set_up(&sh->lb, b, false);
-		rp__timer_arm(&sh->r->wheel, &be->cooldown,
-			      sh->r->now_ms + cfg->cooldown_ms);
-		rp_warn("reactor %u: backend %s down for %u ms after %u failed connects",
-			sh->r->id, rp__addr_format(&cfg->backends[b], a, sizeof(a)),
+		rp__balance_set_up(&cl->lb, b, false);
+		rp__timer_arm(&r->wheel, &be->cooldown, r->now_ms + cfg->cooldown_ms);
+		rp_warn("reactor %u: cluster %s: backend %s down for %u ms after %u "
+			"failed connects",
+			r->id, cfg->name,
+			rp__addr_format(&cfg->backends[b], a, sizeof(a)),
 			cfg->cooldown_ms, be->consecutive_failures);
 	}
 }
 
-static void backend_ok(struct l4_shard *sh, int b)
+static void backend_ok(struct l4_cluster *cl, int b)
 {
-	sh->be[b].consecutive_failures = 0;
+	cl->be[b].consecutive_failures = 0;
 }
 
 static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
@@ -183,9 +199,9 @@ static void timeout_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void conn_connect_next(struct l4_conn *c)
 {
-	struct l4_shard *sh = c->sh;
-	struct rp_reactor *r = sh->r;
-	const struct rp_config *cfg = r->cfg;
+	struct l4_cluster *cl = c->cl;
+	struct rp_reactor *r = c->sh->r;
+	const struct rp_cluster_config *cfg = cl->cfg;
 	const struct rp_addr *a;
 	struct io_uring_sqe *sqe;
 	int one = 1;
@@ -197,7 +213,7 @@ static void conn_connect_next(struct l4_conn *c)
 		struct rp_pick_key key = {.hash = c->hash,
 					  .avoid = c->attempts ? c->tried : NULL};
 
-		b = c->attempts <= cfg->retries ? rp__balance_pick(&sh->lb, &key) : -1;
+		b = c->attempts <= cfg->retries ? rp__balance_pick(&cl->lb, &key) : -1;
 		if (b < 0) {
 			if (c->attempts == 0)
 				r->stats.no_backend++;
@@ -240,8 +256,8 @@ static void conn_start_tunnel(struct l4_conn *c)
 	/* The tunnel needs no buffer of ours: an idle one holds none. */
 	conn_put_ppbuf(c);
 	c->phase = L4_TUNNEL;
-	rp__tunnel_start(&c->t, r, c->cfd, c->bfd, r->cfg->tunnel,
-			 r->cfg->idle_timeout_ms, tunnel_done);
+	rp__tunnel_start(&c->t, r, c->cfd, c->bfd, c->lis->tunnel,
+			 c->lis->idle_timeout_ms, tunnel_done);
 }
 
 /* Sends the rest of the preamble; the send may be short, its CQE re-arms. */
@@ -288,7 +304,7 @@ static void connect_settled(struct l4_conn *c)
 		return;
 	}
 	if (c->connect_res == 0) {
-		backend_ok(sh, c->backend);
+		backend_ok(c->cl, c->backend);
 		if (c->pp && c->pp->out_off < c->pp->out_end) {
 			c->phase = L4_PREAMBLE;
 			conn_send_preamble(c);
@@ -301,7 +317,7 @@ static void connect_settled(struct l4_conn *c)
 		r->stats.connect_timeouts++;
 	else
 		r->stats.connect_failures++;
-	backend_failed(sh, c->backend);
+	backend_failed(c->cl, c->backend);
 	conn_release_backend(c, true);
 	close(c->bfd);
 	c->bfd = -1;
@@ -362,15 +378,15 @@ static int conn_client_addrs(struct l4_conn *c, struct sockaddr_storage *src,
  */
 static void conn_client_known(struct l4_conn *c, unsigned consumed)
 {
-	struct l4_shard *sh = c->sh;
-	const struct rp_config *cfg = sh->r->cfg;
+	struct l4_cluster *cl = c->cl;
+	const struct rp_cluster_config *cfg = cl->cfg;
 	struct sockaddr_storage src, dst;
 	socklen_t alen = 0;
 	bool have = false;
 
-	if (sh->hash_source || cfg->send_proxy)
+	if (cl->hash_source || cfg->send_proxy)
 		have = conn_client_addrs(c, &src, &dst, &alen) == 0;
-	if (sh->hash_source && have)
+	if (cl->hash_source && have)
 		rp__hash_sockaddr_ip((struct sockaddr *)&src, alen, &c->hash);
 	if (c->pp) {
 		struct l4_ppbuf *pp = c->pp;
@@ -492,9 +508,10 @@ static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
 		header_settled(c);
 }
 
-static void l4_accept(struct rp_reactor *r, void *state, int fd)
+static void l4_accept(struct rp_reactor *r, void *state, unsigned listener, int fd)
 {
 	struct l4_shard *sh = state;
+	const struct rp_listener_config *lis = &r->cfg->listeners[listener];
 	struct l4_conn *c = rp__pool_get(&sh->conns);
 
 	if (!c) {
@@ -504,6 +521,8 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 	}
 	rp__reactor_conn_opened(r);
 	c->sh = sh;
+	c->lis = lis;
+	c->cl = &sh->cl[lis->cluster];
 	c->cfd = fd;
 	c->bfd = -1;
 	c->backend = -1;
@@ -526,33 +545,30 @@ static void l4_accept(struct rp_reactor *r, void *state, int fd)
 		}
 	}
 	/* TCP_NODELAY comes from the listener (rp__listen_socket()). */
-	if (r->cfg->accept_proxy) {
+	if (lis->accept_proxy) {
 		c->phase = L4_HEADER;
-		c->pp_deadline = r->now_ms + r->cfg->proxy_timeout_ms;
+		c->pp_deadline = r->now_ms + lis->proxy_timeout_ms;
 		conn_recv_header(c);
 		return;
 	}
 	conn_client_known(c, 0);
 }
 
-static int l4_init(struct rp_reactor *r, void **state)
+static int cluster_init(struct l4_shard *sh, struct l4_cluster *cl,
+			const struct rp_cluster_config *cfg)
 {
-	const struct rp_config *cfg = r->cfg;
 	struct rp_balance_backend bb[RP_MAX_BACKENDS];
 	struct rp_balance_config bc = {
 		.ops = rp__balance_ops_find(cfg->balance),
 		.nbackends = cfg->nbackends,
 		.backends = bb,
 	};
-	struct l4_shard *sh;
 	int ret;
 
 	if (!bc.ops)
 		return -EINVAL;
-	sh = calloc(1, sizeof(*sh));
-	if (!sh)
-		return -ENOMEM;
-	sh->r = r;
+	cl->sh = sh;
+	cl->cfg = cfg;
 	for (unsigned i = 0; i < cfg->nbackends; i++) {
 		char a[RP_ADDRSTRLEN];
 
@@ -560,21 +576,59 @@ static int l4_init(struct rp_reactor *r, void **state)
 		rp__addr_format(&cfg->backends[i], a, sizeof(a));
 		bb[i].id = rp__hash_bytes(a, strlen(a));
 		bb[i].weight = cfg->weights[i] ? cfg->weights[i] : 1;
-		sh->be[i].sh = sh;
-		sh->be[i].index = i;
-		sh->be[i].cooldown.fn = backend_cooled;
+		cl->be[i].cl = cl;
+		cl->be[i].index = i;
+		cl->be[i].cooldown.fn = backend_cooled;
 	}
-	sh->hash_source =
+	cl->hash_source =
 		!strcmp(cfg->balance, "ringhash") || !strcmp(cfg->balance, "maglev");
 	/* The reactor id seeds p2c's sampling; nothing hash-based depends
 	 * on it. */
-	ret = rp__balance_init(&sh->lb, &bc, r->id);
+	ret = rp__balance_init(&cl->lb, &bc, sh->r->id);
 	if (ret < 0)
-		goto fail_free;
+		return ret;
+	cl->lb_ok = true;
+	return 0;
+}
+
+static void clusters_fini(struct l4_shard *sh)
+{
+	for (unsigned k = 0; k < sh->ncl; k++) {
+		struct l4_cluster *cl = &sh->cl[k];
+
+		if (!cl->lb_ok)
+			continue;
+		for (unsigned i = 0; i < cl->cfg->nbackends; i++)
+			rp__timer_cancel(&sh->r->wheel, &cl->be[i].cooldown);
+		rp__balance_fini(&cl->lb);
+		cl->lb_ok = false;
+	}
+}
+
+static int l4_init(struct rp_reactor *r, void **state)
+{
+	const struct rp_config *cfg = r->cfg;
+	struct l4_shard *sh;
+	int ret;
+
+	sh = calloc(1, sizeof(*sh) + cfg->nclusters * sizeof(sh->cl[0]));
+	if (!sh)
+		return -ENOMEM;
+	sh->r = r;
+	sh->ncl = cfg->nclusters;
+	for (unsigned k = 0; k < cfg->nclusters; k++) {
+		ret = cluster_init(sh, &sh->cl[k], &cfg->clusters[k]);
+		if (ret < 0)
+			goto fail_fini_clusters;
+		if (cfg->clusters[k].send_proxy)
+			sh->pp_on = true;
+	}
+	for (unsigned i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].accept_proxy)
+			sh->pp_on = true;
 	ret = rp__pool_init(&sh->conns, sizeof(struct l4_conn), cfg->max_conns);
 	if (ret < 0)
-		goto fail_fini_lb;
-	sh->pp_on = cfg->accept_proxy || cfg->send_proxy;
+		goto fail_fini_clusters;
 	if (sh->pp_on) {
 		ret = rp__pool_init(&sh->ppbufs, sizeof(struct l4_ppbuf), cfg->max_conns);
 		if (ret < 0)
@@ -585,9 +639,8 @@ static int l4_init(struct rp_reactor *r, void **state)
 
 fail_destroy_conns:
 	rp__pool_destroy(&sh->conns);
-fail_fini_lb:
-	rp__balance_fini(&sh->lb);
-fail_free:
+fail_fini_clusters:
+	clusters_fini(sh);
 	free(sh);
 	return ret;
 }
@@ -619,9 +672,7 @@ static void l4_fini(struct rp_reactor *r, void *state)
 {
 	struct l4_shard *sh = state;
 
-	for (unsigned i = 0; i < r->cfg->nbackends; i++)
-		rp__timer_cancel(&r->wheel, &sh->be[i].cooldown);
-	rp__balance_fini(&sh->lb);
+	clusters_fini(sh);
 	if (sh->pp_on)
 		rp__pool_destroy(&sh->ppbufs);
 	rp__pool_destroy(&sh->conns);

@@ -23,7 +23,9 @@ extern "C" {
 #endif
 
 #define RP_MAX_LISTENERS 16
+#define RP_MAX_CLUSTERS	 16
 #define RP_MAX_BACKENDS	 64
+#define RP_CLUSTER_NAME	 32
 #define RP_MAX_REACTORS	 256
 
 /* How a tunnel moves bytes; see engine/tunnel/tunnel.h. */
@@ -45,34 +47,61 @@ struct rp_addr {
 	socklen_t len;
 };
 
-/*
- * One engine's configuration: a plain value, copied by rp_engine_create().
- * rp_config_init() fills in the defaults documented in README.md.
- */
-struct rp_config {
-	unsigned reactors;	   /* 0: one per CPU in cpus (or the affinity mask) */
-	unsigned ncpus;		   /* 0: use the process's affinity mask */
-	int cpus[RP_MAX_REACTORS]; /* reactor i runs on cpus[i % ncpus] */
+/* What a listener serves. Only TCP exists yet; the others are refused. */
+enum rp_listener_mode {
+	RP_MODE_TCP,
+	RP_MODE_HTTP,
+	RP_MODE_FORWARD,
+	RP_MODE_NMODES,
+};
 
-	unsigned nlisten;
-	struct rp_addr listen[RP_MAX_LISTENERS];
-	int backlog;
-
+/* A named set of backends and how to reach them. */
+struct rp_cluster_config {
+	char name[RP_CLUSTER_NAME];
 	unsigned nbackends;
 	struct rp_addr backends[RP_MAX_BACKENDS];
 	unsigned weights[RP_MAX_BACKENDS]; /* 0 counts as 1 */
 	/* "roundrobin", "wrr", "leastconn", "p2c", "ringhash" or "maglev"
 	 * (the hash ones key on the client's IP address). */
 	char balance[16];
-
-	enum rp_tunnel_mode tunnel;
 	unsigned connect_timeout_ms;
-	unsigned idle_timeout_ms;
-	unsigned drain_timeout_ms;
 	unsigned retries;     /* extra connect attempts, each on another backend */
 	unsigned fall;	      /* consecutive failures that mark a backend down */
 	unsigned cooldown_ms; /* how long a backend stays down */
-	unsigned max_conns;   /* per reactor; accepting pauses above it */
+	unsigned send_proxy;  /* 0 off, 1 or 2: PROXY header version sent */
+};
+
+/* One listening address and what its connections get. */
+struct rp_listener_config {
+	struct rp_addr addr;
+	int backlog;
+	enum rp_listener_mode mode;
+	unsigned cluster; /* index into rp_config.clusters */
+	enum rp_tunnel_mode tunnel;
+	unsigned idle_timeout_ms;
+	/* PROXY protocol (HAProxy's proxy-protocol.txt). */
+	int accept_proxy;	   /* nonzero: every client starts with a v1/v2 header */
+	unsigned proxy_timeout_ms; /* for that header to arrive */
+};
+
+/*
+ * One engine's configuration: a plain value, copied by rp_engine_create().
+ * rp_config_init() fills in the defaults documented in README.md, with no
+ * listener and no cluster. It is large (every array is fixed): keep it on
+ * the heap.
+ */
+struct rp_config {
+	unsigned reactors;	   /* 0: one per CPU in cpus (or the affinity mask) */
+	unsigned ncpus;		   /* 0: use the process's affinity mask */
+	int cpus[RP_MAX_REACTORS]; /* reactor i runs on cpus[i % ncpus] */
+
+	unsigned nlisteners;
+	struct rp_listener_config listeners[RP_MAX_LISTENERS];
+	unsigned nclusters;
+	struct rp_cluster_config clusters[RP_MAX_CLUSTERS];
+
+	unsigned drain_timeout_ms;
+	unsigned max_conns; /* per reactor; accepting pauses above it */
 
 	unsigned pipe_size; /* bytes; rounded by the kernel to pages */
 	unsigned max_pipes; /* per reactor; 0: a share of fs.pipe-user-pages-soft */
@@ -80,11 +109,6 @@ struct rp_config {
 	unsigned buf_size;  /* bytes per provided buffer */
 	unsigned iowq_workers;
 	unsigned auto_bulk_reads; /* AUTO: full reads in a row that switch to splice */
-
-	/* PROXY protocol (HAProxy's proxy-protocol.txt). */
-	int accept_proxy;	   /* nonzero: every client starts with a v1/v2 header */
-	unsigned proxy_timeout_ms; /* for that header to arrive */
-	unsigned send_proxy;	   /* 0 off, 1 or 2: header version sent to backends */
 
 	enum rp_log_level log_level;
 };
@@ -108,8 +132,17 @@ struct rp_stats {
 
 struct rp_engine;
 
-/* Fills @cfg with the defaults. */
+/* Fills @cfg with the defaults: no listener, no cluster. */
 RP_API void rp_config_init(struct rp_config *cfg);
+
+/* Defaults for a listener (address unset, cluster 0). */
+RP_API void rp_listener_config_init(struct rp_listener_config *l);
+
+/* Defaults for a cluster called @name (truncated), with no backend. */
+RP_API void rp_cluster_config_init(struct rp_cluster_config *c, const char *name);
+
+/* Name of a listener mode as configuration spells it ("tcp", "http", ...). */
+RP_API const char *rp_listener_mode_name(enum rp_listener_mode mode);
 
 /* Name of a tunnel mode as the CLI spells it ("splice", "copy", ...). */
 RP_API const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode);

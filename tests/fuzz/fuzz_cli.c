@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *argv[33];
 	int argc = 1;
 	char err[512] = "";
-	struct rp_cli cli;
+	static struct rp_cli cli; /* too big for the stack */
 
 	if (size >= sizeof(buf))
 		return 0;

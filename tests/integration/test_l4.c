@@ -1622,6 +1622,149 @@ out:
 	rpt_backend_stop(be);
 }
 
+/* ---- configuration file: listeners on their own clusters ---------------- */
+
+/* Writes @yaml to a fresh file in the test directory; its path in @path. */
+static int write_config(char *path, size_t len, const char *name, const char *yaml)
+{
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", rpt_tmpdir(), name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(yaml, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* @n one-at-a-time echo connections to loopback @port; 0 when all came back. */
+static int echo_n(uint16_t port, unsigned n, uint64_t seed)
+{
+	for (unsigned k = 0; k < n; k++) {
+		struct rpt_echo_opts o = {
+			.family = AF_INET,
+			.port = port,
+			.nconns = 1,
+			.min_len = 100,
+			.max_len = 100,
+			.seed = seed + k,
+			.timeout_ms = 2000,
+		};
+		struct rpt_echo_report r = {0};
+
+		if (rpt_echo_many(&o, &r) < 0 || r.ok != 1)
+			return -1;
+	}
+	return 0;
+}
+
+static void test_l4_config_file_listeners_reach_only_their_cluster(void)
+{
+	struct rpt_backend_cfg bc = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_backend *be[4] = {0};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_proc *p = NULL;
+	char yaml[1024], path[256];
+	int la, lb;
+
+	for (int i = 0; i < 4; i++) {
+		be[i] = rpt_backend_start(&bc);
+		REQUIRE(be[i]);
+	}
+	la = rpt_free_port(AF_INET);
+	lb = rpt_free_port(AF_INET);
+	REQUIRE(la > 0 && lb > 0 && la != lb);
+	/* be[0], be[1]: cluster alpha; be[2], be[3]: cluster beta. */
+	snprintf(yaml, sizeof(yaml),
+		 "reactors: 1\n"
+		 "listeners:\n"
+		 "  - {bind: 127.0.0.1:%d, cluster: alpha}\n"
+		 "  - {bind: 127.0.0.1:%d, cluster: beta, tunnel: copy}\n"
+		 "clusters:\n"
+		 "  beta:\n"
+		 "    backends: [127.0.0.1:%u, 127.0.0.1:%u]\n"
+		 "  alpha:\n"
+		 "    balance: roundrobin\n"
+		 "    backends:\n"
+		 "      - 127.0.0.1:%u\n"
+		 "      - {address: 127.0.0.1:%u, weight: 1}\n",
+		 la, lb, rpt_backend_port(be[2]), rpt_backend_port(be[3]),
+		 rpt_backend_port(be[0]), rpt_backend_port(be[1]));
+	REQUIRE(write_config(path, sizeof(path), "two-clusters.yaml", yaml) == 0);
+	p = proxy_start(0, "-c", path, NULL);
+	REQUIRE(p);
+	REQUIRE(rpt_proc_wait_output(p, "cluster beta", 2000) == 0);
+
+	REQUIRE(echo_n((uint16_t)la, 20, 100) == 0);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[0]), 10);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[1]), 10);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[2]), 0);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[3]), 0);
+	REQUIRE(echo_n((uint16_t)lb, 20, 200) == 0);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[0]), 10);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[1]), 10);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[2]), 10);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[3]), 10);
+
+	CU_ASSERT_EQUAL(proxy_stop(p, STOP_TIMEOUT_MS, st), 1);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 0));
+	CU_ASSERT_EQUAL(stat_sum(st, 1, "accepted"), 40);
+	CU_ASSERT_EQUAL(stat_sum(st, 1, "no_backend"), 0);
+	/* beta's listener copies: its 20 x 100 bytes each way went that way. */
+	CU_ASSERT(stat_sum(st, 1, "up_copy") >= 2000);
+out:
+	rpt_proc_free(p, test_failed());
+	for (int i = 0; i < 4; i++)
+		rpt_backend_stop(be[i]);
+}
+
+static void test_l4_config_file_listeners_share_a_cluster(void)
+{
+	struct rpt_backend_cfg bc = {.mode = RPT_BACKEND_ECHO, .family = AF_INET};
+	struct rpt_backend *be[3] = {0};
+	struct rpt_stats st[MAX_REACTORS];
+	struct rpt_proc *p = NULL;
+	char yaml[1024], path[256];
+	int l1, l2;
+
+	for (int i = 0; i < 3; i++) {
+		be[i] = rpt_backend_start(&bc);
+		REQUIRE(be[i]);
+	}
+	l1 = rpt_free_port(AF_INET);
+	l2 = rpt_free_port(AF_INET);
+	REQUIRE(l1 > 0 && l2 > 0 && l1 != l2);
+	snprintf(yaml, sizeof(yaml),
+		 "reactors: 1\n"
+		 "clusters:\n"
+		 "  unused: {backends: [127.0.0.1:%u]}\n"
+		 "  shared: {backends: [127.0.0.1:%u, 127.0.0.1:%u]}\n"
+		 "listeners:\n"
+		 "  - {bind: 127.0.0.1:%d, cluster: shared}\n"
+		 "  - {bind: 127.0.0.1:%d, cluster: shared}\n",
+		 rpt_backend_port(be[2]), rpt_backend_port(be[0]),
+		 rpt_backend_port(be[1]), l1, l2);
+	REQUIRE(write_config(path, sizeof(path), "shared-cluster.yaml", yaml) == 0);
+	p = proxy_start(0, "-c", path, NULL);
+	REQUIRE(p);
+	/* One round-robin per cluster, whichever listener a client used:
+	 * three through the first (0, 1, 0), then one through the second
+	 * continues the same rotation (1). Per-listener rotations would
+	 * have given 3 and 1. */
+	REQUIRE(echo_n((uint16_t)l1, 3, 300) == 0);
+	REQUIRE(echo_n((uint16_t)l2, 1, 400) == 0);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[0]), 2);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[1]), 2);
+	CU_ASSERT_EQUAL(rpt_backend_accepted(be[2]), 0);
+	CU_ASSERT_EQUAL(proxy_stop(p, STOP_TIMEOUT_MS, st), 1);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 0));
+	CU_ASSERT_EQUAL(stat_sum(st, 1, "accepted"), 4);
+out:
+	rpt_proc_free(p, test_failed());
+	for (int i = 0; i < 3; i++)
+		rpt_backend_stop(be[i]);
+}
+
 static const struct {
 	const char *name;
 	CU_TestFunc fn;
@@ -1650,6 +1793,10 @@ static const struct {
 	{"test_l4_accept_proxy_refuses_bad_and_silent",
 	 test_l4_accept_proxy_refuses_bad_and_silent},
 	{"test_l4_proxy_haproxy_chain", test_l4_proxy_haproxy_chain},
+	{"test_l4_config_file_listeners_reach_only_their_cluster",
+	 test_l4_config_file_listeners_reach_only_their_cluster},
+	{"test_l4_config_file_listeners_share_a_cluster",
+	 test_l4_config_file_listeners_share_a_cluster},
 };
 
 /*

@@ -2,13 +2,16 @@
 /*
  * test_startup.c - how the real ringproxy binary starts and refuses to:
  * io_uring blocked by a seccomp filter (as container runtimes do), usage
- * errors, a port taken by someone else, help and version. Each must end with
- * the documented exit status and a message that says what to change.
+ * errors, a port taken by someone else, help and version, and `ringproxy
+ * check -c FILE` on good and bad configuration files (every file in
+ * examples/ included). Each must end with the documented exit status and a
+ * message that says what to change.
  *
  * To block io_uring only for the child, the test re-executes itself as
  * `test_startup --deny-io-uring PROGRAM ARGS...`, which installs the filter
  * and then execs PROGRAM.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -142,6 +145,101 @@ static void test_startup_help_and_version(void)
 	expect(version, 0, "ringproxy ");
 }
 
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+static void test_startup_check_accepts_every_example(void)
+{
+	DIR *d = opendir(RP_EXAMPLES_DIR);
+	struct dirent *de;
+	unsigned n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char path[512], ok[600];
+		const char *argv[] = {ringproxy, "check", "-c", path, NULL};
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".yaml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", RP_EXAMPLES_DIR, de->d_name);
+		snprintf(ok, sizeof(ok), "%s: ok", path);
+		expect(argv, 0, ok);
+		n++;
+	}
+	closedir(d);
+	CU_ASSERT(n >= 1); /* examples/l4.yaml at least */
+}
+
+static void test_startup_check_reports_every_problem(void)
+{
+	char path[512];
+	const char *argv[] = {ringproxy, "check", "-c", path, NULL};
+	const char *needles[] = {
+		":2:11: reactors: expected a whole number",
+		":5:14: cluster: unknown cluster 'nope'",
+		":6:11: mode: 'http' is not available yet (only tcp)",
+		":8:11: bind: duplicate listener address 127.0.0.1:1 (first at 4:11)",
+		":11:3: cluster 'web': the backend list is empty",
+		": 5 problems",
+	};
+	int code;
+	char *out;
+
+	snprintf(path, sizeof(path), "%s/bad.yaml", rpt_tmpdir());
+	write_file(path, "# five problems\n"	     /* 1 */
+			 "reactors: many\n"	     /* 2 */
+			 "listeners:\n"		     /* 3 */
+			 "  - bind: 127.0.0.1:1\n"   /* 4 */
+			 "    cluster: nope\n"	     /* 5 */
+			 "    mode: http\n"	     /* 6 */
+			 "  - cluster: web\n"	     /* 7 */
+			 "    bind: 127.0.0.1:1\n"   /* 8 */
+			 "clusters:\n"		     /* 9 */
+			 "  # none of them\n"	     /* 10 */
+			 "  web: {backends: []}\n"); /* 11 */
+	out = run(argv, &code);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	CU_ASSERT_EQUAL(code, 1);
+	for (unsigned i = 0; i < sizeof(needles) / sizeof(needles[0]); i++) {
+		char want[600];
+
+		snprintf(want, sizeof(want), "%s%s", path, needles[i]);
+		if (!strstr(out, want)) {
+			printf("\n  output: %s\n  wanted: %s\n", out, want);
+			CU_FAIL("check did not report the problem at its place");
+		}
+	}
+	CU_ASSERT_PTR_NULL(strstr(out, ": ok"));
+	free(out);
+}
+
+static void test_startup_check_syntax_and_missing_file(void)
+{
+	char path[512], want[600];
+	const char *argv[] = {ringproxy, "check", "-c", path, NULL};
+	const char *run_file[] = {ringproxy, "-c", path, NULL};
+	const char *no_file[] = {ringproxy, "check", NULL};
+	const char *mixed[] = {ringproxy, "-c", path, "--listen", "127.0.0.1:1", NULL};
+
+	snprintf(path, sizeof(path), "%s/syntax.yaml", rpt_tmpdir());
+	write_file(path, "listeners:\n  - bind: 127.0.0.1:1\n   cluster: x\n");
+	snprintf(want, sizeof(want), "%s:3:4: YAML syntax error", path);
+	expect(argv, 1, want);
+	/* Running a bad file fails the same way, before anything starts. */
+	expect(run_file, 1, want);
+	snprintf(path, sizeof(path), "%s/does-not-exist.yaml", rpt_tmpdir());
+	expect(argv, 1, "does-not-exist.yaml: cannot read");
+	expect(no_file, 2, "-c FILE");
+	expect(mixed, 2, "cannot be combined with -c FILE");
+}
+
 static void test_startup_reports_features_per_reactor(void)
 {
 	char listen[32], backend[32];
@@ -181,6 +279,12 @@ int main(int argc, char **argv)
 		{"test_startup_help_and_version", test_startup_help_and_version},
 		{"test_startup_reports_features_per_reactor",
 		 test_startup_reports_features_per_reactor},
+		{"test_startup_check_accepts_every_example",
+		 test_startup_check_accepts_every_example},
+		{"test_startup_check_reports_every_problem",
+		 test_startup_check_reports_every_problem},
+		{"test_startup_check_syntax_and_missing_file",
+		 test_startup_check_syntax_and_missing_file},
 	};
 	CU_pSuite suite;
 	unsigned failed;

@@ -31,10 +31,10 @@ static void test_cli_no_args_is_embedded_default(void)
 	CU_ASSERT_EQUAL_FATAL(rp__cli_parse(1, argv, &cli, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_REVERSE);
 	CU_ASSERT_TRUE(cli.defaulted);
-	CU_ASSERT_EQUAL(cli.cfg.nlisten, 1);
-	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listen[0], a, sizeof(a)),
+	CU_ASSERT_EQUAL(cli.cfg.nlisteners, 1);
+	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listeners[0].addr, a, sizeof(a)),
 			       RP_DEFAULT_LISTEN);
-	CU_ASSERT_EQUAL(cli.cfg.tunnel, RP_TUNNEL_AUTO);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tunnel, RP_TUNNEL_AUTO);
 }
 
 static void test_cli_reverse_full(void)
@@ -50,24 +50,24 @@ static void test_cli_reverse_full(void)
 		      "--iowq-workers", "4", "-q");
 
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
-	CU_ASSERT_EQUAL(cli.cfg.nbackends, 2);
-	CU_ASSERT_EQUAL(cli.cfg.backends[1].ss.ss_family, AF_INET6);
-	CU_ASSERT_EQUAL(cli.cfg.weights[0], 1);
-	CU_ASSERT_EQUAL(cli.cfg.weights[1], 7);
-	CU_ASSERT_STRING_EQUAL(cli.cfg.balance, "maglev");
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].nbackends, 2);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].backends[1].ss.ss_family, AF_INET6);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].weights[0], 1);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].weights[1], 7);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.clusters[0].balance, "maglev");
 	CU_ASSERT_EQUAL(cli.cfg.reactors, 3);
 	CU_ASSERT_EQUAL(cli.cfg.ncpus, 1);
-	CU_ASSERT_EQUAL(cli.cfg.tunnel, RP_TUNNEL_RING_SPLICE);
-	CU_ASSERT_EQUAL(cli.cfg.connect_timeout_ms, 250);
-	CU_ASSERT_EQUAL(cli.cfg.idle_timeout_ms, 120000);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tunnel, RP_TUNNEL_RING_SPLICE);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].connect_timeout_ms, 250);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].idle_timeout_ms, 120000);
 	CU_ASSERT_EQUAL(cli.cfg.drain_timeout_ms, 5000);
-	CU_ASSERT_EQUAL(cli.cfg.retries, 0);
-	CU_ASSERT_EQUAL(cli.cfg.fall, 5);
-	CU_ASSERT_EQUAL(cli.cfg.cooldown_ms, 1500);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].retries, 0);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].fall, 5);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].cooldown_ms, 1500);
 	CU_ASSERT_EQUAL(cli.cfg.pipe_size, 256 * 1024);
 	CU_ASSERT_EQUAL(cli.cfg.buf_count, 512);
 	CU_ASSERT_EQUAL(cli.cfg.buf_size, 32 * 1024);
-	CU_ASSERT_EQUAL(cli.cfg.backlog, 128);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].backlog, 128);
 	CU_ASSERT_EQUAL(cli.cfg.max_conns, 77);
 	CU_ASSERT_EQUAL(cli.cfg.max_pipes, 8);
 	CU_ASSERT_EQUAL(cli.cfg.iowq_workers, 4);
@@ -89,19 +89,19 @@ static void test_cli_proxy_protocol_options(void)
 		PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001");
 
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
-	CU_ASSERT_EQUAL(cli.cfg.accept_proxy, 0);
-	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 0);
-	CU_ASSERT_EQUAL(cli.cfg.proxy_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].accept_proxy, 0);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].send_proxy, 0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].proxy_timeout_ms, 5000);
 	ret = PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001",
 		    "--accept-proxy", "--proxy-timeout", "750ms", "--send-proxy", "v2");
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
-	CU_ASSERT_EQUAL(cli.cfg.accept_proxy, 1);
-	CU_ASSERT_EQUAL(cli.cfg.proxy_timeout_ms, 750);
-	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 2);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].accept_proxy, 1);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].proxy_timeout_ms, 750);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].send_proxy, 2);
 	ret = PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to", "127.0.0.1:9001",
 		    "--send-proxy=v1");
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
-	CU_ASSERT_EQUAL(cli.cfg.send_proxy, 1);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].send_proxy, 1);
 	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:8080", "--to",
 			   "127.0.0.1:9001", "--send-proxy", "v3"),
 		     "--send-proxy: expected v1 or v2");
@@ -190,6 +190,49 @@ static void test_cli_value_syntaxes(void)
 	CU_ASSERT_EQUAL(rp__parse_uint("", 0, 5, &v), -EINVAL);
 }
 
+static void test_cli_fills_one_cluster_for_every_listener(void)
+{
+	/* Listener options apply to every --listen, given before or after. */
+	int ret = PARSE(&cli, err, "--tunnel", "copy", "--listen", "127.0.0.1:8080",
+			"--listen", "127.0.0.1:8081", "--idle-timeout", "9s",
+			"--accept-proxy", "--backlog", "64", "--to", "127.0.0.1:9001");
+
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	CU_ASSERT_EQUAL(cli.cfg.nclusters, 1);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.clusters[0].name, "default");
+	CU_ASSERT_EQUAL_FATAL(cli.cfg.nlisteners, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct rp_listener_config *l = &cli.cfg.listeners[i];
+
+		CU_ASSERT_EQUAL(l->cluster, 0);
+		CU_ASSERT_EQUAL(l->mode, RP_MODE_TCP);
+		CU_ASSERT_EQUAL(l->tunnel, RP_TUNNEL_COPY);
+		CU_ASSERT_EQUAL(l->idle_timeout_ms, 9000);
+		CU_ASSERT_EQUAL(l->accept_proxy, 1);
+		CU_ASSERT_EQUAL(l->backlog, 64);
+	}
+	CU_ASSERT_EQUAL(cli.cfg.listeners[1].addr.ss.ss_family, AF_INET);
+}
+
+static void test_cli_config_file_commands(void)
+{
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "-c", "x.yaml"), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_RUN_FILE);
+	CU_ASSERT_STRING_EQUAL(cli.config_path, "x.yaml");
+	CU_ASSERT_FALSE(cli.log_level_set);
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "check", "-c", "y.yaml"), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_CHECK);
+	CU_ASSERT_STRING_EQUAL(cli.config_path, "y.yaml");
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "-v", "-c", "x.yaml"), 0);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_RUN_FILE);
+	CU_ASSERT_TRUE(cli.log_level_set);
+	expect_error(PARSE(&cli, err, "check"), "-c FILE");
+	expect_error(PARSE(&cli, err, "-c"), "needs a value");
+	expect_error(PARSE(&cli, err, "-c", "x.yaml", "--to", "127.0.0.1:1"),
+		     "'--to' cannot be combined with -c FILE");
+	expect_error(PARSE(&cli, err, "reverse", "-c", "x.yaml"), "'reverse'");
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_no_args_is_embedded_default),
 	RP_TEST(test_cli_reverse_full),
@@ -197,5 +240,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_help_and_version),
 	RP_TEST(test_cli_value_syntaxes),
 	RP_TEST(test_cli_proxy_protocol_options),
+	RP_TEST(test_cli_fills_one_cluster_for_every_listener),
+	RP_TEST(test_cli_config_file_commands),
 };
 RP_UNIT_MAIN("cli", tests)
