@@ -11,21 +11,21 @@ macro(rp_require var pkg what)
 	endif()
 endmacro()
 
-find_path(URING_INCLUDE_DIR liburing.h)
-find_library(URING_LIBRARY uring)
-rp_require(URING_INCLUDE_DIR liburing-dev "liburing headers")
-rp_require(URING_LIBRARY liburing-dev "liburing")
-add_library(rp::uring UNKNOWN IMPORTED)
-set_target_properties(rp::uring PROPERTIES IMPORTED_LOCATION ${URING_LIBRARY}
-	INTERFACE_INCLUDE_DIRECTORIES ${URING_INCLUDE_DIR})
+# rp_import(TARGET PREFIX HEADER LIB PACKAGE): finds a library and its header
+# in the system paths, stops with the Debian package's name if either is
+# missing, and exposes them as the imported target TARGET.
+macro(rp_import target prefix header lib pkg)
+	find_path(${prefix}_INCLUDE_DIR ${header})
+	find_library(${prefix}_LIBRARY ${lib})
+	rp_require(${prefix}_INCLUDE_DIR ${pkg} "${lib} headers (${header})")
+	rp_require(${prefix}_LIBRARY ${pkg} "lib${lib}")
+	add_library(${target} UNKNOWN IMPORTED)
+	set_target_properties(${target} PROPERTIES IMPORTED_LOCATION ${${prefix}_LIBRARY}
+		INTERFACE_INCLUDE_DIRECTORIES ${${prefix}_INCLUDE_DIR})
+endmacro()
 
-find_path(YAML_INCLUDE_DIR yaml.h)
-find_library(YAML_LIBRARY yaml)
-rp_require(YAML_INCLUDE_DIR libyaml-dev "libyaml headers")
-rp_require(YAML_LIBRARY libyaml-dev "libyaml")
-add_library(rp::yaml UNKNOWN IMPORTED)
-set_target_properties(rp::yaml PROPERTIES IMPORTED_LOCATION ${YAML_LIBRARY}
-	INTERFACE_INCLUDE_DIRECTORIES ${YAML_INCLUDE_DIR})
+rp_import(rp::uring URING liburing.h uring liburing-dev)
+rp_import(rp::yaml YAML yaml.h yaml libyaml-dev)
 
 set(RP_BORINGSSL_INCLUDE /usr/include/android CACHE PATH "BoringSSL headers")
 set(RP_BORINGSSL_LIBDIR /usr/lib/x86_64-linux-gnu/android CACHE PATH "BoringSSL libraries")
@@ -45,21 +45,10 @@ set_target_properties(rp::ssl PROPERTIES IMPORTED_LOCATION ${BORINGSSL_SSL}
 list(APPEND CMAKE_BUILD_RPATH ${RP_BORINGSSL_LIBDIR})
 list(APPEND CMAKE_INSTALL_RPATH ${RP_BORINGSSL_LIBDIR})
 
-find_path(JEMALLOC_INCLUDE_DIR jemalloc/jemalloc.h)
-find_library(JEMALLOC_LIBRARY jemalloc)
-rp_require(JEMALLOC_INCLUDE_DIR libjemalloc-dev "jemalloc headers")
-rp_require(JEMALLOC_LIBRARY libjemalloc-dev "jemalloc")
-add_library(rp::jemalloc UNKNOWN IMPORTED)
-set_target_properties(rp::jemalloc PROPERTIES IMPORTED_LOCATION ${JEMALLOC_LIBRARY})
+rp_import(rp::jemalloc JEMALLOC jemalloc/jemalloc.h jemalloc libjemalloc-dev)
 
 if(RP_TESTS)
-	find_path(CUNIT_INCLUDE_DIR CUnit/Basic.h)
-	find_library(CUNIT_LIBRARY cunit)
-	rp_require(CUNIT_INCLUDE_DIR libcunit1-dev "CUnit headers")
-	rp_require(CUNIT_LIBRARY libcunit1-dev "CUnit")
-	add_library(rp::cunit UNKNOWN IMPORTED)
-	set_target_properties(rp::cunit PROPERTIES IMPORTED_LOCATION ${CUNIT_LIBRARY}
-		INTERFACE_INCLUDE_DIRECTORIES ${CUNIT_INCLUDE_DIR})
+	rp_import(rp::cunit CUNIT CUnit/Basic.h cunit libcunit1-dev)
 endif()
 
 if(RP_BENCHMARKS)
