@@ -1075,6 +1075,27 @@ out:
 
 /* ---- load balancing ------------------------------------------------------ */
 
+/* @n one-at-a-time echo connections to loopback @port; 0 when all came back. */
+static int echo_n(uint16_t port, unsigned n, uint64_t seed)
+{
+	for (unsigned k = 0; k < n; k++) {
+		struct rpt_echo_opts o = {
+			.family = AF_INET,
+			.port = port,
+			.nconns = 1,
+			.min_len = 100,
+			.max_len = 100,
+			.seed = seed + k,
+			.timeout_ms = 2000,
+		};
+		struct rpt_echo_report r = {0};
+
+		if (rpt_echo_many(&o, &r) < 0 || r.ok != 1)
+			return -1;
+	}
+	return 0;
+}
+
 struct balance_backends {
 	struct rpt_backend *be[3];
 	char addr[3][80];
@@ -1127,21 +1148,8 @@ static int balance_run(struct balance_backends *bb, const char *algo, unsigned n
 			"--balance", algo, "--reactors", "1", NULL);
 	if (!p)
 		goto out;
-	for (unsigned k = 0; k < n; k++) {
-		struct rpt_echo_opts o = {
-			.family = AF_INET,
-			.port = (uint16_t)port,
-			.nconns = 1,
-			.min_len = 64,
-			.max_len = 64,
-			.seed = k,
-			.timeout_ms = 2000,
-		};
-		struct rpt_echo_report r = {0};
-
-		if (rpt_echo_many(&o, &r) < 0 || r.ok != 1)
-			goto out;
-	}
+	if (echo_n((uint16_t)port, n, 0) < 0)
+		goto out;
 	for (int i = 0; i < 3; i++)
 		counts[i] = rpt_backend_accepted(bb->be[i]) - before[i];
 	printf("\n  %s: %u %u %u", algo, counts[0], counts[1], counts[2]);
@@ -1635,27 +1643,6 @@ static int write_config(char *path, size_t len, const char *name, const char *ya
 		return -errno;
 	fputs(yaml, f);
 	return fclose(f) ? -errno : 0;
-}
-
-/* @n one-at-a-time echo connections to loopback @port; 0 when all came back. */
-static int echo_n(uint16_t port, unsigned n, uint64_t seed)
-{
-	for (unsigned k = 0; k < n; k++) {
-		struct rpt_echo_opts o = {
-			.family = AF_INET,
-			.port = port,
-			.nconns = 1,
-			.min_len = 100,
-			.max_len = 100,
-			.seed = seed + k,
-			.timeout_ms = 2000,
-		};
-		struct rpt_echo_report r = {0};
-
-		if (rpt_echo_many(&o, &r) < 0 || r.ok != 1)
-			return -1;
-	}
-	return 0;
 }
 
 static void test_l4_config_file_listeners_reach_only_their_cluster(void)
