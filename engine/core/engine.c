@@ -50,6 +50,18 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->tunnel = RP_TUNNEL_AUTO;
 	l->idle_timeout_ms = 300000;
 	l->proxy_timeout_ms = 5000;
+	/* nginx's and HAProxy's usual choices: forwarding headers on, Via off
+	 * (it names the proxy). */
+	l->http.xff = true;
+	l->http.xfp = true;
+	l->http.header_timeout_ms = 10000;
+	l->http.keepalive_timeout_ms = 75000;
+	l->http.body_timeout_ms = 60000;
+	l->http.max_body = 0;
+	l->http.max_head = 16 * 1024;
+	l->http.max_headers = 100;
+	l->http.max_target = 8 * 1024;
+	l->http.splice_threshold = 256 * 1024;
 }
 
 void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
@@ -61,6 +73,14 @@ void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
 	c->retries = 2;
 	c->fall = 3;
 	c->cooldown_ms = 10000;
+	c->response_timeout_ms = 60000;
+	c->pool_max_idle = 64;
+	c->pool_idle_timeout_ms = 30000;
+	c->health.interval_ms = 2000;
+	c->health.timeout_ms = 1000;
+	c->health.rise = 2;
+	c->health.fall = 3;
+	snprintf(c->health.path, sizeof(c->health.path), "/");
 }
 
 const char *rp_listener_mode_name(enum rp_listener_mode mode)

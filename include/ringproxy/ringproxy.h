@@ -8,6 +8,7 @@
 #ifndef RINGPROXY_RINGPROXY_H
 #define RINGPROXY_RINGPROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -27,6 +28,9 @@ extern "C" {
 #define RP_MAX_BACKENDS	 64
 #define RP_CLUSTER_NAME	 32
 #define RP_MAX_REACTORS	 256
+#define RP_MAX_ROUTES	 64
+#define RP_ROUTE_STR	 128 /* host, path prefix, header value of a route */
+#define RP_PATH_MAX	 256 /* file paths in the configuration */
 
 /* How a tunnel moves bytes; see engine/tunnel/tunnel.h. */
 enum rp_tunnel_mode {
@@ -55,6 +59,31 @@ enum rp_listener_mode {
 	RP_MODE_NMODES,
 };
 
+/* What the hash balancers (ringhash, maglev) key on. */
+enum rp_hash_key {
+	RP_HASH_SOURCE, /* the client's IP address */
+	RP_HASH_HEADER, /* a request header's value (http), else the source */
+	RP_HASH_COOKIE, /* a cookie's value (http), else the source */
+};
+
+/* Active health checks of a cluster's backends. */
+enum rp_check_type {
+	RP_CHECK_NONE,
+	RP_CHECK_TCP,  /* a connect that succeeds within the timeout */
+	RP_CHECK_HTTP, /* GET path, and the expected status back */
+};
+
+struct rp_health_config {
+	enum rp_check_type type;
+	unsigned interval_ms;
+	unsigned timeout_ms;
+	unsigned rise;		 /* consecutive passes that bring a backend up */
+	unsigned fall;		 /* consecutive failures that take it down */
+	char path[RP_ROUTE_STR]; /* RP_CHECK_HTTP: request target, "/" by default */
+	char host[RP_ROUTE_STR]; /* its Host header; "" = the backend address */
+	unsigned expect_status;	 /* 0: any 2xx or 3xx */
+};
+
 /* A named set of backends and how to reach them. */
 struct rp_cluster_config {
 	char name[RP_CLUSTER_NAME];
@@ -69,6 +98,59 @@ struct rp_cluster_config {
 	unsigned fall;	      /* consecutive failures that mark a backend down */
 	unsigned cooldown_ms; /* how long a backend stays down */
 	unsigned send_proxy;  /* 0 off, 1 or 2: PROXY header version sent */
+
+	/* Hash balancing key (http listeners; tcp ones always use the source). */
+	enum rp_hash_key hash_key;
+	char hash_name[64]; /* header or cookie name for RP_HASH_HEADER/COOKIE */
+
+	/* HTTP (mode http listeners): per-reactor keep-alive pools per backend. */
+	unsigned response_timeout_ms; /* between response bytes (504 before the
+				       * head, close after) */
+	unsigned pool_max_idle;	      /* idle connections kept per backend */
+	unsigned pool_idle_timeout_ms;
+	unsigned pool_max_requests; /* per backend connection; 0: no limit */
+	struct rp_health_config health;
+};
+
+/* Access log line formats. */
+enum rp_log_format {
+	RP_LOG_COMBINED, /* Apache/nginx "combined" plus the request time */
+	RP_LOG_JSON,	 /* one JSON object per line */
+};
+
+/* The HTTP side of a mode http listener. */
+struct rp_http_listener_config {
+	bool xff;	/* append the client to X-Forwarded-For */
+	bool xfp;	/* set X-Forwarded-Proto */
+	bool forwarded; /* append an RFC 7239 Forwarded element */
+	bool via;	/* append "Via: 1.1 ringproxy" (both directions) */
+	char host_rewrite[RP_ROUTE_STR]; /* "" keeps the client's Host */
+	unsigned header_timeout_ms;	 /* whole request head: 408 after it */
+	unsigned keepalive_timeout_ms;	 /* idle between requests */
+	unsigned body_timeout_ms;	 /* between request body bytes */
+	uint64_t max_body;		 /* request body bytes; 0: no limit; 413 */
+	unsigned max_head;		 /* request head bytes: 431 (414 for the line) */
+	unsigned max_headers;		 /* header lines: 431 */
+	unsigned max_target;		 /* request-target bytes: 414 */
+	unsigned max_requests;		 /* per client connection; 0: no limit */
+	uint64_t splice_threshold;	 /* bodies of a known length above it are
+					  * spliced; 0: never */
+};
+
+/*
+ * A route of mode http listeners: every condition given must hold (an empty
+ * string is no condition); the first route that matches picks the cluster.
+ */
+struct rp_route_config {
+	uint32_t listeners;		 /* bit i: listener i; 0: every http listener */
+	char host[RP_ROUTE_STR];	 /* "a.example" exact, "*.example" any subdomain
+				     * (not the bare domain); case-insensitive,
+				     * compared without the port */
+	char path[RP_ROUTE_STR];	 /* path prefix, e.g. "/api/" */
+	char method[16];		 /* e.g. "GET" */
+	char header[64];		 /* header name (needs header_value)... */
+	char header_value[RP_ROUTE_STR]; /* ...whose value must equal this */
+	unsigned cluster;
 };
 
 /* One listening address and what its connections get. */
@@ -82,6 +164,9 @@ struct rp_listener_config {
 	/* PROXY protocol (HAProxy's proxy-protocol.txt). */
 	int accept_proxy;	   /* nonzero: every client starts with a v1/v2 header */
 	unsigned proxy_timeout_ms; /* for that header to arrive */
+	/* mode http: when no route applies to this listener, everything goes
+	 * to @cluster; when some do and none matches, 404. */
+	struct rp_http_listener_config http;
 };
 
 /*
@@ -99,6 +184,13 @@ struct rp_config {
 	struct rp_listener_config listeners[RP_MAX_LISTENERS];
 	unsigned nclusters;
 	struct rp_cluster_config clusters[RP_MAX_CLUSTERS];
+	unsigned nroutes;
+	struct rp_route_config routes[RP_MAX_ROUTES];
+
+	/* One line per HTTP request; "" = off, "-" = stdout. Written by a
+	 * logger thread: a reactor never blocks on it. */
+	char access_log[RP_PATH_MAX];
+	enum rp_log_format access_log_format;
 
 	unsigned drain_timeout_ms;
 	unsigned max_conns; /* per reactor; accepting pauses above it */
@@ -127,6 +219,18 @@ struct rp_stats {
 	uint64_t splice_fallbacks; /* wanted a pipe, got none: copied instead */
 	uint64_t oom;		   /* connections refused for want of memory */
 	uint64_t proxy_errors;	   /* bad, missing or late PROXY headers */
+	/* HTTP */
+	uint64_t requests;	   /* request heads received and accepted */
+	uint64_t responses[6];	   /* by class: [1] 1xx ... [5] 5xx (ours included) */
+	uint64_t bad_requests;	   /* refused with a 4xx before any backend */
+	uint64_t bad_responses;	   /* invalid backend responses (502) */
+	uint64_t backend_timeouts; /* 504, or a response cut at its timeout */
+	uint64_t header_timeouts;  /* 408 */
+	uint64_t retries;	   /* requests sent again on another connection */
+	uint64_t pool_reuses;	   /* requests sent on a pooled connection */
+	uint64_t backend_conns;	   /* backend connections opened (http) */
+	uint64_t upgrades;	   /* 101 responses turned into tunnels */
+	uint64_t log_drops;	   /* access log lines lost to a full queue */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 
