@@ -2,9 +2,10 @@
 /*
  * http.h - the strict HTTP/1.1 message parser of the L7 reverse proxy and the
  * forward proxy (RFC 9112 syntax, RFC 9110 semantics): request and response
- * heads, the chunked body decoder, header lookup, the hop-by-hop test and the
- * request-head serializer. Everything works in place on the caller's receive
- * buffer and nothing allocates: a parsed message is a set of spans (offset and
+ * heads, the chunked body decoder, header lookup, the hop-by-hop test, the
+ * request- and response-head serializers, and the proxy's own error
+ * responses. Everything works in place on the caller's receive buffer and
+ * nothing allocates: a parsed message is a set of spans (offset and
  * length) into the buffer that was parsed, valid for as long as the caller
  * keeps those bytes. This is the one header of engine/http/.
  *
@@ -323,6 +324,49 @@ struct rp_http_field {
 int rp__http_serialize_request(const char *buf, const struct rp_http_request *req,
 			       const struct rp_http_field *extra, unsigned nextra,
 			       unsigned flags, char *out, size_t cap);
+
+/* serializer flags for responses: the body will be sent de-chunked and
+ * close-delimited (to an HTTP/1.0 client), so write no framing header */
+#define RP_HTTP_SER_DECHUNK 0x02
+
+/*
+ * Writes a response head for the client into @out (@cap bytes) from @resp,
+ * parsed from @buf: "HTTP/1.1 <status> <reason as received>" (our own version,
+ * RFC 9110 section 6.2), then every header that is not hop-by-hop, in
+ * received order and as received, except that framing is re-generated: one
+ * "Content-Length: N" whenever resp->content_length is known, also where it
+ * frames no body (HEAD, 304: it keeps what the server said), one
+ * "Transfer-Encoding: chunked" when resp->chunked unless
+ * RP_HTTP_SER_DECHUNK, nothing for a close-delimited body. A 1xx, a 204 and a
+ * tunnel (101, 2xx to CONNECT) get no framing field at all, whatever the
+ * server sent (RFC 9110 sections 8.6 and 9.3.6). Then the @nextra lines of
+ * @extra (Via, Connection: close, the Connection and Upgrade of a 101...),
+ * which are the caller's to choose since Connection and Upgrade are
+ * hop-by-hop, and the final CRLF.
+ *
+ * Returns the bytes written (no NUL), -ENOSPC when @cap is too small, or
+ * -EINVAL when an extra is not a valid field line (as for
+ * rp__http_serialize_request()). @out must not overlap @buf.
+ */
+int rp__http_serialize_response(const char *buf, const struct rp_http_response *resp,
+				const struct rp_http_field *extra, unsigned nextra,
+				unsigned flags, char *out, size_t cap);
+
+/* The standard reason phrase of @status (RFC 9110 section 15, and RFC 6585's
+ * 428, 429, 431), a static string, or NULL for a code it does not know. */
+const char *rp__http_reason(unsigned status);
+
+/*
+ * Writes the complete response the proxy sends for one of its own errors
+ * (@status 400..599 with a reason rp__http_reason() knows): the status line,
+ * "Content-Type: text/plain", "Content-Length", "Connection: close" when
+ * @close, and the body "<status> <reason>\n". For a HEAD request the caller
+ * sends all but the body's last 4 + strlen(rp__http_reason(status)) + 1
+ * bytes. Returns the bytes written (no NUL), -ENOSPC when @cap is too small
+ * (RP_HTTP_ERROR_RESPONSE_MAX is always enough), -EINVAL for another status.
+ */
+#define RP_HTTP_ERROR_RESPONSE_MAX 192
+int rp__http_error_response(unsigned status, bool close, char *out, size_t cap);
 
 /* Character classes shared by the folder's parsers (parser.c builds it). */
 #define RP_HTTP_C_TCHAR	 0x01 /* token (RFC 9110 section 5.6.2) */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * serialize.c - writes the request head that goes to the next hop from a
- * parsed one: same method, target and end-to-end fields, but our own version,
+ * serialize.c - writes the heads that go to the next hop from parsed ones:
+ * same request line or status, same end-to-end fields, but our own version,
  * no hop-by-hop fields, framing re-generated from what the parser decided,
  * and the proxy's own lines (X-Forwarded-For, Via...) appended. Re-parsing
- * the output gives the same request, which is what keeps the proxy and its
- * backends reading one message the same way.
+ * the output gives the same message, which is what keeps the proxy, its
+ * clients and its backends reading one message the same way. Also the
+ * complete responses the proxy sends for its own errors.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,6 +28,9 @@ static void put(struct out *o, const char *s, size_t n)
 	memcpy(o->p, s, n);
 	o->p += n;
 }
+
+/* A string literal, its length counted by the compiler. */
+#define put_lit(o, s) put(o, s, sizeof(s) - 1)
 
 static void put_span(struct out *o, const char *buf, struct rp_http_span s)
 {
@@ -71,17 +75,65 @@ static bool valid_extra(const struct rp_http_field *f)
 	return true;
 }
 
+static bool valid_extras(const struct rp_http_field *extra, unsigned nextra)
+{
+	for (unsigned i = 0; i < nextra; i++)
+		if (!valid_extra(&extra[i]))
+			return false;
+	return true;
+}
+
+/* A received field that is forwarded as received: not hop-by-hop (which
+ * covers Transfer-Encoding) and not Content-Length, which finish() writes. */
+static bool end_to_end(const struct rp_http_header *h)
+{
+	return !rp__http_is_hop_by_hop(h) && h->id != RP_HTTP_HDR_CONTENT_LENGTH;
+}
+
+static void put_header(struct out *o, const char *buf, const struct rp_http_header *h)
+{
+	put_field(o, buf + h->name.off, h->name.len, buf + h->value.off, h->value.len);
+}
+
+/*
+ * The end of every head: the one framing field the parser's decision calls
+ * for (chunked wins; @length may be RP_HTTP_NO_LENGTH for none), the caller's
+ * lines, the empty line. Returns what the serializers return.
+ */
+static int finish(struct out *o, char *out, bool chunked, int64_t length,
+		  const struct rp_http_field *extra, unsigned nextra)
+{
+	if (chunked) {
+		put_lit(o, "Transfer-Encoding: chunked\r\n");
+	} else if (length != RP_HTTP_NO_LENGTH) {
+		put_lit(o, "Content-Length: ");
+		put_u64(o, (uint64_t)length);
+		put_lit(o, "\r\n");
+	}
+	for (unsigned i = 0; i < nextra; i++)
+		put_field(o, extra[i].name, strlen(extra[i].name), extra[i].value,
+			  strlen(extra[i].value));
+	put_lit(o, "\r\n");
+	if (o->full)
+		return -ENOSPC;
+	return (int)(o->p - out);
+}
+
+static struct out out_init(char *out, size_t cap)
+{
+	return (struct out){out, out + (cap < INT_MAX ? cap : INT_MAX), false};
+}
+
 int rp__http_serialize_request(const char *buf, const struct rp_http_request *req,
 			       const struct rp_http_field *extra, unsigned nextra,
 			       unsigned flags, char *out, size_t cap)
 {
 	bool origin =
 		(flags & RP_HTTP_SER_ORIGIN_FORM) && req->form == RP_HTTP_ABSOLUTE_FORM;
-	struct out o = {out, out + (cap < INT_MAX ? cap : INT_MAX), false};
+	struct out o = out_init(out, cap);
 
-	for (unsigned i = 0; i < nextra; i++)
-		if (!valid_extra(&extra[i]))
-			return -EINVAL;
+	if (!valid_extras(extra, nextra))
+		return -EINVAL;
 
 	put_span(&o, buf, req->method);
 	put(&o, " ", 1);
@@ -101,24 +153,126 @@ int rp__http_serialize_request(const char *buf, const struct rp_http_request *re
 
 		/* A 1.0 client's Expect is ignored (RFC 9110 section 10.1.1): sent
 		 * on as 1.1 it would draw a 1xx that a 1.0 client must not get. */
-		if (rp__http_is_hop_by_hop(h) || h->id == RP_HTTP_HDR_CONTENT_LENGTH ||
-		    (origin && h->id == RP_HTTP_HDR_HOST) ||
+		if (!end_to_end(h) || (origin && h->id == RP_HTTP_HDR_HOST) ||
 		    (req->minor == 0 && h->id == RP_HTTP_HDR_EXPECT))
 			continue;
-		put_field(&o, buf + h->name.off, h->name.len, buf + h->value.off,
-			  h->value.len);
+		put_header(&o, buf, h);
 	}
-	if (req->chunked) {
-		put(&o, "Transfer-Encoding: chunked\r\n", 28);
-	} else if (req->content_length != RP_HTTP_NO_LENGTH) {
-		put(&o, "Content-Length: ", 16);
-		put_u64(&o, (uint64_t)req->content_length);
-		put(&o, "\r\n", 2);
+	return finish(&o, out, req->chunked, req->content_length, extra, nextra);
+}
+
+int rp__http_serialize_response(const char *buf, const struct rp_http_response *resp,
+				const struct rp_http_field *extra, unsigned nextra,
+				unsigned flags, char *out, size_t cap)
+{
+	struct out o = out_init(out, cap);
+	bool chunked = resp->chunked && !(flags & RP_HTTP_SER_DECHUNK);
+	int64_t length = resp->content_length;
+
+	if (!valid_extras(extra, nextra))
+		return -EINVAL;
+	/* RFC 9110 sections 8.6 and 9.3.6, RFC 9112 section 6.1: no framing
+	 * field in a 1xx or 204, nor in a 2xx to CONNECT (a tunnel). A server
+	 * that sent one anyway framed nothing with it; forwarded, it could make
+	 * a lax client read the next response as this one's body. */
+	if (resp->status < 200 || resp->status == 204 ||
+	    resp->body == RP_HTTP_BODY_TUNNEL) {
+		chunked = false;
+		length = RP_HTTP_NO_LENGTH;
 	}
-	for (unsigned i = 0; i < nextra; i++)
-		put_field(&o, extra[i].name, strlen(extra[i].name), extra[i].value,
-			  strlen(extra[i].value));
-	put(&o, "\r\n", 2);
+
+	put_lit(&o, "HTTP/1.1 ");
+	put_u64(&o, resp->status); /* 100..599: the parser checked */
+	put_lit(&o, " ");
+	put_span(&o, buf, resp->reason);
+	put_lit(&o, "\r\n");
+	for (unsigned i = 0; i < resp->nheaders; i++)
+		if (end_to_end(&resp->headers[i]))
+			put_header(&o, buf, &resp->headers[i]);
+	return finish(&o, out, chunked, length, extra, nextra);
+}
+
+/* ---- the proxy's own responses ------------------------------------------- */
+
+/* RFC 9110 section 15, plus 428, 429 and 431 (RFC 6585). */
+static const char *const reasons[600] = {
+	[100] = "Continue",
+	[101] = "Switching Protocols",
+	[200] = "OK",
+	[201] = "Created",
+	[202] = "Accepted",
+	[203] = "Non-Authoritative Information",
+	[204] = "No Content",
+	[205] = "Reset Content",
+	[206] = "Partial Content",
+	[300] = "Multiple Choices",
+	[301] = "Moved Permanently",
+	[302] = "Found",
+	[303] = "See Other",
+	[304] = "Not Modified",
+	[305] = "Use Proxy",
+	[307] = "Temporary Redirect",
+	[308] = "Permanent Redirect",
+	[400] = "Bad Request",
+	[401] = "Unauthorized",
+	[402] = "Payment Required",
+	[403] = "Forbidden",
+	[404] = "Not Found",
+	[405] = "Method Not Allowed",
+	[406] = "Not Acceptable",
+	[407] = "Proxy Authentication Required",
+	[408] = "Request Timeout",
+	[409] = "Conflict",
+	[410] = "Gone",
+	[411] = "Length Required",
+	[412] = "Precondition Failed",
+	[413] = "Content Too Large",
+	[414] = "URI Too Long",
+	[415] = "Unsupported Media Type",
+	[416] = "Range Not Satisfiable",
+	[417] = "Expectation Failed",
+	[421] = "Misdirected Request",
+	[422] = "Unprocessable Content",
+	[426] = "Upgrade Required",
+	[428] = "Precondition Required",
+	[429] = "Too Many Requests",
+	[431] = "Request Header Fields Too Large",
+	[500] = "Internal Server Error",
+	[501] = "Not Implemented",
+	[502] = "Bad Gateway",
+	[503] = "Service Unavailable",
+	[504] = "Gateway Timeout",
+	[505] = "HTTP Version Not Supported",
+};
+
+const char *rp__http_reason(unsigned status)
+{
+	return status < sizeof(reasons) / sizeof(reasons[0]) ? reasons[status] : NULL;
+}
+
+int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
+{
+	const char *reason = rp__http_reason(status);
+	struct out o = out_init(out, cap);
+	size_t rlen;
+
+	if (status < 400 || status > 599 || !reason)
+		return -EINVAL;
+	rlen = strlen(reason);
+	put_lit(&o, "HTTP/1.1 ");
+	put_u64(&o, status);
+	put_lit(&o, " ");
+	put(&o, reason, rlen);
+	put_lit(&o, "\r\nContent-Type: text/plain\r\nContent-Length: ");
+	put_u64(&o, 4 + rlen + 1); /* the body: "NNN Reason\n" */
+	put_lit(&o, "\r\n");
+	if (close)
+		put_lit(&o, "Connection: close\r\n");
+	put_lit(&o, "\r\n");
+	put_u64(&o, status);
+	put_lit(&o, " ");
+	put(&o, reason, rlen);
+	put_lit(&o, "\n");
 	if (o.full)
 		return -ENOSPC;
 	return (int)(o.p - out);
