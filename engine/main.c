@@ -49,6 +49,27 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.accept_errors,
 			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
 			(unsigned long long)s.proxy_errors, bytes);
+		if (!s.requests && !s.bad_requests)
+			continue;
+		rp__log(RP_LOG_ERR,
+			"stats reactor=%u http requests=%llu 1xx=%llu 2xx=%llu 3xx=%llu "
+			"4xx=%llu 5xx=%llu bad_requests=%llu bad_responses=%llu "
+			"backend_timeouts=%llu header_timeouts=%llu retries=%llu "
+			"pool_reuses=%llu backend_conns=%llu upgrades=%llu "
+			"log_drops=%llu",
+			i, (unsigned long long)s.requests,
+			(unsigned long long)s.responses[1],
+			(unsigned long long)s.responses[2],
+			(unsigned long long)s.responses[3],
+			(unsigned long long)s.responses[4],
+			(unsigned long long)s.responses[5],
+			(unsigned long long)s.bad_requests,
+			(unsigned long long)s.bad_responses,
+			(unsigned long long)s.backend_timeouts,
+			(unsigned long long)s.header_timeouts,
+			(unsigned long long)s.retries, (unsigned long long)s.pool_reuses,
+			(unsigned long long)s.backend_conns,
+			(unsigned long long)s.upgrades, (unsigned long long)s.log_drops);
 	}
 }
 
@@ -90,7 +111,8 @@ static void control_loop(struct rp_engine *e, const struct rp_config *cfg,
 			rp_warn("SIGHUP: configuration reload is not available yet; "
 				"ignored");
 		} else if (sig == SIGUSR1) {
-			rp_info("SIGUSR1: logs go to stderr; nothing to reopen");
+			rp_info("SIGUSR1: reopening the access log");
+			rp_engine_reopen_logs(e);
 		}
 		if (draining && !stopping && mono_ms() >= deadline) {
 			stopping = true;

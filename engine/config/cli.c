@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config/cli.h"
+#include "http/http.h"
 #include "net/net.h"
 
 #define RP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -36,25 +37,26 @@ int rp__parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
-static int parse_scaled(const char *s, const char *const *units,
-			const unsigned long long *scale, unsigned n, unsigned *out)
+/* A decimal number with one of @n unit suffixes (@units[i] multiplies by
+ * @scale[i]), at most @max. */
+static int parse_scaled(const char *s, const char *const *units, const uint64_t *scale,
+			unsigned n, uint64_t max, uint64_t *out)
 {
-	unsigned long long v = 0;
+	uint64_t v = 0;
 	const char *p = s;
 
 	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (unsigned)(*p - '0');
-		if (v > UINT_MAX)
+		if (v > (max - (unsigned)(*p - '0')) / 10)
 			return -EINVAL;
+		v = v * 10 + (unsigned)(*p - '0');
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (strcmp(p, units[i]) == 0) {
-			v *= scale[i];
-			if (v > UINT_MAX)
+			if (v > max / scale[i])
 				return -EINVAL;
-			*out = (unsigned)v;
+			*out = v * scale[i];
 			return 0;
 		}
 	}
@@ -64,24 +66,165 @@ static int parse_scaled(const char *s, const char *const *units,
 int rp__parse_duration_ms(const char *s, unsigned *out)
 {
 	static const char *const units[] = {"", "ms", "s", "m", "h"};
-	static const unsigned long long scale[] = {1, 1, 1000, 60000, 3600000};
+	static const uint64_t scale[] = {1, 1, 1000, 60000, 3600000};
+	uint64_t v;
+	int ret = parse_scaled(s, units, scale, 5, UINT_MAX, &v);
 
-	return parse_scaled(s, units, scale, 5, out);
+	if (ret == 0)
+		*out = (unsigned)v;
+	return ret;
 }
+
+static const char *const size_units[] = {"", "k", "K", "m", "M", "g", "G", "t", "T"};
+static const uint64_t size_scale[] = {
+	1,	    1ull << 10, 1ull << 10, 1ull << 20, 1ull << 20,
+	1ull << 30, 1ull << 30, 1ull << 40, 1ull << 40,
+};
 
 int rp__parse_size(const char *s, unsigned *out)
 {
-	static const char *const units[] = {"", "k", "K", "m", "M", "g", "G"};
-	static const unsigned long long scale[] = {1,	    1 << 10, 1 << 10, 1 << 20,
-						   1 << 20, 1 << 30, 1 << 30};
+	uint64_t v;
+	int ret = parse_scaled(s, size_units, size_scale, 9, UINT_MAX, &v);
 
-	return parse_scaled(s, units, scale, 7, out);
+	if (ret == 0)
+		*out = (unsigned)v;
+	return ret;
+}
+
+int rp__parse_size64(const char *s, uint64_t *out)
+{
+	return parse_scaled(s, size_units, size_scale, 9, UINT64_MAX, out);
+}
+
+bool rp__config_mode_available(enum rp_listener_mode mode)
+{
+	switch (mode) {
+	case RP_MODE_TCP:
+		return true;
+	case RP_MODE_HTTP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int rp__config_check_text(const char *s, size_t cap)
+{
+	size_t len = strlen(s);
+
+	if (len >= cap)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return -EILSEQ;
+	return 0;
+}
+
+bool rp__config_is_token(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(rp__http_ctype[(unsigned char)*s] & RP_HTTP_C_TCHAR))
+			return false;
+	return true;
+}
+
+static bool is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool rp__config_is_host(const char *s, bool route)
+{
+	const char *p = s, *start, *label;
+
+	if (*p == '[') {
+		/* An IPv6 literal: hex digits, ':' and '.' (an embedded IPv4). */
+		for (p++; *p && *p != ']'; p++)
+			if (!(rp__http_ctype[(unsigned char)*p] & RP_HTTP_C_HEX) &&
+			    *p != ':' && *p != '.')
+				return false;
+		if (*p != ']' || p == s + 1)
+			return false;
+		p++;
+	} else {
+		/* "*." then a name: every subdomain (routes only). */
+		if (route && p[0] == '*' && p[1] == '.')
+			p += 2;
+		/* Labels of letters, digits, '-' and '_'; a trailing dot is
+		 * allowed (a fully qualified name), an empty label is not. */
+		start = label = p;
+		for (; is_name_char(*p) || *p == '.'; p++) {
+			if (*p != '.')
+				continue;
+			if (p == label)
+				return false;
+			label = p + 1;
+		}
+		if (p == start)
+			return false;
+	}
+	if (*p == ':' && !route) {
+		unsigned port;
+
+		return rp__parse_uint(p + 1, 1, 65535, &port) == 0;
+	}
+	return *p == '\0';
+}
+
+bool rp__config_is_path(const char *s)
+{
+	if (s[0] != '/')
+		return false;
+	for (; *s; s++)
+		if (*s <= 0x20 || *s >= 0x7f || *s == '?' || *s == '#')
+			return false;
+	return true;
+}
+
+int rp__parse_hash_key(const char *s, enum rp_hash_key *key, char *name, size_t cap)
+{
+	const char *n;
+
+	if (strcmp(s, "source") == 0) {
+		*key = RP_HASH_SOURCE;
+		name[0] = '\0';
+		return 0;
+	}
+	if (strncmp(s, "header:", 7) == 0)
+		*key = RP_HASH_HEADER, n = s + 7;
+	else if (strncmp(s, "cookie:", 7) == 0)
+		*key = RP_HASH_COOKIE, n = s + 7;
+	else
+		return -EINVAL;
+	if (!rp__config_is_token(n))
+		return -EINVAL;
+	if (strlen(n) >= cap)
+		return -ENAMETOOLONG;
+	memcpy(name, n, strlen(n) + 1);
+	return 0;
+}
+
+int rp__parse_log_format(const char *s, enum rp_log_format *out)
+{
+	if (strcmp(s, "combined") == 0)
+		*out = RP_LOG_COMBINED;
+	else if (strcmp(s, "json") == 0)
+		*out = RP_LOG_JSON;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 enum opt_kind {
 	OPT_UINT,     /* unsigned, [min, max] */
 	OPT_DURATION, /* unsigned ms */
 	OPT_SIZE,     /* unsigned bytes */
+	OPT_SIZE64,   /* uint64_t bytes, 0 allowed */
+	OPT_BOOL,     /* bool, set to min */
+	OPT_HOST,     /* char[max]: a Host to send */
 	OPT_LISTEN,
 	OPT_BACKEND,
 	OPT_CPUS,
@@ -89,6 +232,10 @@ enum opt_kind {
 	OPT_MODE,
 	OPT_BALANCE,
 	OPT_SEND_PROXY,
+	OPT_ACCESS_LOG,
+	OPT_LOG_FORMAT,
+	OPT_HASH_KEY,
+	OPT_CHECK,
 	OPT_FLAG_ACCEPT_PROXY,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
@@ -112,7 +259,11 @@ struct opt {
 	size_t off; /* for the numeric kinds */
 	unsigned min, max;
 	const char *help;
+	unsigned flags; /* OPTF_* */
 };
+
+#define OPTF_HTTP  0x1 /* only with --mode http */
+#define OPTF_CHECK 0x2 /* only with --check */
 
 #define CFG(f) SC_GLOBAL, offsetof(struct rp_config, f)
 #define LIS(f) SC_LISTENER, offsetof(struct rp_listener_config, f)
@@ -120,69 +271,126 @@ struct opt {
 #define NONE   SC_GLOBAL, 0
 
 static const struct opt opts[] = {
-	{"--listen", "ADDR", OPT_LISTEN, NONE, 0, 0, "listen on ADDR (repeatable)"},
+	{"--listen", "ADDR", OPT_LISTEN, NONE, 0, 0, "listen on ADDR (repeatable)", 0},
 	{"--to", "ADDR[,weight=N]", OPT_BACKEND, NONE, 0, 0,
-	 "backend ADDR, weight 1-65535 (repeatable)"},
-	{"--mode", "tcp", OPT_MODE, NONE, 0, 0, "proxy mode (tcp)"},
+	 "backend ADDR, weight 1-65535 (repeatable)", 0},
+	{"--mode", "tcp|http", OPT_MODE, NONE, 0, 0,
+	 "proxy mode (tcp); http: HTTP/1.1 reverse proxy", 0},
 	{"--balance", "ALGO", OPT_BALANCE, NONE, 0, 0,
 	 "roundrobin|wrr|leastconn|p2c|ringhash|maglev (roundrobin); the hash ones "
-	 "key on the client IP"},
+	 "key on the client IP",
+	 0},
 	{"--reactors", "N", OPT_UINT, CFG(reactors), 1, RP_MAX_REACTORS,
-	 "reactor threads (default: one per CPU)"},
-	{"--cpus", "LIST", OPT_CPUS, NONE, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6"},
+	 "reactor threads (default: one per CPU)", 0},
+	{"--cpus", "LIST", OPT_CPUS, NONE, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6",
+	 0},
 	{"--tunnel", "MODE", OPT_TUNNEL, NONE, 0, 0,
-	 "splice|ring-splice|copy|auto (auto)"},
-	{"--backlog", "N", OPT_UINT, LIS(backlog), 1, 1 << 20, "listen backlog (4096)"},
+	 "splice|ring-splice|copy|auto (auto)", 0},
+	{"--backlog", "N", OPT_UINT, LIS(backlog), 1, 1 << 20, "listen backlog (4096)",
+	 0},
 	{"--connect-timeout", "DUR", OPT_DURATION, CLU(connect_timeout_ms), 1, 0,
-	 "per backend connect attempt (2s)"},
+	 "per backend connect attempt (2s)", 0},
 	{"--idle-timeout", "DUR", OPT_DURATION, LIS(idle_timeout_ms), 1, 0,
-	 "close a tunnel idle this long (300s)"},
+	 "close a tunnel idle this long (300s)", 0},
 	{"--drain-timeout", "DUR", OPT_DURATION, CFG(drain_timeout_ms), 0, 0,
-	 "graceful drain limit on TERM/INT (30s)"},
+	 "graceful drain limit on TERM/INT (30s)", 0},
 	{"--retries", "N", OPT_UINT, CLU(retries), 0, RP_MAX_BACKENDS,
-	 "extra connect attempts on other backends (2)"},
+	 "extra connect attempts on other backends (2)", 0},
 	{"--fall", "N", OPT_UINT, CLU(fall), 1, 1000,
-	 "consecutive failures that mark a backend down (3)"},
+	 "consecutive failures that mark a backend down (3)", 0},
 	{"--cooldown", "DUR", OPT_DURATION, CLU(cooldown_ms), 0, 0,
-	 "how long a backend stays down (10s)"},
+	 "how long a backend stays down (10s)", 0},
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
-	 "connections per reactor before accepting pauses (100000)"},
+	 "connections per reactor before accepting pauses (100000)", 0},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
-	 "pipe capacity for splice (256k)"},
+	 "pipe capacity for splice (256k)", 0},
 	{"--max-pipes", "N", OPT_UINT, CFG(max_pipes), 1, 1000000,
-	 "pipes per reactor (default: a share of fs.pipe-user-pages-soft)"},
+	 "pipes per reactor (default: a share of fs.pipe-user-pages-soft)", 0},
 	{"--buffers", "N", OPT_UINT, CFG(buf_count), 1, 32768,
-	 "provided buffers per reactor, a power of two (1024)"},
+	 "provided buffers per reactor, a power of two (1024)", 0},
 	{"--buffer-size", "SIZE", OPT_SIZE, CFG(buf_size), 1024, 1u << 20,
-	 "bytes per provided buffer (16k)"},
+	 "bytes per provided buffer (16k)", 0},
 	{"--iowq-workers", "N", OPT_UINT, CFG(iowq_workers), 1, 64,
-	 "io-wq worker cap per reactor, for ring-splice (2)"},
+	 "io-wq worker cap per reactor, for ring-splice (2)", 0},
 	{"--auto-bulk-reads", "N", OPT_UINT, CFG(auto_bulk_reads), 1, 1000,
-	 "auto: full buffers in a row that switch a direction to splice (2)"},
+	 "auto: full buffers in a row that switch a direction to splice (2)", 0},
 	{"--accept-proxy", NULL, OPT_FLAG_ACCEPT_PROXY, NONE, 0, 0,
-	 "clients start with a PROXY protocol v1 or v2 header"},
+	 "clients start with a PROXY protocol v1 or v2 header", 0},
 	{"--proxy-timeout", "DUR", OPT_DURATION, LIS(proxy_timeout_ms), 1, 0,
-	 "for that header to arrive (5s)"},
+	 "for that header to arrive (5s)", 0},
 	{"--send-proxy", "v1|v2", OPT_SEND_PROXY, NONE, 0, 0,
-	 "send backends a PROXY header with the client's address"},
+	 "send backends a PROXY header with the client's address", 0},
+	{"--check", "tcp|http[:PATH]", OPT_CHECK, NONE, 0, 0,
+	 "active health checks: a connect, or GET PATH (/) (off)", 0},
+	{"--check-interval", "DUR", OPT_DURATION, CLU(health.interval_ms), 1, 0,
+	 "between two checks of a backend (2s)", OPTF_CHECK},
+	{"--check-timeout", "DUR", OPT_DURATION, CLU(health.timeout_ms), 1, 0,
+	 "for one check, less than the interval (1s)", OPTF_CHECK},
+	{"--check-rise", "N", OPT_UINT, CLU(health.rise), 1, 1000,
+	 "passes in a row that bring a backend up (2)", OPTF_CHECK},
+	{"--check-fall", "N", OPT_UINT, CLU(health.fall), 1, 1000,
+	 "failures in a row that take a backend down (3)", OPTF_CHECK},
+	{"--check-expect", "STATUS", OPT_UINT, CLU(health.expect_status), 100, 599,
+	 "http check: the status wanted (any 2xx or 3xx)", OPTF_CHECK},
+	/* --mode http only */
+	{"--xff", NULL, OPT_BOOL, LIS(http.xff), 1, 0,
+	 "http: append the client to X-Forwarded-For (on)", OPTF_HTTP},
+	{"--no-xff", NULL, OPT_BOOL, LIS(http.xff), 0, 0,
+	 "http: leave X-Forwarded-For as it came", OPTF_HTTP},
+	{"--xfp", NULL, OPT_BOOL, LIS(http.xfp), 1, 0, "http: set X-Forwarded-Proto (on)",
+	 OPTF_HTTP},
+	{"--no-xfp", NULL, OPT_BOOL, LIS(http.xfp), 0, 0,
+	 "http: leave X-Forwarded-Proto as it came", OPTF_HTTP},
+	{"--forwarded", NULL, OPT_BOOL, LIS(http.forwarded), 1, 0,
+	 "http: append an RFC 7239 Forwarded element (off)", OPTF_HTTP},
+	{"--via", NULL, OPT_BOOL, LIS(http.via), 1, 0,
+	 "http: append Via: 1.1 ringproxy, both ways (off)", OPTF_HTTP},
+	{"--host-rewrite", "HOST", OPT_HOST, LIS(http.host_rewrite), 0, RP_ROUTE_STR,
+	 "http: the Host backends get (default: the client's)", OPTF_HTTP},
+	{"--header-timeout", "DUR", OPT_DURATION, LIS(http.header_timeout_ms), 1, 0,
+	 "http: for a whole request head, else 408 (10s)", OPTF_HTTP},
+	{"--keepalive-timeout", "DUR", OPT_DURATION, LIS(http.keepalive_timeout_ms), 1, 0,
+	 "http: idle client connection between requests (75s)", OPTF_HTTP},
+	{"--body-timeout", "DUR", OPT_DURATION, LIS(http.body_timeout_ms), 1, 0,
+	 "http: between request body bytes (60s)", OPTF_HTTP},
+	{"--response-timeout", "DUR", OPT_DURATION, CLU(response_timeout_ms), 1, 0,
+	 "http: between response bytes; 504 before the head (60s)", OPTF_HTTP},
+	{"--max-body", "SIZE", OPT_SIZE64, LIS(http.max_body), 0, 0,
+	 "http: request body limit, else 413; 0: none (0)", OPTF_HTTP},
+	{"--splice-threshold", "SIZE", OPT_SIZE64, LIS(http.splice_threshold), 0, 0,
+	 "http: splice bodies of known length above it; 0: never (256k)", OPTF_HTTP},
+	{"--max-requests", "N", OPT_UINT, LIS(http.max_requests), 0, UINT_MAX,
+	 "http: requests per client connection; 0: no limit (0)", OPTF_HTTP},
+	{"--access-log", "PATH", OPT_ACCESS_LOG, NONE, 0, 0,
+	 "http: a line per request to PATH, - for stdout (off)", OPTF_HTTP},
+	{"--log-format", "FORMAT", OPT_LOG_FORMAT, NONE, 0, 0,
+	 "http: access log lines: combined or json (combined)", OPTF_HTTP},
+	{"--pool-max-idle", "N", OPT_UINT, CLU(pool_max_idle), 0, 100000,
+	 "http: idle connections kept per backend and reactor (64)", OPTF_HTTP},
+	{"--pool-idle-timeout", "DUR", OPT_DURATION, CLU(pool_idle_timeout_ms), 1, 0,
+	 "http: close a pooled connection idle this long (30s)", OPTF_HTTP},
+	{"--pool-max-requests", "N", OPT_UINT, CLU(pool_max_requests), 0, UINT_MAX,
+	 "http: requests per backend connection; 0: no limit (0)", OPTF_HTTP},
+	{"--hash-key", "KEY", OPT_HASH_KEY, NONE, 0, 0,
+	 "http: ringhash/maglev key: source|header:NAME|cookie:NAME (source)", OPTF_HTTP},
 	{"-c", "FILE", OPT_CONFIG, NONE, 0, 0,
-	 "run from a YAML configuration file (docs/config.md)"},
-	{"-q", NULL, OPT_FLAG_QUIET, NONE, 0, 0, "log warnings and errors only"},
-	{"-v", NULL, OPT_FLAG_VERBOSE, NONE, 0, 0, "log debug detail"},
-	{"--help", NULL, OPT_HELP, NONE, 0, 0, "this help"},
-	{"--version", NULL, OPT_VERSION, NONE, 0, 0, "print the version"},
+	 "run from a YAML configuration file (docs/config.md)", 0},
+	{"-q", NULL, OPT_FLAG_QUIET, NONE, 0, 0, "log warnings and errors only", 0},
+	{"-v", NULL, OPT_FLAG_VERBOSE, NONE, 0, 0, "log debug detail", 0},
+	{"--help", NULL, OPT_HELP, NONE, 0, 0, "this help", 0},
+	{"--version", NULL, OPT_VERSION, NONE, 0, 0, "print the version", 0},
 };
 
 const char *rp__cli_usage(void)
 {
-	static char buf[4096];
+	static char buf[8192];
 	size_t n;
 
 	if (buf[0])
 		return buf;
 	n = (size_t)snprintf(
 		buf, sizeof(buf),
-		"usage: ringproxy [reverse] [--mode tcp] --listen ADDR --to ADDR "
+		"usage: ringproxy [reverse] [--mode tcp|http] --listen ADDR --to ADDR "
 		"[--to ADDR ...] [options]\n"
 		"       ringproxy -c FILE    (everything from a YAML file, "
 		"docs/config.md)\n"
@@ -190,10 +398,11 @@ const char *rp__cli_usage(void)
 		"problem)\n"
 		"       ringproxy            (no arguments: L4 proxy %s -> %s)\n"
 		"ADDR: A.B.C.D:PORT or [IPv6]:PORT; DUR: 500ms, 5s, 2m (bare: ms); "
-		"SIZE: 4096, 64k, 1m\noptions:\n",
+		"SIZE: 4096, 64k, 1m, 1g, 1t\noptions (http: only with --mode "
+		"http):\n",
 		RP_DEFAULT_LISTEN, RP_DEFAULT_BACKEND);
 	for (unsigned i = 0; i < RP_ARRAY_SIZE(opts) && n < sizeof(buf); i++) {
-		char left[48];
+		char left[64];
 
 		snprintf(left, sizeof(left), "%s%s%s", opts[i].name,
 			 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
@@ -253,6 +462,32 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 				 "%s: expected a size from %u to %u bytes "
 				 "(suffixes k, m, g), got '%s'",
 				 o->name, o->min, o->max, val);
+		break;
+	case OPT_SIZE64:
+		ret = rp__parse_size64(val, (uint64_t *)(base + o->off));
+		if (ret < 0)
+			snprintf(err, errlen,
+				 "%s: expected a size such as 0, 64k, 10m, 2g or 1t, got "
+				 "'%s'",
+				 o->name, val);
+		break;
+	case OPT_BOOL:
+		*(bool *)(base + o->off) = o->min != 0;
+		break;
+	case OPT_HOST:
+		ret = rp__config_check_text(val, o->max);
+		if (ret == -ENAMETOOLONG) {
+			snprintf(err, errlen, "%s: too long, at most %u characters",
+				 o->name, o->max - 1);
+		} else if (ret < 0 || !rp__config_is_host(val, false)) {
+			snprintf(err, errlen,
+				 "%s: expected a host such as app.example or "
+				 "app.example:8080, got '%s'",
+				 o->name, val);
+			ret = -EINVAL;
+		} else {
+			memcpy(base + o->off, val, strlen(val) + 1);
+		}
 		break;
 	case OPT_LISTEN:
 	case OPT_BACKEND: {
@@ -332,13 +567,29 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		}
 		break;
 	}
-	case OPT_MODE:
-		if (strcmp(val, "tcp") != 0) {
-			snprintf(err, errlen,
-				 "--mode: '%s' is not available yet (only tcp)", val);
+	case OPT_MODE: {
+		unsigned m;
+
+		for (m = 0; m < RP_MODE_NMODES; m++)
+			if (strcmp(val, rp_listener_mode_name(m)) == 0)
+				break;
+		if (m == RP_MODE_NMODES) {
+			snprintf(err, errlen, "--mode: expected tcp or http, got '%s'",
+				 val);
 			ret = -EINVAL;
+		} else if (m == RP_MODE_FORWARD) {
+			snprintf(err, errlen,
+				 "--mode: '%s' is not available yet (only tcp%s)", val,
+				 rp__config_mode_available(RP_MODE_HTTP) ? " and http"
+									 : "");
+			ret = -EINVAL;
+		} else {
+			/* Whether this build serves it is checked last, once
+			 * every other option has been. */
+			cli->listener.mode = (enum rp_listener_mode)m;
 		}
 		break;
+	}
 	case OPT_BALANCE:
 		if (strlen(val) >= sizeof(cl->balance)) {
 			snprintf(err, errlen, "--balance: unknown algorithm '%s'", val);
@@ -354,6 +605,75 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 			cl->send_proxy = 2;
 		} else {
 			snprintf(err, errlen, "--send-proxy: expected v1 or v2, got '%s'",
+				 val);
+			ret = -EINVAL;
+		}
+		break;
+	case OPT_ACCESS_LOG:
+		ret = rp__config_check_text(val, sizeof(cfg->access_log));
+		if (ret == -ENAMETOOLONG) {
+			snprintf(err, errlen,
+				 "--access-log: too long, at most %zu characters",
+				 sizeof(cfg->access_log) - 1);
+		} else if (ret < 0 || !*val) {
+			snprintf(err, errlen,
+				 "--access-log: expected a file path or - (stdout), got "
+				 "'%s'",
+				 val);
+			ret = -EINVAL;
+		} else {
+			memcpy(cfg->access_log, val, strlen(val) + 1);
+		}
+		break;
+	case OPT_LOG_FORMAT:
+		ret = rp__parse_log_format(val, &cfg->access_log_format);
+		if (ret < 0)
+			snprintf(err, errlen,
+				 "--log-format: expected combined or json, got '%s'",
+				 val);
+		break;
+	case OPT_HASH_KEY:
+		ret = rp__parse_hash_key(val, &cl->hash_key, cl->hash_name,
+					 sizeof(cl->hash_name));
+		if (ret == -ENAMETOOLONG)
+			snprintf(err, errlen,
+				 "--hash-key: the name is too long, at most %zu "
+				 "characters",
+				 sizeof(cl->hash_name) - 1);
+		else if (ret < 0)
+			snprintf(err, errlen,
+				 "--hash-key: expected source, header:NAME or "
+				 "cookie:NAME (NAME a token such as X-User), got '%s'",
+				 val);
+		break;
+	case OPT_CHECK:
+		if (strcmp(val, "tcp") == 0) {
+			cl->health.type = RP_CHECK_TCP;
+		} else if (strcmp(val, "http") == 0) {
+			cl->health.type = RP_CHECK_HTTP;
+		} else if (strncmp(val, "http:", 5) == 0) {
+			ret = rp__config_check_text(val + 5, sizeof(cl->health.path));
+			if (ret == -ENAMETOOLONG) {
+				snprintf(err, errlen,
+					 "--check: the path is too long, at most %zu "
+					 "characters",
+					 sizeof(cl->health.path) - 1);
+				break;
+			}
+			if (ret < 0 || !rp__config_is_path(val + 5)) {
+				snprintf(
+					err, errlen,
+					"--check: expected http:PATH with a PATH such as "
+					"/healthz, got '%s'",
+					val);
+				ret = -EINVAL;
+				break;
+			}
+			cl->health.type = RP_CHECK_HTTP;
+			memcpy(cl->health.path, val + 5, strlen(val + 5) + 1);
+		} else {
+			snprintf(err, errlen,
+				 "--check: expected tcp, http or http:PATH, got '%s'",
 				 val);
 			ret = -EINVAL;
 		}
@@ -386,7 +706,9 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		  size_t errlen)
 {
 	struct rp_config *cfg = &cli->cfg;
-	bool check = false;
+	const struct rp_cluster_config *cl = &cfg->clusters[0];
+	const struct opt *first_http = NULL, *first_check = NULL;
+	bool check = false, log_format = false;
 	int i = 1;
 
 	memset(cli, 0, sizeof(*cli));
@@ -447,6 +769,11 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		}
 		if (apply(o, val, cli, err, errlen) < 0)
 			return -EINVAL;
+		log_format |= o->kind == OPT_LOG_FORMAT;
+		if (!first_http && (o->flags & OPTF_HTTP))
+			first_http = o;
+		if (!first_check && (o->flags & OPTF_CHECK))
+			first_check = o;
 	}
 	if (cli->cmd != RP_CMD_REVERSE)
 		return 0;
@@ -479,6 +806,39 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		snprintf(err, errlen, "reverse: give at least one --to ADDR");
 		return -EINVAL;
 	}
+	if (first_http && cli->listener.mode != RP_MODE_HTTP) {
+		snprintf(err, errlen, "%s is only for --mode http", first_http->name);
+		return -EINVAL;
+	}
+	if (first_check && cl->health.type == RP_CHECK_NONE) {
+		snprintf(err, errlen, "%s needs --check tcp|http[:PATH]",
+			 first_check->name);
+		return -EINVAL;
+	}
+	if (cl->health.type == RP_CHECK_TCP && cl->health.expect_status) {
+		snprintf(err, errlen, "--check-expect is only for --check http");
+		return -EINVAL;
+	}
+	if (cl->health.type != RP_CHECK_NONE &&
+	    cl->health.timeout_ms >= cl->health.interval_ms) {
+		snprintf(err, errlen,
+			 "--check-timeout (%u ms) must be less than --check-interval "
+			 "(%u ms)",
+			 cl->health.timeout_ms, cl->health.interval_ms);
+		return -EINVAL;
+	}
+	if (cl->hash_key != RP_HASH_SOURCE && strcmp(cl->balance, "ringhash") &&
+	    strcmp(cl->balance, "maglev")) {
+		snprintf(err, errlen,
+			 "--hash-key is only used by --balance ringhash or maglev (not "
+			 "%s)",
+			 cl->balance);
+		return -EINVAL;
+	}
+	if (log_format && !cfg->access_log[0]) {
+		snprintf(err, errlen, "--log-format needs --access-log PATH");
+		return -EINVAL;
+	}
 	/* Every listener gets the listener options, whatever their order. */
 	for (unsigned k = 0; k < cfg->nlisteners; k++) {
 		struct rp_addr addr = cfg->listeners[k].addr;
@@ -486,6 +846,12 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		cfg->listeners[k] = cli->listener;
 		cfg->listeners[k].addr = addr;
 		cfg->listeners[k].cluster = 0;
+	}
+	/* Last, as `check` does with a file: every other problem comes first. */
+	if (!rp__config_mode_available(cli->listener.mode)) {
+		snprintf(err, errlen, "--mode: '%s' is not available yet (only tcp)",
+			 rp_listener_mode_name(cli->listener.mode));
+		return -EINVAL;
 	}
 	return 0;
 }

@@ -8,7 +8,9 @@
 #ifndef RP_CLI_H
 #define RP_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ringproxy/ringproxy.h"
 
@@ -49,8 +51,47 @@ const char *rp__cli_usage(void);
 int rp__parse_duration_ms(const char *s, unsigned *out);
 /* "4096", "64k", "1m", "1g" (powers of 1024). */
 int rp__parse_size(const char *s, unsigned *out);
+/* "0", "512k", "10m", "2g", "1t" (powers of 1024), any that fits 64 bits. */
+int rp__parse_size64(const char *s, uint64_t *out);
 /* A decimal number in [min, max]. */
 int rp__parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/*
+ * Whether this build serves listeners of @mode: tcp and http; forward not
+ * yet (the engine's own validation, listener_check(), agrees).
+ */
+bool rp__config_mode_available(enum rp_listener_mode mode);
+
+/*
+ * Text from the configuration that ends up in a char[@cap] and from there in
+ * HTTP messages or log lines: 0 when it fits with its NUL, -ENAMETOOLONG when
+ * it has more than @cap - 1 bytes (never truncated: a cut name is another
+ * name), -EILSEQ when it holds a control character (CR and LF would inject
+ * header lines).
+ */
+int rp__config_check_text(const char *s, size_t cap);
+
+/* Whether @s is a non-empty token (RFC 9110 section 5.6.2): a header name,
+ * a cookie name, a method. */
+bool rp__config_is_token(const char *s);
+
+/* Whether @s is a Host to match or to send: "a.example", "a.example:8080",
+ * "[::1]", with a leading "*." when @wildcard (then never a port, since
+ * routes compare hosts without it). */
+bool rp__config_is_host(const char *s, bool wildcard);
+
+/* Whether @s is a path (prefix) to match or to request: "/" then visible
+ * ASCII other than '?' and '#'. */
+bool rp__config_is_path(const char *s);
+
+/*
+ * "source", "header:NAME" or "cookie:NAME" (NAME a token of at most
+ * @cap - 1 characters, copied to @name). 0, -ENAMETOOLONG or -EINVAL.
+ */
+int rp__parse_hash_key(const char *s, enum rp_hash_key *key, char *name, size_t cap);
+
+/* "combined" or "json". 0 or -EINVAL. */
+int rp__parse_log_format(const char *s, enum rp_log_format *out);
 
 /*
  * One problem found in a configuration file: @line and @col are 1-based, 0

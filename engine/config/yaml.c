@@ -6,8 +6,10 @@
  * of the keys it may hold (name, kind, where the value goes), as the command
  * line's options are, and every problem is reported with its place and
  * loading goes on, so that `ringproxy check` lists them all at once. Names
- * (a listener's cluster) and duplicates are resolved once the whole document
- * has been read, since clusters may come after the listeners that use them.
+ * (the cluster of a listener or of a route) and duplicates are resolved once
+ * the whole document has been read, since clusters may come after the
+ * listeners and routes that use them; that is also when the routes are laid
+ * out in the order they are tried (see resolve_routes()).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 
 #include "balance/balance.h"
 #include "config/cli.h"
+#include "http/http.h"
 #include "net/net.h"
 
 #define RP_CONFIG_MAX_FILE (1u << 20)
@@ -29,7 +32,9 @@ enum field_kind {
 	F_INT,	      /* int in [min, max] */
 	F_DURATION,   /* unsigned ms, at least min */
 	F_SIZE,	      /* unsigned bytes in [min, max] */
+	F_SIZE64,     /* uint64_t bytes, 0 allowed */
 	F_BOOL,	      /* int 0 or 1 */
+	F_FLAG,	      /* bool */
 	F_CPUS,	      /* cpus + ncpus */
 	F_LOG_LEVEL,  /* enum rp_log_level */
 	F_LISTENERS,  /* the list of listeners */
@@ -42,54 +47,185 @@ enum field_kind {
 	F_SEND_PROXY, /* unsigned 0, 1 or 2 */
 	F_BACKENDS,   /* a cluster's list of backends */
 	F_WEIGHT,     /* a backend's weight */
+	/* HTTP */
+	F_HTTP,		 /* a listener's http mapping */
+	F_ROUTES,	 /* the top level's routes */
+	F_LROUTES,	 /* a listener's own routes */
+	F_ACCESS_LOG,	 /* a path, or {path, format} */
+	F_LOG_PATH,	 /* char[max]: a file path, "-" for stdout */
+	F_LOG_FORMAT,	 /* enum rp_log_format */
+	F_HOST,		 /* char[max]: a Host to send, port allowed */
+	F_HASH_KEY,	 /* a cluster's hash_key and hash_name */
+	F_POOL,		 /* a cluster's pool mapping */
+	F_HEALTH,	 /* a cluster's health_check mapping */
+	F_CHECK_TYPE,	 /* enum rp_check_type, tcp or http */
+	F_PATH,		 /* char[max]: "/..." */
+	F_MATCH,	 /* a route's match mapping */
+	F_ROUTE_CLUSTER, /* a route's cluster, by name */
+	F_ROUTE_HOST,	 /* char[max]: "a.example" or "*.example" */
+	F_METHOD,	 /* char[max]: an uppercase token */
+	F_HEADER,	 /* a match's header mapping */
+	F_TOKEN,	 /* char[max]: a header name */
+	F_VALUE,	 /* char[max]: a header value to compare */
+};
+
+/*
+ * Places the loader remembers, for the checks that involve more than one key
+ * (mode http and an http mapping, max_target and max_head...): a field with a
+ * slot records where its value (or, for a list or mapping, its key) is. Each
+ * object clears its own slots before its keys are walked; the slots of one
+ * object are consecutive.
+ */
+enum slot {
+	S_NONE,
+	S_GROUTES, /* top level */
+	S_LOG_PATH,
+	S_HTTP, /* listener */
+	S_LROUTES,
+	S_MAX_HEAD,
+	S_MAX_TARGET,
+	S_HASH_KEY,   /* cluster */
+	S_CHECK_TYPE, /* health_check */
+	S_CHECK_INTERVAL,
+	S_CHECK_TIMEOUT,
+	S_CHECK_PATH,
+	S_CHECK_HOST,
+	S_CHECK_EXPECT,
+	S_ROUTE_CLUSTER, /* route */
+	S_HEADER_NAME,	 /* a match's header */
+	S_HEADER_VALUE,
+	S_NSLOTS,
 };
 
 struct field {
 	const char *key;
 	enum field_kind kind;
 	size_t off;
-	unsigned min, max;
+	unsigned min, max; /* for text: max is the array's size */
+	enum slot slot;
 };
 
-#define G(f) offsetof(struct rp_config, f)
-#define L(f) offsetof(struct rp_listener_config, f)
-#define C(f) offsetof(struct rp_cluster_config, f)
+/* A route as the loader keeps it until the clusters are known. */
+struct route_in {
+	struct rp_route_config r;
+	char cluster[RP_CLUSTER_NAME];
+	yaml_mark_t cluster_mark;
+	int listener; /* whose own route it is; -1: the top level's */
+	bool cluster_ok;
+};
+
+#define G(f)  offsetof(struct rp_config, f)
+#define L(f)  offsetof(struct rp_listener_config, f)
+#define H(f)  offsetof(struct rp_http_listener_config, f)
+#define C(f)  offsetof(struct rp_cluster_config, f)
+#define HC(f) offsetof(struct rp_health_config, f)
+#define R(f)  offsetof(struct route_in, f)
 
 static const struct field global_fields[] = {
-	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS},
-	{"cpus", F_CPUS, 0, 0, 0},
-	{"drain_timeout", F_DURATION, G(drain_timeout_ms), 0, 0},
-	{"max_conns", F_UINT, G(max_conns), 1, 10000000},
-	{"pipe_size", F_SIZE, G(pipe_size), 4096, 1u << 30},
-	{"max_pipes", F_UINT, G(max_pipes), 1, 1000000},
-	{"buffers", F_POW2, G(buf_count), 1, 32768},
-	{"buffer_size", F_SIZE, G(buf_size), 1024, 1u << 20},
-	{"iowq_workers", F_UINT, G(iowq_workers), 1, 64},
-	{"auto_bulk_reads", F_UINT, G(auto_bulk_reads), 1, 1000},
-	{"log_level", F_LOG_LEVEL, G(log_level), 0, 0},
-	{"listeners", F_LISTENERS, 0, 0, 0},
-	{"clusters", F_CLUSTERS, 0, 0, 0},
+	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
+	{"cpus", F_CPUS, 0, 0, 0, S_NONE},
+	{"drain_timeout", F_DURATION, G(drain_timeout_ms), 0, 0, S_NONE},
+	{"max_conns", F_UINT, G(max_conns), 1, 10000000, S_NONE},
+	{"pipe_size", F_SIZE, G(pipe_size), 4096, 1u << 30, S_NONE},
+	{"max_pipes", F_UINT, G(max_pipes), 1, 1000000, S_NONE},
+	{"buffers", F_POW2, G(buf_count), 1, 32768, S_NONE},
+	{"buffer_size", F_SIZE, G(buf_size), 1024, 1u << 20, S_NONE},
+	{"iowq_workers", F_UINT, G(iowq_workers), 1, 64, S_NONE},
+	{"auto_bulk_reads", F_UINT, G(auto_bulk_reads), 1, 1000, S_NONE},
+	{"log_level", F_LOG_LEVEL, G(log_level), 0, 0, S_NONE},
+	{"listeners", F_LISTENERS, 0, 0, 0, S_NONE},
+	{"clusters", F_CLUSTERS, 0, 0, 0, S_NONE},
+	{"routes", F_ROUTES, 0, 0, 0, S_GROUTES},
+	{"access_log", F_ACCESS_LOG, 0, 0, 0, S_NONE},
+};
+
+/* access_log: PATH, and access_log: {path: PATH, format: FORMAT}. */
+static const struct field access_log_path = {
+	"access_log", F_LOG_PATH, G(access_log), 0, RP_PATH_MAX, S_LOG_PATH,
+};
+static const struct field access_log_fields[] = {
+	{"path", F_LOG_PATH, G(access_log), 0, RP_PATH_MAX, S_LOG_PATH},
+	{"format", F_LOG_FORMAT, G(access_log_format), 0, 0, S_NONE},
 };
 
 static const struct field listener_fields[] = {
-	{"bind", F_ADDR, L(addr), 0, 0},
-	{"mode", F_MODE, L(mode), 0, 0},
-	{"cluster", F_CLUSTER, 0, 0, 0},
-	{"backlog", F_INT, L(backlog), 1, 1u << 20},
-	{"accept_proxy", F_BOOL, L(accept_proxy), 0, 0},
-	{"proxy_timeout", F_DURATION, L(proxy_timeout_ms), 1, 0},
-	{"tunnel", F_TUNNEL, L(tunnel), 0, 0},
-	{"idle_timeout", F_DURATION, L(idle_timeout_ms), 1, 0},
+	{"bind", F_ADDR, L(addr), 0, 0, S_NONE},
+	{"mode", F_MODE, L(mode), 0, 0, S_NONE},
+	{"cluster", F_CLUSTER, 0, 0, 0, S_NONE},
+	{"backlog", F_INT, L(backlog), 1, 1u << 20, S_NONE},
+	{"accept_proxy", F_BOOL, L(accept_proxy), 0, 0, S_NONE},
+	{"proxy_timeout", F_DURATION, L(proxy_timeout_ms), 1, 0, S_NONE},
+	{"tunnel", F_TUNNEL, L(tunnel), 0, 0, S_NONE},
+	{"idle_timeout", F_DURATION, L(idle_timeout_ms), 1, 0, S_NONE},
+	{"http", F_HTTP, L(http), 0, 0, S_HTTP},
+	{"routes", F_LROUTES, 0, 0, 0, S_LROUTES},
+};
+
+static const struct field http_fields[] = {
+	{"xff", F_FLAG, H(xff), 0, 0, S_NONE},
+	{"xfp", F_FLAG, H(xfp), 0, 0, S_NONE},
+	{"forwarded", F_FLAG, H(forwarded), 0, 0, S_NONE},
+	{"via", F_FLAG, H(via), 0, 0, S_NONE},
+	{"host_rewrite", F_HOST, H(host_rewrite), 0, RP_ROUTE_STR, S_NONE},
+	{"header_timeout", F_DURATION, H(header_timeout_ms), 1, 0, S_NONE},
+	{"keepalive_timeout", F_DURATION, H(keepalive_timeout_ms), 1, 0, S_NONE},
+	{"body_timeout", F_DURATION, H(body_timeout_ms), 1, 0, S_NONE},
+	{"max_body", F_SIZE64, H(max_body), 0, 0, S_NONE},
+	{"max_head", F_SIZE, H(max_head), 1024, 1u << 20, S_MAX_HEAD},
+	{"max_headers", F_UINT, H(max_headers), 1, RP_HTTP_MAX_HEADERS, S_NONE},
+	{"max_target", F_SIZE, H(max_target), 1, 1u << 20, S_MAX_TARGET},
+	{"max_requests", F_UINT, H(max_requests), 0, UINT32_MAX, S_NONE},
+	{"splice_threshold", F_SIZE64, H(splice_threshold), 0, 0, S_NONE},
+};
+
+static const struct field route_fields[] = {
+	{"match", F_MATCH, 0, 0, 0, S_NONE},
+	{"cluster", F_ROUTE_CLUSTER, R(cluster), 0, 0, S_ROUTE_CLUSTER},
+};
+
+static const struct field match_fields[] = {
+	{"host", F_ROUTE_HOST, R(r.host), 0, RP_ROUTE_STR, S_NONE},
+	{"path", F_PATH, R(r.path), 0, RP_ROUTE_STR, S_NONE},
+	{"method", F_METHOD, R(r.method), 0,
+	 sizeof(((struct rp_route_config *)0)->method), S_NONE},
+	{"header", F_HEADER, 0, 0, 0, S_NONE},
+};
+
+static const struct field header_fields[] = {
+	{"name", F_TOKEN, R(r.header), 0, sizeof(((struct rp_route_config *)0)->header),
+	 S_HEADER_NAME},
+	{"value", F_VALUE, R(r.header_value), 0, RP_ROUTE_STR, S_HEADER_VALUE},
 };
 
 static const struct field cluster_fields[] = {
-	{"balance", F_BALANCE, C(balance), 0, 0},
-	{"connect_timeout", F_DURATION, C(connect_timeout_ms), 1, 0},
-	{"retries", F_UINT, C(retries), 0, RP_MAX_BACKENDS},
-	{"fall", F_UINT, C(fall), 1, 1000},
-	{"cooldown", F_DURATION, C(cooldown_ms), 0, 0},
-	{"send_proxy", F_SEND_PROXY, C(send_proxy), 0, 0},
-	{"backends", F_BACKENDS, 0, 0, 0},
+	{"balance", F_BALANCE, C(balance), 0, 0, S_NONE},
+	{"connect_timeout", F_DURATION, C(connect_timeout_ms), 1, 0, S_NONE},
+	{"retries", F_UINT, C(retries), 0, RP_MAX_BACKENDS, S_NONE},
+	{"fall", F_UINT, C(fall), 1, 1000, S_NONE},
+	{"cooldown", F_DURATION, C(cooldown_ms), 0, 0, S_NONE},
+	{"send_proxy", F_SEND_PROXY, C(send_proxy), 0, 0, S_NONE},
+	{"backends", F_BACKENDS, 0, 0, 0, S_NONE},
+	{"hash_key", F_HASH_KEY, 0, 0, 0, S_HASH_KEY},
+	{"response_timeout", F_DURATION, C(response_timeout_ms), 1, 0, S_NONE},
+	{"pool", F_POOL, 0, 0, 0, S_NONE},
+	{"health_check", F_HEALTH, C(health), 0, 0, S_NONE},
+};
+
+static const struct field pool_fields[] = {
+	{"max_idle", F_UINT, C(pool_max_idle), 0, 100000, S_NONE},
+	{"idle_timeout", F_DURATION, C(pool_idle_timeout_ms), 1, 0, S_NONE},
+	{"max_requests", F_UINT, C(pool_max_requests), 0, UINT32_MAX, S_NONE},
+};
+
+static const struct field health_fields[] = {
+	{"type", F_CHECK_TYPE, HC(type), 0, 0, S_CHECK_TYPE},
+	{"interval", F_DURATION, HC(interval_ms), 1, 0, S_CHECK_INTERVAL},
+	{"timeout", F_DURATION, HC(timeout_ms), 1, 0, S_CHECK_TIMEOUT},
+	{"rise", F_UINT, HC(rise), 1, 1000, S_NONE},
+	{"fall", F_UINT, HC(fall), 1, 1000, S_NONE},
+	{"path", F_PATH, HC(path), 0, RP_ROUTE_STR, S_CHECK_PATH},
+	{"host", F_HOST, HC(host), 0, RP_ROUTE_STR, S_CHECK_HOST},
+	{"expect_status", F_UINT, HC(expect_status), 100, 599, S_CHECK_EXPECT},
 };
 
 /* A backend given as a mapping; its offsets are into a struct backend_in. */
@@ -99,11 +235,18 @@ struct backend_in {
 };
 
 static const struct field backend_fields[] = {
-	{"address", F_ADDR, offsetof(struct backend_in, addr), 0, 0},
-	{"weight", F_WEIGHT, offsetof(struct backend_in, weight), 1, 65535},
+	{"address", F_ADDR, offsetof(struct backend_in, addr), 0, 0, S_NONE},
+	{"weight", F_WEIGHT, offsetof(struct backend_in, weight), 1, 65535, S_NONE},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* load_map() keeps one bit per row. */
+#define MAX_FIELDS 32
+_Static_assert(NFIELDS(global_fields) <= MAX_FIELDS, "too many top-level keys");
+_Static_assert(NFIELDS(listener_fields) <= MAX_FIELDS, "too many listener keys");
+_Static_assert(NFIELDS(http_fields) <= MAX_FIELDS, "too many http keys");
+_Static_assert(NFIELDS(cluster_fields) <= MAX_FIELDS, "too many cluster keys");
 
 struct loader {
 	const char *name;
@@ -121,6 +264,19 @@ struct loader {
 	yaml_mark_t backend_mark[RP_MAX_BACKENDS]; /* of the current cluster */
 	/* What the current mapping walk found (keys present, valid or not). */
 	bool have_bind, have_cluster, have_backends, backends_empty;
+	bool mode_bad;			     /* the listener's mode is unusable */
+	bool any_mode_bad;		     /* ...of any listener */
+	yaml_mark_t lmark[RP_MAX_LISTENERS]; /* each listener's item */
+	bool lhas_cluster[RP_MAX_LISTENERS]; /* a cluster key was there */
+	/* Routes, in file order, and how many items each list had (valid or
+	 * not, so that a broken route still counts as a route). */
+	struct route_in routes[RP_MAX_ROUTES];
+	unsigned nroutes;
+	bool routes_too_many;
+	unsigned lroutes_given[RP_MAX_LISTENERS];
+	unsigned groutes_given;
+	yaml_mark_t slot_mark[S_NSLOTS];
+	bool slot_seen[S_NSLOTS];
 };
 
 __attribute__((format(printf, 3, 4))) static void
@@ -206,14 +362,38 @@ static const char *kind_wants(enum field_kind kind)
 		return "a duration such as 500ms, 5s or 2m";
 	case F_SIZE:
 		return "a size such as 4096, 64k or 1m";
+	case F_SIZE64:
+		return "a size such as 0, 64k, 10m or 1t";
 	case F_BOOL:
+	case F_FLAG:
 		return "true or false";
 	case F_CPUS:
 		return "a CPU list such as \"0-3,6\"";
 	case F_ADDR:
 		return "IP:PORT (quote an IPv6 one: \"[::1]:8080\")";
 	case F_CLUSTER:
+	case F_ROUTE_CLUSTER:
 		return "a cluster name";
+	case F_LOG_PATH:
+		return "a file path or - (stdout)";
+	case F_LOG_FORMAT:
+		return "combined or json";
+	case F_HOST:
+		return "a host such as app.example or app.example:8080";
+	case F_ROUTE_HOST:
+		return "a host such as app.example or *.example";
+	case F_PATH:
+		return "a path such as /api/";
+	case F_METHOD:
+		return "a method such as GET";
+	case F_TOKEN:
+		return "a header name such as X-Tenant";
+	case F_VALUE:
+		return "a header value";
+	case F_HASH_KEY:
+		return "source, header:NAME or cookie:NAME";
+	case F_CHECK_TYPE:
+		return "tcp or http";
 	default:
 		return "a name";
 	}
@@ -223,6 +403,91 @@ static void load_listeners(struct loader *ld, yaml_node_t *n);
 static void load_clusters(struct loader *ld, yaml_node_t *n);
 static void load_backends(struct loader *ld, yaml_node_t *n,
 			  struct rp_cluster_config *cl);
+static void load_routes(struct loader *ld, yaml_node_t *n, int listener);
+static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fields,
+		     unsigned nfields, char *base, const char *what);
+
+/* Forgets the places of slots @first to @last (an object's). */
+static void forget(struct loader *ld, enum slot first, enum slot last)
+{
+	for (unsigned i = first; i <= last; i++)
+		ld->slot_seen[i] = false;
+}
+
+static bool seen(const struct loader *ld, enum slot s)
+{
+	return ld->slot_seen[s];
+}
+
+/* Stores string @s, the value of @f, in the char[f->max] at @dst, or reports
+ * why not: too long (never truncated), a control character, or not
+ * @syntax_ok, the kind's own test (@want says what was expected). */
+static void load_text(struct loader *ld, const struct field *f, const yaml_node_t *v,
+		      const char *s, bool syntax_ok, const char *want, char *dst)
+{
+	int ret = rp__config_check_text(s, f->max);
+
+	if (ret == -ENAMETOOLONG)
+		problem(ld, &v->start_mark, "%s: too long, at most %u characters", f->key,
+			f->max - 1);
+	else if (ret < 0)
+		problem(ld, &v->start_mark,
+			"%s: control characters are not allowed (they would end up "
+			"in HTTP headers or log lines)",
+			f->key);
+	else if (!syntax_ok)
+		problem(ld, &v->start_mark, "%s: expected %s, got '%s'", f->key, want, s);
+	else
+		memcpy(dst, s, strlen(s) + 1);
+}
+
+static bool has_lower(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'a' && *s <= 'z')
+			return true;
+	return false;
+}
+
+/* The checks of a health_check mapping that involve several keys. */
+static void check_health(struct loader *ld, const yaml_node_t *n,
+			 const struct rp_health_config *h)
+{
+	static const struct {
+		enum slot slot;
+		const char *key;
+	} http_only[] = {
+		{S_CHECK_PATH, "path"},
+		{S_CHECK_HOST, "host"},
+		{S_CHECK_EXPECT, "expect_status"},
+	};
+
+	if (n->type != YAML_MAPPING_NODE)
+		return;
+	if (!seen(ld, S_CHECK_TYPE)) {
+		problem(ld, &n->start_mark, "health_check without 'type' (tcp or http)");
+		return;
+	}
+	if (h->type == RP_CHECK_TCP) {
+		for (unsigned i = 0; i < NFIELDS(http_only); i++)
+			if (seen(ld, http_only[i].slot))
+				problem(ld, &ld->slot_mark[http_only[i].slot],
+					"%s: only for type http (a tcp check only "
+					"connects)",
+					http_only[i].key);
+	}
+	if (h->type != RP_CHECK_NONE && h->timeout_ms >= h->interval_ms) {
+		const yaml_mark_t *m =
+			seen(ld, S_CHECK_TIMEOUT)    ? &ld->slot_mark[S_CHECK_TIMEOUT]
+			: seen(ld, S_CHECK_INTERVAL) ? &ld->slot_mark[S_CHECK_INTERVAL]
+						     : &n->start_mark;
+
+		problem(ld, m,
+			"timeout: must be less than the interval (timeout %u ms, "
+			"interval %u ms)",
+			h->timeout_ms, h->interval_ms);
+	}
+}
 
 /* Applies the value @v of key @f to @base. */
 static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
@@ -247,6 +512,49 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		return;
 	case F_BACKENDS:
 		load_backends(ld, v, (struct rp_cluster_config *)base);
+		return;
+	case F_HTTP:
+		load_map(ld, v, http_fields, NFIELDS(http_fields), base + f->off, "http");
+		return;
+	case F_ROUTES:
+		load_routes(ld, v, -1);
+		return;
+	case F_LROUTES:
+		load_routes(ld, v, (int)ld->cfg->nlisteners);
+		return;
+	case F_ACCESS_LOG:
+		if (v->type == YAML_MAPPING_NODE) {
+			forget(ld, S_LOG_PATH, S_LOG_PATH);
+			load_map(ld, v, access_log_fields, NFIELDS(access_log_fields),
+				 base, "access_log");
+			if (!seen(ld, S_LOG_PATH))
+				problem(ld, &v->start_mark,
+					"access_log without 'path' (a file, or - for "
+					"stdout)");
+		} else {
+			load_value(ld, &access_log_path, v, base);
+		}
+		return;
+	case F_POOL:
+		load_map(ld, v, pool_fields, NFIELDS(pool_fields), base, "pool");
+		return;
+	case F_HEALTH:
+		forget(ld, S_CHECK_TYPE, S_CHECK_EXPECT);
+		load_map(ld, v, health_fields, NFIELDS(health_fields), base + f->off,
+			 "health_check");
+		check_health(ld, v, (struct rp_health_config *)(base + f->off));
+		return;
+	case F_MATCH:
+		load_map(ld, v, match_fields, NFIELDS(match_fields), base, "match");
+		return;
+	case F_HEADER:
+		forget(ld, S_HEADER_NAME, S_HEADER_VALUE);
+		load_map(ld, v, header_fields, NFIELDS(header_fields), base, "header");
+		if (v->type == YAML_MAPPING_NODE &&
+		    (!seen(ld, S_HEADER_NAME) || !seen(ld, S_HEADER_VALUE)))
+			problem(ld, &v->start_mark,
+				"header: give both name and value (the request's "
+				"header must have that value)");
 		return;
 	default:
 		break;
@@ -289,11 +597,28 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		else
 			*u = x;
 		break;
+	case F_SIZE64:
+		if (rp__parse_size64(s, (uint64_t *)(base + f->off)) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected a size such as 0, 64k, 10m, 2g or 1t, got "
+				"'%s'",
+				f->key, s);
+		break;
 	case F_BOOL:
 		if (!parse_bool(s, (int *)(base + f->off)))
 			problem(ld, &v->start_mark,
 				"%s: expected true or false, got '%s'", f->key, s);
 		break;
+	case F_FLAG: {
+		int b;
+
+		if (!parse_bool(s, &b))
+			problem(ld, &v->start_mark,
+				"%s: expected true or false, got '%s'", f->key, s);
+		else
+			*(bool *)(base + f->off) = b;
+		break;
+	}
 	case F_CPUS: {
 		struct rp_config *cfg = ld->cfg;
 		int bad;
@@ -342,14 +667,24 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		for (m = 0; m < RP_MODE_NMODES; m++)
 			if (!strcmp(s, rp_listener_mode_name((enum rp_listener_mode)m)))
 				break;
-		if (m == RP_MODE_NMODES)
-			problem(ld, &v->start_mark,
-				"%s: expected tcp, http or forward, got '%s'", f->key, s);
-		else if (m != RP_MODE_TCP)
-			problem(ld, &v->start_mark,
-				"%s: '%s' is not available yet (only tcp)", f->key, s);
+		if (m == RP_MODE_NMODES) {
+			ld->mode_bad = true;
+			problem(ld, &v->start_mark, "%s: expected tcp or http, got '%s'",
+				f->key, s);
+			break;
+		}
+		/* An http listener that this build cannot serve is still
+		 * loaded as one, so that the rest of it is checked. */
+		if (m == RP_MODE_FORWARD)
+			ld->mode_bad = true;
 		else
-			*(enum rp_listener_mode *)(base + f->off) = RP_MODE_TCP;
+			*(enum rp_listener_mode *)(base + f->off) =
+				(enum rp_listener_mode)m;
+		if (!rp__config_mode_available((enum rp_listener_mode)m))
+			problem(ld, &v->start_mark,
+				"%s: '%s' is not available yet (only tcp%s)", f->key, s,
+				rp__config_mode_available(RP_MODE_HTTP) ? " and http"
+									: "");
 		break;
 	}
 	case F_TUNNEL: {
@@ -392,6 +727,87 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		else
 			snprintf(base + f->off, 16, "%s", s);
 		break;
+	case F_LOG_PATH:
+		load_text(ld, f, v, s, *s, "a file path or - (stdout)", base + f->off);
+		break;
+	case F_LOG_FORMAT:
+		if (rp__parse_log_format(s, (enum rp_log_format *)(base + f->off)) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected combined or json, got '%s'", f->key, s);
+		break;
+	case F_HOST:
+		load_text(ld, f, v, s, rp__config_is_host(s, false),
+			  "a host such as app.example or app.example:8080",
+			  base + f->off);
+		break;
+	case F_ROUTE_HOST:
+		load_text(ld, f, v, s, rp__config_is_host(s, true),
+			  "a host such as app.example or *.example (every "
+			  "subdomain), without a port",
+			  base + f->off);
+		break;
+	case F_PATH:
+		load_text(ld, f, v, s, rp__config_is_path(s),
+			  "a path starting with / (no spaces, ? or #)", base + f->off);
+		break;
+	case F_METHOD:
+		load_text(ld, f, v, s, rp__config_is_token(s) && !has_lower(s),
+			  "a method in capitals such as GET or POST (methods are "
+			  "case-sensitive)",
+			  base + f->off);
+		break;
+	case F_TOKEN:
+		load_text(ld, f, v, s, rp__config_is_token(s),
+			  "a header name such as X-Tenant", base + f->off);
+		break;
+	case F_VALUE:
+		/* A request's value has its surrounding whitespace trimmed:
+		 * one with spaces at either end would never match. */
+		load_text(ld, f, v, s, *s && *s != ' ' && s[strlen(s) - 1] != ' ',
+			  "a value without spaces at either end (the request's is "
+			  "compared trimmed)",
+			  base + f->off);
+		break;
+	case F_HASH_KEY: {
+		struct rp_cluster_config *cl = (struct rp_cluster_config *)base;
+		int ret = rp__parse_hash_key(s, &cl->hash_key, cl->hash_name,
+					     sizeof(cl->hash_name));
+
+		if (ret == -ENAMETOOLONG)
+			problem(ld, &v->start_mark,
+				"%s: the name is too long, at most %zu characters",
+				f->key, sizeof(cl->hash_name) - 1);
+		else if (ret < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected source, header:NAME or cookie:NAME (NAME "
+				"a token such as X-User), got '%s'",
+				f->key, s);
+		break;
+	}
+	case F_CHECK_TYPE:
+		if (!strcmp(s, "tcp"))
+			*(enum rp_check_type *)(base + f->off) = RP_CHECK_TCP;
+		else if (!strcmp(s, "http"))
+			*(enum rp_check_type *)(base + f->off) = RP_CHECK_HTTP;
+		else
+			problem(ld, &v->start_mark, "%s: expected tcp or http, got '%s'",
+				f->key, s);
+		break;
+	case F_ROUTE_CLUSTER: {
+		struct route_in *ri = (struct route_in *)base;
+
+		ri->cluster_mark = v->start_mark;
+		if (!*s || strlen(s) >= RP_CLUSTER_NAME) {
+			problem(ld, &v->start_mark,
+				"%s: expected a cluster name of 1 to %d characters, got "
+				"'%s'",
+				f->key, RP_CLUSTER_NAME - 1, s);
+		} else {
+			snprintf(ri->cluster, RP_CLUSTER_NAME, "%s", s);
+			ri->cluster_ok = true;
+		}
+		break;
+	}
 	case F_SEND_PROXY:
 		if (!strcmp(s, "v1"))
 			*u = 1;
@@ -413,7 +829,7 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fields,
 		     unsigned nfields, char *base, const char *what)
 {
-	yaml_mark_t seen[16];
+	yaml_mark_t seen[MAX_FIELDS];
 	uint32_t seen_mask = 0;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -437,7 +853,7 @@ static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fiel
 			if (!strcmp(key, fields[i].key))
 				break;
 		if (i == nfields) {
-			char list[256];
+			char list[400];
 			size_t len = 0;
 
 			for (unsigned j = 0; j < nfields && len < sizeof(list); j++)
@@ -457,7 +873,49 @@ static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fiel
 		}
 		seen_mask |= 1u << i;
 		seen[i] = k->start_mark;
+		if (fields[i].slot) {
+			/* A value's place, or a list's or mapping's key. */
+			ld->slot_seen[fields[i].slot] = true;
+			ld->slot_mark[fields[i].slot] = v->type == YAML_SCALAR_NODE
+								? v->start_mark
+								: k->start_mark;
+		}
 		load_value(ld, &fields[i], v, base);
+	}
+}
+
+/* The checks of a listener that involve several keys; whether routes make
+ * up for a missing cluster is known only at the end (resolve_routes()). */
+static void check_listener(struct loader *ld, const struct rp_listener_config *l)
+{
+	const struct rp_http_listener_config *h = &l->http;
+
+	if (!ld->have_bind)
+		problem(ld, &ld->lmark[ld->cfg->nlisteners],
+			"listener without 'bind' (its address)");
+	if (l->mode != RP_MODE_HTTP && !ld->have_cluster)
+		problem(ld, &ld->lmark[ld->cfg->nlisteners],
+			"listener without 'cluster' (where it forwards)");
+	if (l->mode != RP_MODE_HTTP && !ld->mode_bad) {
+		if (seen(ld, S_HTTP))
+			problem(ld, &ld->slot_mark[S_HTTP],
+				"http: only for mode http (this listener is mode %s)",
+				rp_listener_mode_name(l->mode));
+		if (seen(ld, S_LROUTES))
+			problem(ld, &ld->slot_mark[S_LROUTES],
+				"routes: only for mode http (this listener is mode %s)",
+				rp_listener_mode_name(l->mode));
+	}
+	if (l->mode == RP_MODE_HTTP && h->max_target > h->max_head) {
+		if (seen(ld, S_MAX_TARGET))
+			problem(ld, &ld->slot_mark[S_MAX_TARGET],
+				"max_target: must not be more than max_head (%u bytes)",
+				h->max_head);
+		else
+			problem(ld, &ld->slot_mark[S_MAX_HEAD],
+				"max_head: must not be less than max_target (%u bytes by "
+				"default)",
+				h->max_target);
 	}
 }
 
@@ -488,23 +946,62 @@ static void load_listeners(struct loader *ld, yaml_node_t *n)
 		}
 		l = &cfg->listeners[cfg->nlisteners];
 		rp_listener_config_init(l);
-		ld->have_bind = ld->have_cluster = false;
+		ld->have_bind = ld->have_cluster = ld->mode_bad = false;
+		forget(ld, S_HTTP, S_MAX_TARGET);
 		/* Set when a valid bind and cluster are found. */
 		ld->lbind_mark[cfg->nlisteners].line = (size_t)-1;
 		ld->lcluster_bad[cfg->nlisteners] = true;
+		ld->lmark[cfg->nlisteners] = item->start_mark;
 		load_map(ld, item, listener_fields, NFIELDS(listener_fields), (char *)l,
 			 "a listener");
-		if (item->type == YAML_MAPPING_NODE) {
-			if (!ld->have_bind)
-				problem(ld, &item->start_mark,
-					"listener without 'bind' (its address)");
-			if (!ld->have_cluster)
-				problem(ld, &item->start_mark,
-					"listener without 'cluster' (where it forwards)");
-		}
+		ld->lhas_cluster[cfg->nlisteners] = ld->have_cluster;
+		ld->any_mode_bad |= ld->mode_bad;
+		if (item->type == YAML_MAPPING_NODE)
+			check_listener(ld, l);
 		/* Kept even when broken, so later listeners keep their places;
 		 * the problem count says the result is unusable. */
 		cfg->nlisteners++;
+	}
+}
+
+/* A list of routes, the top level's (@listener -1) or a listener's own. */
+static void load_routes(struct loader *ld, yaml_node_t *n, int listener)
+{
+	if (n->type != YAML_SEQUENCE_NODE) {
+		problem(ld, &n->start_mark,
+			"routes: expected a list of {match: {...}, cluster: NAME}, got "
+			"%s",
+			node_kind(n));
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&ld->doc, *it);
+		struct route_in *ri;
+
+		if (!item)
+			continue;
+		if (listener < 0)
+			ld->groutes_given++;
+		else
+			ld->lroutes_given[listener]++;
+		if (ld->nroutes == RP_MAX_ROUTES) {
+			if (!ld->routes_too_many)
+				problem(ld, &item->start_mark,
+					"too many routes (at most %d in all)",
+					RP_MAX_ROUTES);
+			ld->routes_too_many = true;
+			continue;
+		}
+		ri = &ld->routes[ld->nroutes++];
+		memset(ri, 0, sizeof(*ri));
+		ri->listener = listener;
+		forget(ld, S_ROUTE_CLUSTER, S_ROUTE_CLUSTER);
+		load_map(ld, item, route_fields, NFIELDS(route_fields), (char *)ri,
+			 "a route");
+		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_ROUTE_CLUSTER))
+			problem(ld, &item->start_mark,
+				"route without 'cluster' (where its requests go)");
 	}
 }
 
@@ -637,8 +1134,15 @@ static void load_clusters(struct loader *ld, yaml_node_t *n)
 		rp_cluster_config_init(cl, name);
 		ld->cluster_mark[cfg->nclusters] = k->start_mark;
 		ld->have_backends = ld->backends_empty = false;
+		forget(ld, S_HASH_KEY, S_HASH_KEY);
 		load_map(ld, v, cluster_fields, NFIELDS(cluster_fields), (char *)cl,
 			 "a cluster");
+		if (cl->hash_key != RP_HASH_SOURCE && strcmp(cl->balance, "ringhash") &&
+		    strcmp(cl->balance, "maglev"))
+			problem(ld, &ld->slot_mark[S_HASH_KEY],
+				"hash_key: only used by balance ringhash or maglev (this "
+				"cluster uses %s)",
+				cl->balance);
 		if (v->type == YAML_MAPPING_NODE && !ld->have_backends)
 			problem(ld, &k->start_mark,
 				"cluster '%s' has no backends: give backends: [IP:PORT, "
@@ -651,6 +1155,85 @@ static void load_clusters(struct loader *ld, yaml_node_t *n)
 	}
 }
 
+static int find_cluster(const struct rp_config *cfg, const char *name)
+{
+	for (unsigned k = 0; k < cfg->nclusters; k++)
+		if (!strcmp(cfg->clusters[k].name, name))
+			return (int)k;
+	return -1;
+}
+
+/*
+ * Lays the routes out in the order they are tried, the first match winning:
+ * each listener's own routes (only ever more specific for it), then the top
+ * level's in file order, then for each http listener that has routes and a
+ * cluster, a catch-all to that cluster: its default route.
+ */
+static void resolve_routes(struct loader *ld)
+{
+	struct rp_config *cfg = ld->cfg;
+	bool any_http = false;
+
+	for (unsigned k = 0; k < ld->nroutes; k++) {
+		struct route_in *ri = &ld->routes[k];
+		int c;
+
+		if (!ri->cluster_ok)
+			continue;
+		c = find_cluster(cfg, ri->cluster);
+		if (c < 0)
+			problem(ld, &ri->cluster_mark, "cluster: unknown cluster '%s'%s",
+				ri->cluster,
+				cfg->nclusters ? "" : " (no clusters are defined)");
+		else
+			ri->r.cluster = (unsigned)c;
+	}
+	for (int top = 0; top < 2; top++) {
+		for (unsigned k = 0; k < ld->nroutes; k++) {
+			struct route_in *ri = &ld->routes[k];
+
+			if ((ri->listener < 0) != top)
+				continue;
+			ri->r.listeners = ri->listener < 0 ? 0 : 1u << ri->listener;
+			cfg->routes[cfg->nroutes++] = ri->r;
+		}
+	}
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		const struct rp_listener_config *l = &cfg->listeners[i];
+		bool routed = ld->lroutes_given[i] || ld->groutes_given;
+
+		if (l->mode != RP_MODE_HTTP)
+			continue;
+		any_http = true;
+		if (!ld->lhas_cluster[i]) {
+			if (!routed)
+				problem(ld, &ld->lmark[i],
+					"listener without 'cluster' and without routes: "
+					"give cluster: NAME (where it forwards), or "
+					"routes");
+			continue;
+		}
+		if (!routed || ld->lcluster_bad[i] || ld->routes_too_many)
+			continue;
+		if (cfg->nroutes == RP_MAX_ROUTES) {
+			problem(ld, &ld->lcluster_mark[i],
+				"cluster: no room left for this listener's default "
+				"route (at most %d routes in all, default routes "
+				"included)",
+				RP_MAX_ROUTES);
+			continue;
+		}
+		cfg->routes[cfg->nroutes++] = (struct rp_route_config){
+			.listeners = 1u << i,
+			.cluster = l->cluster,
+		};
+	}
+	if (ld->groutes_given && !any_http && !ld->any_mode_bad && cfg->nlisteners)
+		problem(ld, &ld->slot_mark[S_GROUTES],
+			"routes: no listener has mode http (routes only apply to "
+			"those)");
+}
+
 /* After the walk: names to indices, duplicates, what must be there. */
 static void resolve(struct loader *ld, const yaml_node_t *root)
 {
@@ -659,20 +1242,20 @@ static void resolve(struct loader *ld, const yaml_node_t *root)
 	for (unsigned i = 0; i < cfg->nlisteners; i++) {
 		struct rp_listener_config *l = &cfg->listeners[i];
 		char a[RP_ADDRSTRLEN], o[RP_ADDRSTRLEN];
-		unsigned k;
 
 		if (!ld->lcluster_bad[i]) {
-			for (k = 0; k < cfg->nclusters; k++)
-				if (!strcmp(cfg->clusters[k].name, ld->lcluster[i]))
-					break;
-			if (k == cfg->nclusters)
+			int k = find_cluster(cfg, ld->lcluster[i]);
+
+			if (k < 0) {
 				problem(ld, &ld->lcluster_mark[i],
 					"cluster: unknown cluster '%s'%s",
 					ld->lcluster[i],
 					cfg->nclusters ? ""
 						       : " (no clusters are defined)");
-			else
-				l->cluster = k;
+				ld->lcluster_bad[i] = true;
+			} else {
+				l->cluster = (unsigned)k;
+			}
 		}
 		if (ld->lbind_mark[i].line == (size_t)-1 || !l->addr.len)
 			continue;
@@ -691,6 +1274,7 @@ static void resolve(struct loader *ld, const yaml_node_t *root)
 			break;
 		}
 	}
+	resolve_routes(ld);
 	if (!cfg->nlisteners)
 		problem(ld, &root->start_mark,
 			"no listeners: give listeners: [{bind: IP:PORT, cluster: NAME}]");

@@ -220,6 +220,22 @@ void rp__ring_flags_describe(unsigned flags, char *buf, size_t len);
 int rp__ring_setup(struct io_uring *ring, unsigned entries, unsigned flags,
 		   unsigned *used);
 
+/* ---- configuration snapshots -----------------------------------------------
+ * The configuration a reactor runs is an immutable snapshot, shared by
+ * reference: the engine holds one reference and each reactor another, so a
+ * reload can publish a new snapshot while connections finish on the old one,
+ * which goes away with its last reference.
+ */
+struct rp_snapshot {
+	unsigned refs; /* atomic */
+	uint64_t generation;
+	struct rp_config cfg;
+};
+/* A snapshot of @cfg with one reference, or NULL. */
+struct rp_snapshot *rp__snapshot_new(const struct rp_config *cfg, uint64_t generation);
+struct rp_snapshot *rp__snapshot_ref(struct rp_snapshot *s);
+void rp__snapshot_unref(struct rp_snapshot *s);
+
 /* ---- the reactor ---------------------------------------------------------- */
 struct rp_reactor;
 struct rp_engine;
@@ -235,8 +251,12 @@ struct rp_service_ops {
 	/* Takes ownership of @fd (non-blocking, close-on-exec), accepted on
 	 * listener @listener (an index into rp_config.listeners). */
 	void (*accept)(struct rp_reactor *r, void *state, unsigned listener, int fd);
+	/* Draining began: close what is idle, finish the rest (may be NULL). */
+	void (*drain)(struct rp_reactor *r, void *state);
 	/* Abort every connection now (hard stop). */
 	void (*stop)(struct rp_reactor *r, void *state);
+	/* A message another reactor sent with rp__reactor_send() (may be NULL). */
+	void (*message)(struct rp_reactor *r, void *state, unsigned msg);
 	void (*fini)(struct rp_reactor *r, void *state);
 };
 
@@ -252,7 +272,8 @@ struct rp_lsock {
 struct rp_reactor {
 	struct io_uring ring;
 	struct rp_engine *eng;
-	const struct rp_config *cfg;
+	struct rp_snapshot *snap;    /* a reference of the reactor's own */
+	const struct rp_config *cfg; /* &snap->cfg */
 	const struct rp_features *feat;
 	unsigned id;
 	int cpu;
@@ -296,6 +317,16 @@ struct rp_buf_waiter {
 /* An SQE, submitting first if the SQ is full. Never NULL: the reactor's SQ
  * is drained synchronously when full. */
 struct io_uring_sqe *rp__reactor_sqe(struct rp_reactor *r);
+
+/* Service messages between reactors (control only, never per request):
+ * @msg (< RP_MSG_LIMIT) reaches reactor @to's service by MSG_RING, or at
+ * once when @to is @r itself. */
+#define RP_MSG_LIMIT (1u << 24)
+void rp__reactor_send(struct rp_reactor *r, unsigned to, unsigned msg);
+unsigned rp__engine_nreactors(const struct rp_engine *e);
+
+/* The engine's access log (core/alog.h), or NULL when it is off. */
+struct rp_alog *rp__engine_alog(struct rp_engine *e);
 
 /* The service calls these as its connections come and go. */
 void rp__reactor_conn_opened(struct rp_reactor *r);

@@ -18,6 +18,7 @@
 
 #include "core/core.h"
 #include "balance/balance.h"
+#include "core/alog.h"
 #include "core/engine_int.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
@@ -108,7 +109,21 @@ const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode)
 
 static int cluster_check(const struct rp_cluster_config *c, char *err, size_t errlen)
 {
+	const struct rp_health_config *h = &c->health;
+
 #define BAD(...) return snprintf(err, errlen, __VA_ARGS__), -EINVAL
+/* Text that goes into HTTP messages or logs: NUL-terminated inside its
+ * array, no control character (CR LF would inject header lines). */
+#define TEXT_OK(a)                                                                       \
+	(memchr((a), '\0', sizeof(a)) &&                                                 \
+	 !strpbrk((a), "\x01\x02\x03\x04\x05\x06\x07\x08\x09"                            \
+		       "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12"                            \
+		       "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"                            \
+		       "\x1c\x1d\x1e\x1f\x7f"))
+/* RFC 9110 section 5.6.2. */
+#define TOKEN_CHARS                                                                      \
+	"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+#define IS_TOKEN(s) ((s)[0] && (s)[strspn((s), TOKEN_CHARS)] == '\0')
 	if (!c->nbackends)
 		BAD("cluster '%s': no backend: give --to ADDR", c->name);
 	if (c->nbackends > RP_MAX_BACKENDS)
@@ -128,6 +143,38 @@ static int cluster_check(const struct rp_cluster_config *c, char *err, size_t er
 		BAD("cluster '%s': connect timeout must be positive", c->name);
 	if (!c->fall)
 		BAD("cluster '%s': fall must be positive", c->name);
+	if ((unsigned)c->hash_key > RP_HASH_COOKIE)
+		BAD("cluster '%s': unknown hash key", c->name);
+	if (c->hash_key != RP_HASH_SOURCE &&
+	    (!TEXT_OK(c->hash_name) || !IS_TOKEN(c->hash_name)))
+		BAD("cluster '%s': hash key %s needs a name that is a token such as "
+		    "X-User",
+		    c->name, c->hash_key == RP_HASH_HEADER ? "header" : "cookie");
+	if (!c->response_timeout_ms || !c->pool_idle_timeout_ms)
+		BAD("cluster '%s': response and pool idle timeouts must be positive",
+		    c->name);
+	if ((unsigned)h->type > RP_CHECK_HTTP)
+		BAD("cluster '%s': unknown health check type", c->name);
+	if (h->type == RP_CHECK_NONE)
+		return 0;
+	if (!h->interval_ms || !h->timeout_ms || h->timeout_ms >= h->interval_ms)
+		BAD("cluster '%s': health check timeout must be positive and less than "
+		    "its interval",
+		    c->name);
+	if (!h->rise || !h->fall)
+		BAD("cluster '%s': health check rise and fall must be positive", c->name);
+	if (h->expect_status && (h->expect_status < 100 || h->expect_status > 599))
+		BAD("cluster '%s': health check expect_status must be from 100 to 599",
+		    c->name);
+	if (!TEXT_OK(h->host))
+		BAD("cluster '%s': health check host is not terminated or holds a "
+		    "control character",
+		    c->name);
+	if (h->type == RP_CHECK_HTTP &&
+	    (!TEXT_OK(h->path) || h->path[0] != '/' || strpbrk(h->path, " ?#")))
+		BAD("cluster '%s': health check path must start with / (no spaces, ? "
+		    "or #)",
+		    c->name);
 	return 0;
 }
 
@@ -137,8 +184,10 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 	char a[RP_ADDRSTRLEN];
 
 	rp__addr_format(&l->addr, a, sizeof(a));
-	if (l->mode != RP_MODE_TCP)
-		BAD("listener %s: mode '%s' is not available yet (only tcp)", a,
+	if ((unsigned)l->mode >= RP_MODE_NMODES)
+		BAD("listener %s: unknown mode", a);
+	if (l->mode == RP_MODE_FORWARD)
+		BAD("listener %s: mode '%s' is not available yet", a,
 		    rp_listener_mode_name(l->mode));
 	if (l->cluster >= cfg->nclusters)
 		BAD("listener %s: no such cluster (#%u)", a, l->cluster);
@@ -148,6 +197,23 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		BAD("listener %s: timeouts must be positive", a);
 	if (l->backlog < 1)
 		BAD("listener %s: backlog must be positive", a);
+	if (l->mode != RP_MODE_HTTP)
+		return 0;
+	if (!l->http.header_timeout_ms || !l->http.keepalive_timeout_ms ||
+	    !l->http.body_timeout_ms)
+		BAD("listener %s: header, keep-alive and body timeouts must be positive",
+		    a);
+	if (l->http.max_head < 1024 || l->http.max_head > (1u << 20))
+		BAD("listener %s: max_head must be from 1k to 1m", a);
+	if (l->http.max_headers < 1 || l->http.max_headers > 128)
+		BAD("listener %s: max_headers must be from 1 to 128", a);
+	if (!l->http.max_target || l->http.max_target > l->http.max_head)
+		BAD("listener %s: max_target must be from 1 to max_head (%u)", a,
+		    l->http.max_head);
+	if (!TEXT_OK(l->http.host_rewrite) || strchr(l->http.host_rewrite, ' '))
+		BAD("listener %s: host_rewrite must be a host (no spaces or control "
+		    "characters)",
+		    a);
 	return 0;
 }
 
@@ -173,6 +239,40 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		if (ret < 0)
 			return ret;
 	}
+	if (c->nroutes > RP_MAX_ROUTES)
+		BAD("too many routes (at most %d)", RP_MAX_ROUTES);
+	for (unsigned i = 0; i < c->nroutes; i++) {
+		const struct rp_route_config *r = &c->routes[i];
+
+		if (r->cluster >= c->nclusters)
+			BAD("route %u: no such cluster (#%u)", i, r->cluster);
+		if (r->listeners >> c->nlisteners)
+			BAD("route %u: no such listener (bits 0x%x; %u listeners)", i,
+			    r->listeners, c->nlisteners);
+		for (unsigned k = 0; k < c->nlisteners; k++)
+			if ((r->listeners >> k & 1) &&
+			    c->listeners[k].mode != RP_MODE_HTTP)
+				BAD("route %u: listener #%u is not mode http", i, k);
+		if (!TEXT_OK(r->host) || !TEXT_OK(r->path) || !TEXT_OK(r->method) ||
+		    !TEXT_OK(r->header) || !TEXT_OK(r->header_value))
+			BAD("route %u: a condition is not terminated or holds a control "
+			    "character",
+			    i);
+		if (r->host[0] == '*' && (r->host[1] != '.' || !r->host[2]))
+			BAD("route %u: host must be a name or *.name", i);
+		if (r->path[0] && r->path[0] != '/')
+			BAD("route %u: path must start with /", i);
+		if (r->method[0] && !IS_TOKEN(r->method))
+			BAD("route %u: method must be a token such as GET", i);
+		if ((r->header[0] || r->header_value[0]) &&
+		    (!IS_TOKEN(r->header) || !r->header_value[0]))
+			BAD("route %u: a header condition needs a name (a token) and a "
+			    "value",
+			    i);
+	}
+	if (!TEXT_OK(c->access_log) || (unsigned)c->access_log_format > RP_LOG_JSON)
+		BAD("access log: the path is not terminated or holds a control "
+		    "character, or the format is unknown");
 	if (c->reactors > RP_MAX_REACTORS)
 		BAD("too many reactors (at most %d)", RP_MAX_REACTORS);
 	if (!c->buf_count || (c->buf_count & (c->buf_count - 1)) || c->buf_count > 32768)
@@ -185,6 +285,9 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("max-conns must be positive");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
+#undef IS_TOKEN
+#undef TOKEN_CHARS
+#undef TEXT_OK
 #undef BAD
 	return 0;
 }
@@ -217,14 +320,18 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->cfg = *cfg;
+	e->snap = rp__snapshot_new(cfg, 1);
+	if (!e->snap) {
+		free(e);
+		return -ENOMEM;
+	}
 	rp__log_level = cfg->log_level;
 	e->nreactors = cfg->reactors ? cfg->reactors : ncpus;
 	ret = rp__probe_features(&e->feat, err, errlen);
 	if (ret < 0)
 		goto fail_free;
-	for (unsigned i = 0; i < e->cfg.nlisteners; i++) {
-		struct rp_listener_config *l = &e->cfg.listeners[i];
+	for (unsigned i = 0; i < e->snap->cfg.nlisteners; i++) {
+		struct rp_listener_config *l = &e->snap->cfg.listeners[i];
 
 		if (l->tunnel == RP_TUNNEL_RING_SPLICE && !e->feat.op_splice) {
 			snprintf(err, errlen,
@@ -251,15 +358,23 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 		goto fail_free;
 	}
 	memset(e->reactors, 0, e->nreactors * sizeof(struct rp_reactor));
+	if (e->snap->cfg.access_log[0]) {
+		/* 1 MiB of lines per reactor between two drains (10 ms). */
+		ret = rp__alog_open(&e->alog, e->snap->cfg.access_log, e->nreactors,
+				    1u << 20, err, errlen);
+		if (ret < 0)
+			goto fail_free;
+	}
 	for (unsigned i = 0; i < e->nreactors; i++) {
 		struct rp_reactor *r = &e->reactors[i];
 
 		r->eng = e;
-		r->cfg = &e->cfg;
+		r->snap = rp__snapshot_ref(e->snap);
+		r->cfg = &r->snap->cfg;
 		r->feat = &e->feat;
 		r->id = i;
 		r->cpu = cpus[i % ncpus];
-		r->svc = &rp__l4_service;
+		r->svc = &rp__reverse_service;
 		r->ring.ring_fd = -1;
 	}
 	pthread_mutex_init(&e->lock, NULL);
@@ -268,6 +383,7 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 	return 0;
 
 fail_free:
+	rp__snapshot_unref(e->snap);
 	free(e->reactors);
 	free(e->threads);
 	free(e->started);
@@ -461,6 +577,46 @@ void rp_engine_stats(const struct rp_engine *e, unsigned reactor, struct rp_stat
 		memset(out, 0, sizeof(*out));
 }
 
+struct rp_snapshot *rp__snapshot_new(const struct rp_config *cfg, uint64_t generation)
+{
+	struct rp_snapshot *s = malloc(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->refs = 1;
+	s->generation = generation;
+	s->cfg = *cfg;
+	return s;
+}
+
+struct rp_snapshot *rp__snapshot_ref(struct rp_snapshot *s)
+{
+	__atomic_fetch_add(&s->refs, 1, __ATOMIC_RELAXED);
+	return s;
+}
+
+void rp__snapshot_unref(struct rp_snapshot *s)
+{
+	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(s);
+}
+
+unsigned rp__engine_nreactors(const struct rp_engine *e)
+{
+	return e->nreactors;
+}
+
+struct rp_alog *rp__engine_alog(struct rp_engine *e)
+{
+	return e->alog;
+}
+
+void rp_engine_reopen_logs(struct rp_engine *e)
+{
+	if (e->alog)
+		rp__alog_reopen(e->alog);
+}
+
 void rp_engine_destroy(struct rp_engine *e)
 {
 	if (!e)
@@ -480,6 +636,11 @@ void rp_engine_destroy(struct rp_engine *e)
 	}
 	if (e->ctl_ring_ok)
 		io_uring_queue_exit(&e->ctl_ring);
+	if (e->alog)
+		rp__alog_close(e->alog);
+	for (unsigned i = 0; i < e->nreactors; i++)
+		rp__snapshot_unref(e->reactors[i].snap);
+	rp__snapshot_unref(e->snap);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
 	free(e->reactors);

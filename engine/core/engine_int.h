@@ -14,10 +14,12 @@
 enum rp_ctl {
 	RP_CTL_DRAIN = 1,
 	RP_CTL_STOP = 2,
+	/* res >= RP_CTL_SERVICE: res - RP_CTL_SERVICE is a service message */
+	RP_CTL_SERVICE = 1 << 24,
 };
 
 struct rp_engine {
-	struct rp_config cfg;
+	struct rp_snapshot *snap; /* the configuration the reactors run */
 	struct rp_features feat;
 	unsigned nreactors;
 	struct rp_reactor *reactors; /* cache-line aligned array */
@@ -33,6 +35,8 @@ struct rp_engine {
 	char start_msg[256];
 	bool go;
 	bool abort_start;
+
+	struct rp_alog *alog; /* the access log, or NULL */
 
 	struct io_uring ctl_ring; /* the control thread's, for MSG_RING */
 	bool ctl_ring_ok;

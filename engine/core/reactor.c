@@ -265,14 +265,38 @@ static void ctl_cqe(struct rp_op *op, int res, uint32_t flags)
 		if (!r->draining) {
 			r->draining = true;
 			listeners_stop(r);
+			if (r->svc->drain)
+				r->svc->drain(r, r->svc_state);
 		}
 		break;
 	case RP_CTL_STOP:
 		reactor_begin_stop(r);
 		break;
 	default:
+		if (res >= RP_CTL_SERVICE && r->svc->message) {
+			r->svc->message(r, r->svc_state, (unsigned)res - RP_CTL_SERVICE);
+			break;
+		}
 		rp_warn("reactor %u: unknown control message %d", r->id, res);
 	}
+}
+
+void rp__reactor_send(struct rp_reactor *r, unsigned to, unsigned msg)
+{
+	struct rp_reactor *t = &r->eng->reactors[to];
+	struct io_uring_sqe *sqe;
+
+	RP_BUG_ON(msg >= RP_MSG_LIMIT);
+	if (t == r) {
+		r->svc->message(r, r->svc_state, msg);
+		return;
+	}
+	/* The target sees a CQE with user_data = its ctl_op and res = the
+	 * code; ours needs no completion. */
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_msg_ring(sqe, t->ring.ring_fd, RP_CTL_SERVICE + msg,
+			       (uint64_t)(uintptr_t)&t->ctl_op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
 }
 
 /* ---- set-up and the loop -------------------------------------------------- */

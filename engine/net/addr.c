@@ -102,6 +102,21 @@ char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len)
 	return buf;
 }
 
+const char *rp__addr_ip_format(const struct sockaddr *sa, char *buf, size_t len)
+{
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(
+			AF_INET6,
+			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+			(socklen_t)len);
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(
+			AF_INET,
+			&((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+			(socklen_t)len);
+	return NULL;
+}
+
 int rp__listen_socket(const struct rp_addr *a, int backlog, bool reuseport)
 {
 	int one = 1;

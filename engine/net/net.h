@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "ringproxy/ringproxy.h"
 
@@ -19,6 +20,9 @@
 int rp__addr_parse(const char *s, struct rp_addr *out, bool allow_port0);
 /* Writes "A.B.C.D:PORT" or "[V6]:PORT"; returns @buf. */
 char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len);
+/* Writes the IP alone ("A.B.C.D", "V6" without brackets); returns @buf, or
+ * NULL for another family. */
+const char *rp__addr_ip_format(const struct sockaddr *sa, char *buf, size_t len);
 
 /* Parses a CPU list such as "0-3,6" into ascending CPU numbers, each at most
  * once. 0 or -EINVAL (syntax, range reversed, over @max entries, CPU >= 4096). */

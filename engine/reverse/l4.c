@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * l4.c - the L4 TCP reverse proxy service. Per reactor: a pool of
- * connections and, for each cluster, its own instance of the cluster's
- * balancer (engine/balance/) and a passive health view of each of its
- * backends (consecutive connect failures put one down for a cool-down, on a
- * wheel timer). A client accepted on a listener is connected to a backend
- * of that listener's cluster, the one the balancer picks, with a linked
+ * l4.c - the L4 TCP half of the reverse proxy. Per reactor: a pool of
+ * connections; the clusters (balancer and backend health, cluster.h) belong
+ * to the reverse service and are shared with L7. A client accepted on a
+ * listener is connected to a backend of that listener's cluster, the one the
+ * balancer picks, with a linked
  * timeout; a failure moves on to another backend of the same cluster up to
  * its retries, then the client is closed.
  *
@@ -26,22 +25,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "balance/balance.h"
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
 #include "reverse/reverse.h"
 #include "tunnel/tunnel.h"
 
 struct l4_shard;
-struct l4_cluster;
-
-struct l4_backend {
-	struct l4_cluster *cl;
-	unsigned index;
-	unsigned consecutive_failures;
-	bool down;
-	struct rp_timer cooldown; /* brings a down backend back */
-};
 
 /* Room for our header ahead of the client's bytes, and for what is read
  * from the client while looking for its header: a v2 header with more TLVs
@@ -71,7 +60,7 @@ enum l4_phase {
 struct l4_conn {
 	struct rp_tunnel t; /* first: zeroed with the conn */
 	struct l4_shard *sh;
-	struct l4_cluster *cl; /* of the listener it came in on */
+	struct rp_cluster *cl; /* of the listener it came in on */
 	const struct rp_listener_config *lis;
 	struct l4_conn *next, **pprev; /* the shard's list, for hard stop */
 	int cfd, bfd;
@@ -94,24 +83,13 @@ struct l4_conn {
 	struct rp_op pp_recv_op, pp_timeout_op, pp_send_op;
 };
 
-/* One cluster as one reactor sees it: its balancer and backend health. */
-struct l4_cluster {
-	struct l4_shard *sh;
-	const struct rp_cluster_config *cfg;
-	struct rp_balancer lb;
-	bool lb_ok;
-	bool hash_source; /* the algorithm keys on the client address */
-	struct l4_backend be[RP_MAX_BACKENDS];
-};
-
 struct l4_shard {
 	struct rp_reactor *r;
+	struct rp_reverse *rv; /* the clusters */
 	struct rp_pool conns;
 	struct rp_pool ppbufs; /* max_conns of them, when PROXY is on */
 	bool pp_on;
 	struct l4_conn *list;
-	unsigned ncl;
-	struct l4_cluster cl[]; /* one per configured cluster */
 };
 
 static void conn_release_backend(struct l4_conn *c, bool failed)
@@ -159,47 +137,12 @@ static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
 	conn_free(rp_container_of(t, struct l4_conn, t));
 }
 
-static void backend_cooled(struct rp_timer *t, uint64_t now)
-{
-	struct l4_backend *be = rp_container_of(t, struct l4_backend, cooldown);
-
-	/* Eligible again; the next failure streak is counted afresh. */
-	be->down = false;
-	be->consecutive_failures = 0;
-	rp__balance_set_up(&be->cl->lb, (int)be->index, true);
-}
-
-static void backend_failed(struct l4_cluster *cl, int b)
-{
-	const struct rp_cluster_config *cfg = cl->cfg;
-	struct rp_reactor *r = cl->sh->r;
-	struct l4_backend *be = &cl->be[b];
-
-	if (++be->consecutive_failures >= cfg->fall && !be->down) {
-		char a[RP_ADDRSTRLEN];
-
-		be->down = true;
-		rp__balance_set_up(&cl->lb, b, false);
-		rp__timer_arm(&r->wheel, &be->cooldown, r->now_ms + cfg->cooldown_ms);
-		rp_warn("reactor %u: cluster %s: backend %s down for %u ms after %u "
-			"failed connects",
-			r->id, cfg->name,
-			rp__addr_format(&cfg->backends[b], a, sizeof(a)),
-			cfg->cooldown_ms, be->consecutive_failures);
-	}
-}
-
-static void backend_ok(struct l4_cluster *cl, int b)
-{
-	cl->be[b].consecutive_failures = 0;
-}
-
 static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
 static void timeout_cqe(struct rp_op *op, int res, uint32_t flags);
 
 static void conn_connect_next(struct l4_conn *c)
 {
-	struct l4_cluster *cl = c->cl;
+	struct rp_cluster *cl = c->cl;
 	struct rp_reactor *r = c->sh->r;
 	const struct rp_cluster_config *cfg = cl->cfg;
 	const struct rp_addr *a;
@@ -304,7 +247,7 @@ static void connect_settled(struct l4_conn *c)
 		return;
 	}
 	if (c->connect_res == 0) {
-		backend_ok(c->cl, c->backend);
+		rp__backend_ok(c->cl, c->backend);
 		if (c->pp && c->pp->out_off < c->pp->out_end) {
 			c->phase = L4_PREAMBLE;
 			conn_send_preamble(c);
@@ -317,7 +260,7 @@ static void connect_settled(struct l4_conn *c)
 		r->stats.connect_timeouts++;
 	else
 		r->stats.connect_failures++;
-	backend_failed(c->cl, c->backend);
+	rp__backend_failed(c->cl, c->backend, "failed connects");
 	conn_release_backend(c, true);
 	close(c->bfd);
 	c->bfd = -1;
@@ -378,7 +321,7 @@ static int conn_client_addrs(struct l4_conn *c, struct sockaddr_storage *src,
  */
 static void conn_client_known(struct l4_conn *c, unsigned consumed)
 {
-	struct l4_cluster *cl = c->cl;
+	struct rp_cluster *cl = c->cl;
 	const struct rp_cluster_config *cfg = cl->cfg;
 	struct sockaddr_storage src, dst;
 	socklen_t alen = 0;
@@ -508,9 +451,10 @@ static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
 		header_settled(c);
 }
 
-static void l4_accept(struct rp_reactor *r, void *state, unsigned listener, int fd)
+static void l4_accept(void *state, unsigned listener, int fd)
 {
 	struct l4_shard *sh = state;
+	struct rp_reactor *r = sh->r;
 	const struct rp_listener_config *lis = &r->cfg->listeners[listener];
 	struct l4_conn *c = rp__pool_get(&sh->conns);
 
@@ -522,7 +466,7 @@ static void l4_accept(struct rp_reactor *r, void *state, unsigned listener, int 
 	rp__reactor_conn_opened(r);
 	c->sh = sh;
 	c->lis = lis;
-	c->cl = &sh->cl[lis->cluster];
+	c->cl = &sh->rv->cl[lis->cluster];
 	c->cfd = fd;
 	c->bfd = -1;
 	c->backend = -1;
@@ -554,81 +498,27 @@ static void l4_accept(struct rp_reactor *r, void *state, unsigned listener, int 
 	conn_client_known(c, 0);
 }
 
-static int cluster_init(struct l4_shard *sh, struct l4_cluster *cl,
-			const struct rp_cluster_config *cfg)
+static int l4_init(struct rp_reverse *rv, void **state)
 {
-	struct rp_balance_backend bb[RP_MAX_BACKENDS];
-	struct rp_balance_config bc = {
-		.ops = rp__balance_ops_find(cfg->balance),
-		.nbackends = cfg->nbackends,
-		.backends = bb,
-	};
-	int ret;
-
-	if (!bc.ops)
-		return -EINVAL;
-	cl->sh = sh;
-	cl->cfg = cfg;
-	for (unsigned i = 0; i < cfg->nbackends; i++) {
-		char a[RP_ADDRSTRLEN];
-
-		/* Identity by address: reordering --to keeps clients put. */
-		rp__addr_format(&cfg->backends[i], a, sizeof(a));
-		bb[i].id = rp__hash_bytes(a, strlen(a));
-		bb[i].weight = cfg->weights[i] ? cfg->weights[i] : 1;
-		cl->be[i].cl = cl;
-		cl->be[i].index = i;
-		cl->be[i].cooldown.fn = backend_cooled;
-	}
-	cl->hash_source =
-		!strcmp(cfg->balance, "ringhash") || !strcmp(cfg->balance, "maglev");
-	/* The reactor id seeds p2c's sampling; nothing hash-based depends
-	 * on it. */
-	ret = rp__balance_init(&cl->lb, &bc, sh->r->id);
-	if (ret < 0)
-		return ret;
-	cl->lb_ok = true;
-	return 0;
-}
-
-static void clusters_fini(struct l4_shard *sh)
-{
-	for (unsigned k = 0; k < sh->ncl; k++) {
-		struct l4_cluster *cl = &sh->cl[k];
-
-		if (!cl->lb_ok)
-			continue;
-		for (unsigned i = 0; i < cl->cfg->nbackends; i++)
-			rp__timer_cancel(&sh->r->wheel, &cl->be[i].cooldown);
-		rp__balance_fini(&cl->lb);
-		cl->lb_ok = false;
-	}
-}
-
-static int l4_init(struct rp_reactor *r, void **state)
-{
+	struct rp_reactor *r = rv->r;
 	const struct rp_config *cfg = r->cfg;
 	struct l4_shard *sh;
 	int ret;
 
-	sh = calloc(1, sizeof(*sh) + cfg->nclusters * sizeof(sh->cl[0]));
+	sh = calloc(1, sizeof(*sh));
 	if (!sh)
 		return -ENOMEM;
 	sh->r = r;
-	sh->ncl = cfg->nclusters;
-	for (unsigned k = 0; k < cfg->nclusters; k++) {
-		ret = cluster_init(sh, &sh->cl[k], &cfg->clusters[k]);
-		if (ret < 0)
-			goto fail_fini_clusters;
+	sh->rv = rv;
+	for (unsigned k = 0; k < cfg->nclusters; k++)
 		if (cfg->clusters[k].send_proxy)
 			sh->pp_on = true;
-	}
 	for (unsigned i = 0; i < cfg->nlisteners; i++)
 		if (cfg->listeners[i].accept_proxy)
 			sh->pp_on = true;
 	ret = rp__pool_init(&sh->conns, sizeof(struct l4_conn), cfg->max_conns);
 	if (ret < 0)
-		goto fail_fini_clusters;
+		goto fail_free;
 	if (sh->pp_on) {
 		ret = rp__pool_init(&sh->ppbufs, sizeof(struct l4_ppbuf), cfg->max_conns);
 		if (ret < 0)
@@ -639,15 +529,15 @@ static int l4_init(struct rp_reactor *r, void **state)
 
 fail_destroy_conns:
 	rp__pool_destroy(&sh->conns);
-fail_fini_clusters:
-	clusters_fini(sh);
+fail_free:
 	free(sh);
 	return ret;
 }
 
-static void l4_stop(struct rp_reactor *r, void *state)
+static void l4_stop(void *state)
 {
 	struct l4_shard *sh = state;
+	struct rp_reactor *r = sh->r;
 	struct l4_conn *c = sh->list, *next;
 
 	for (; c; c = next) {
@@ -668,19 +558,17 @@ static void l4_stop(struct rp_reactor *r, void *state)
 	}
 }
 
-static void l4_fini(struct rp_reactor *r, void *state)
+static void l4_fini(void *state)
 {
 	struct l4_shard *sh = state;
 
-	clusters_fini(sh);
 	if (sh->pp_on)
 		rp__pool_destroy(&sh->ppbufs);
 	rp__pool_destroy(&sh->conns);
 	free(sh);
 }
 
-const struct rp_service_ops rp__l4_service = {
-	.name = "l4",
+const struct rp_reverse_half rp__l4_half = {
 	.init = l4_init,
 	.accept = l4_accept,
 	.stop = l4_stop,

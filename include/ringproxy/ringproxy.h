@@ -277,6 +277,9 @@ RP_API void rp_engine_stop(struct rp_engine *e);
  * have, -ETIMEDOUT otherwise. */
 RP_API int rp_engine_wait(struct rp_engine *e, int timeout_ms);
 
+/* Reopens the access log file (after logrotate moved it: SIGUSR1). */
+RP_API void rp_engine_reopen_logs(struct rp_engine *e);
+
 RP_API unsigned rp_engine_reactors(const struct rp_engine *e);
 RP_API int rp_engine_reactor_cpu(const struct rp_engine *e, unsigned reactor);
 

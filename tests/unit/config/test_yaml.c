@@ -3,7 +3,12 @@
  * test_yaml.c - the YAML configuration loader: valid files load to the
  * values they say (and the defaults where they say nothing), and each kind
  * of bad file is reported at the right line and column, every problem of a
- * file in one run.
+ * file in one run. HTTP settings are loaded and checked whether or not this
+ * build serves mode http (RP_HTTP_SERVICE): when it does not, each http
+ * listener is one more problem ("not available yet") and the rest is loaded
+ * all the same, which the tests below count on. The engine's own validation
+ * of the same values (rp_engine_create()) is tested here too, against the
+ * loader's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +17,7 @@
 
 #include "config/cli.h"
 #include "net/net.h"
+#include "ringproxy/ringproxy.h"
 #include "unit.h"
 
 static struct rp_config cfg; /* too big for the stack */
@@ -249,10 +255,6 @@ static const struct {
 	 3,
 	 {"t.yaml:1:59: idle_timeout: expected a duration", "t.yaml:2:51: cooldown",
 	  "t.yaml:3:12: pipe_size: expected a size"}},
-	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: http}]\n"
-	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
-	 1,
-	 {"t.yaml:1:51: mode: 'http' is not available yet (only tcp)"}},
 	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: forward}]\n"
 	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
 	 1,
@@ -372,6 +374,713 @@ static void test_yaml_file_that_cannot_be_read(void)
 	expect_report("/nonexistent/ringproxy.yaml:0:0: cannot read");
 }
 
+/* How many problems a file with @nhttp mode http listeners and @n other
+ * problems has in this build. */
+static int with_http(unsigned n, unsigned nhttp)
+{
+	return (int)(n + (rp__config_mode_available(RP_MODE_HTTP) ? 0 : nhttp));
+}
+
+static void test_yaml_http_file_loads_every_value(void)
+{
+	const char *y =
+		"access_log: {path: /var/log/rp.log, format: json}\n"
+		"routes:\n"
+		"  - match: {host: \"*.example.com\", path: /api/, method: POST}\n"
+		"    cluster: api\n"
+		"  - match:\n"
+		"      host: www.example.com\n"
+		"      header: {name: X-Canary, value: \"yes please\"}\n"
+		"    cluster: web\n"
+		"listeners:\n"
+		"  - bind: 127.0.0.1:8080\n"
+		"    mode: http\n"
+		"    cluster: web\n"
+		"    http:\n"
+		"      xff: false\n"
+		"      xfp: off\n"
+		"      forwarded: true\n"
+		"      via: yes\n"
+		"      host_rewrite: backend.internal:8080\n"
+		"      header_timeout: 3s\n"
+		"      keepalive_timeout: 1m\n"
+		"      body_timeout: 250ms\n"
+		"      max_body: 1t\n"
+		"      max_head: 32k\n"
+		"      max_headers: 128\n"
+		"      max_target: 32k\n"
+		"      max_requests: 1000\n"
+		"      splice_threshold: 0\n"
+		"  - bind: 127.0.0.1:8081\n"
+		"    mode: http\n"
+		"    routes: [{match: {path: /}, cluster: api}]\n"
+		"clusters:\n"
+		"  web:\n"
+		"    balance: maglev\n"
+		"    hash_key: cookie:sid\n"
+		"    response_timeout: 5s\n"
+		"    pool: {max_idle: 0, idle_timeout: 2s, max_requests: 100}\n"
+		"    health_check:\n"
+		"      type: http\n"
+		"      interval: 3s\n"
+		"      timeout: 2s\n"
+		"      rise: 1\n"
+		"      fall: 7\n"
+		"      path: /healthz\n"
+		"      host: web.internal\n"
+		"      expect_status: 204\n"
+		"    backends: [127.0.0.1:9001]\n"
+		"  api:\n"
+		"    balance: ringhash\n"
+		"    hash_key: header:X-User\n"
+		"    health_check: {type: tcp}\n"
+		"    backends: [127.0.0.1:9002]\n";
+	const struct rp_http_listener_config *h;
+	const struct rp_cluster_config *c;
+
+	CU_ASSERT_EQUAL_FATAL(load(y), with_http(0, 2));
+	CU_ASSERT_STRING_EQUAL(cfg.access_log, "/var/log/rp.log");
+	CU_ASSERT_EQUAL(cfg.access_log_format, RP_LOG_JSON);
+	CU_ASSERT_EQUAL_FATAL(cfg.nlisteners, 2);
+	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_HTTP);
+	CU_ASSERT_EQUAL(cfg.listeners[1].mode, RP_MODE_HTTP);
+	h = &cfg.listeners[0].http;
+	CU_ASSERT_FALSE(h->xff);
+	CU_ASSERT_FALSE(h->xfp);
+	CU_ASSERT_TRUE(h->forwarded);
+	CU_ASSERT_TRUE(h->via);
+	CU_ASSERT_STRING_EQUAL(h->host_rewrite, "backend.internal:8080");
+	CU_ASSERT_EQUAL(h->header_timeout_ms, 3000);
+	CU_ASSERT_EQUAL(h->keepalive_timeout_ms, 60000);
+	CU_ASSERT_EQUAL(h->body_timeout_ms, 250);
+	CU_ASSERT_EQUAL(h->max_body, 1ull << 40);
+	CU_ASSERT_EQUAL(h->max_head, 32768);
+	CU_ASSERT_EQUAL(h->max_headers, 128);
+	CU_ASSERT_EQUAL(h->max_target, 32768);
+	CU_ASSERT_EQUAL(h->max_requests, 1000);
+	CU_ASSERT_EQUAL(h->splice_threshold, 0);
+
+	CU_ASSERT_EQUAL_FATAL(cfg.nclusters, 2);
+	c = &cfg.clusters[0];
+	CU_ASSERT_EQUAL(c->hash_key, RP_HASH_COOKIE);
+	CU_ASSERT_STRING_EQUAL(c->hash_name, "sid");
+	CU_ASSERT_EQUAL(c->response_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(c->pool_max_idle, 0);
+	CU_ASSERT_EQUAL(c->pool_idle_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c->pool_max_requests, 100);
+	CU_ASSERT_EQUAL(c->health.type, RP_CHECK_HTTP);
+	CU_ASSERT_EQUAL(c->health.interval_ms, 3000);
+	CU_ASSERT_EQUAL(c->health.timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c->health.rise, 1);
+	CU_ASSERT_EQUAL(c->health.fall, 7);
+	CU_ASSERT_STRING_EQUAL(c->health.path, "/healthz");
+	CU_ASSERT_STRING_EQUAL(c->health.host, "web.internal");
+	CU_ASSERT_EQUAL(c->health.expect_status, 204);
+	c = &cfg.clusters[1];
+	CU_ASSERT_EQUAL(c->hash_key, RP_HASH_HEADER);
+	CU_ASSERT_STRING_EQUAL(c->hash_name, "X-User");
+	CU_ASSERT_EQUAL(c->health.type, RP_CHECK_TCP);
+
+	/* Listener 1's own route, the two top-level ones, then listener 0's
+	 * cluster as its default route. Listener 1 has no cluster: no default. */
+	CU_ASSERT_EQUAL_FATAL(cfg.nroutes, 4);
+	CU_ASSERT_EQUAL(cfg.routes[0].listeners, 1u << 1);
+	CU_ASSERT_STRING_EQUAL(cfg.routes[0].path, "/");
+	CU_ASSERT_EQUAL(cfg.routes[0].cluster, 1);
+	CU_ASSERT_EQUAL(cfg.routes[1].listeners, 0);
+	CU_ASSERT_STRING_EQUAL(cfg.routes[1].host, "*.example.com");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[1].path, "/api/");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[1].method, "POST");
+	CU_ASSERT_EQUAL(cfg.routes[1].cluster, 1); /* api, defined later */
+	CU_ASSERT_EQUAL(cfg.routes[2].listeners, 0);
+	CU_ASSERT_STRING_EQUAL(cfg.routes[2].host, "www.example.com");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[2].header, "X-Canary");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[2].header_value, "yes please");
+	CU_ASSERT_EQUAL(cfg.routes[2].cluster, 0);
+	CU_ASSERT_EQUAL(cfg.routes[3].listeners, 1u << 0);
+	CU_ASSERT_STRING_EQUAL(cfg.routes[3].host, "");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[3].path, "");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[3].method, "");
+	CU_ASSERT_STRING_EQUAL(cfg.routes[3].header, "");
+	CU_ASSERT_EQUAL(cfg.routes[3].cluster, 0);
+}
+
+static void test_yaml_http_listener_gets_the_defaults(void)
+{
+	const char *y = "access_log: \"-\"\n"
+			"listeners: [{bind: 127.0.0.1:1, mode: http, cluster: c}]\n"
+			"clusters: {c: {backends: [127.0.0.1:2]}}\n";
+	struct rp_listener_config ldef;
+	struct rp_cluster_config *cdef = malloc(sizeof(*cdef));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cdef);
+	CU_ASSERT_EQUAL_FATAL(load(y), with_http(0, 1));
+	rp_listener_config_init(&ldef);
+	rp_cluster_config_init(cdef, "c");
+	CU_ASSERT_EQUAL(memcmp(&cfg.listeners[0].http, &ldef.http, sizeof(ldef.http)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].cluster, 0);
+	/* No route applies: everything goes to the listener's cluster. */
+	CU_ASSERT_EQUAL(cfg.nroutes, 0);
+	CU_ASSERT_STRING_EQUAL(cfg.access_log, "-");
+	CU_ASSERT_EQUAL(cfg.access_log_format, RP_LOG_COMBINED);
+	CU_ASSERT_EQUAL(cfg.clusters[0].hash_key, RP_HASH_SOURCE);
+	CU_ASSERT_EQUAL(cfg.clusters[0].response_timeout_ms, cdef->response_timeout_ms);
+	CU_ASSERT_EQUAL(cfg.clusters[0].pool_max_idle, cdef->pool_max_idle);
+	CU_ASSERT_EQUAL(cfg.clusters[0].pool_idle_timeout_ms, cdef->pool_idle_timeout_ms);
+	CU_ASSERT_EQUAL(cfg.clusters[0].pool_max_requests, cdef->pool_max_requests);
+	CU_ASSERT_EQUAL(
+		memcmp(&cfg.clusters[0].health, &cdef->health, sizeof(cdef->health)), 0);
+	/* A health_check with only a type keeps the other defaults. */
+	CU_ASSERT_EQUAL_FATAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+				   "clusters: {c: {backends: [127.0.0.1:2],\n"
+				   "  health_check: {type: http}}}\n"),
+			      0);
+	CU_ASSERT_EQUAL(cfg.clusters[0].health.type, RP_CHECK_HTTP);
+	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].health.path, "/");
+	CU_ASSERT_EQUAL(cfg.clusters[0].health.interval_ms, cdef->health.interval_ms);
+	free(cdef);
+}
+
+static void test_yaml_routes_without_match_take_everything(void)
+{
+	const char *y = "listeners:\n"
+			"  - {bind: 127.0.0.1:1, mode: http}\n"
+			"  - {bind: 127.0.0.1:2, cluster: tcp}\n"
+			"  - {bind: 127.0.0.1:3, mode: http, cluster: b,\n"
+			"     routes: [{match: {}, cluster: a}]}\n"
+			"routes: [{cluster: b}]\n"
+			"clusters:\n"
+			"  a: {backends: [127.0.0.1:10]}\n"
+			"  b: {backends: [127.0.0.1:20]}\n"
+			"  tcp: {backends: [127.0.0.1:30]}\n";
+
+	CU_ASSERT_EQUAL_FATAL(load(y), with_http(0, 2));
+	CU_ASSERT_EQUAL_FATAL(cfg.nroutes, 3);
+	CU_ASSERT_EQUAL(cfg.routes[0].listeners, 1u << 2);
+	CU_ASSERT_EQUAL(cfg.routes[0].cluster, 0);
+	CU_ASSERT_EQUAL(cfg.routes[1].listeners, 0);
+	CU_ASSERT_EQUAL(cfg.routes[1].cluster, 1);
+	/* Listener 2's default, never reached behind the catch-alls, but the
+	 * order is the file's to decide. */
+	CU_ASSERT_EQUAL(cfg.routes[2].listeners, 1u << 2);
+	CU_ASSERT_EQUAL(cfg.routes[2].cluster, 1);
+	CU_ASSERT_EQUAL(cfg.listeners[1].cluster, 2);
+}
+
+/* Bad HTTP files: @n problems, plus one per mode http listener (@nhttp)
+ * when this build does not serve http. */
+static const struct {
+	const char *yaml;
+	unsigned n, nhttp;
+	const char *needles[3];
+} bad_http_files[] = {
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, http: {via: true}}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:1:45: http: only for mode http (this listener is mode tcp)"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    routes: [{cluster: c}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:4:5: routes: only for mode http"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n"
+	 "routes: [{cluster: c}]\n",
+	 1,
+	 0,
+	 {"t.yaml:3:1: routes: no listener has mode http"}},
+	{"listeners: [{bind: 127.0.0.1:1, mode: http}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 1,
+	 {"t.yaml:1:13: listener without 'cluster' and without routes"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: http}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n"
+	 "routes:\n"
+	 "  - match: {host: a.example}\n"
+	 "    cluster: nope\n"
+	 "  - match: {path: /x}\n",
+	 2,
+	 1,
+	 {"t.yaml:5:14: cluster: unknown cluster 'nope'",
+	  "t.yaml:6:5: route without 'cluster' (where its requests go)"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: http}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n"
+	 "routes:\n"
+	 "  - match: {host: \"a b\", path: api, method: get}\n"
+	 "    cluster: c\n"
+	 "  - match: {host: \"*.\", colour: red}\n"
+	 "    cluster: c\n",
+	 5,
+	 1,
+	 {"t.yaml:4:19: host: expected a host such as app.example or *.example",
+	  "t.yaml:4:32: path: expected a path starting with /",
+	  "t.yaml:6:25: unknown key 'colour' in match (expected host, path, method, "
+	  "header)"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: http}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n"
+	 "routes:\n"
+	 "  - match: {host: \"a.example:80\", method: get}\n"
+	 "    cluster: c\n"
+	 "  - match: {header: {name: X-A}}\n"
+	 "    cluster: c\n",
+	 3,
+	 1,
+	 {"without a port, got 'a.example:80'",
+	  "t.yaml:4:43: method: expected a method in capitals",
+	  "t.yaml:6:21: header: give both name and value"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: http}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n"
+	 "routes:\n"
+	 "  - match: {header: {name: \"X Y\", value: \" v\"}}\n"
+	 "    cluster: c\n"
+	 "  - match: {path: \"/a\\r\\nX-Evil: 1\"}\n"
+	 "    cluster: c\n",
+	 3,
+	 1,
+	 {"t.yaml:4:28: name: expected a header name",
+	  "t.yaml:4:42: value: expected a value without spaces at either end",
+	  "t.yaml:6:19: path: control characters are not allowed"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: http\n"
+	 "    cluster: c\n"
+	 "    http:\n"
+	 "      xff: maybe\n"
+	 "      max_head: 512\n"
+	 "      max_headers: 129\n"
+	 "      max_body: 1x\n"
+	 "      header_timeout: 0\n"
+	 "      splice_threshold: 20000000t\n"
+	 "      host_rewrite: \"a\\r\\nX-Evil: 1\"\n"
+	 "      speed: fast\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 8,
+	 1,
+	 {"t.yaml:6:12: xff: expected true or false, got 'maybe'",
+	  "t.yaml:11:25: splice_threshold: expected a size",
+	  "t.yaml:12:21: host_rewrite: control characters are not allowed"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: http\n"
+	 "    cluster: c\n"
+	 "    http: {max_head: 4k}\n"
+	 "  - bind: 127.0.0.1:2\n"
+	 "    mode: http\n"
+	 "    cluster: c\n"
+	 "    http: {max_head: 4k, max_target: 5k}\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 2,
+	 2,
+	 {"t.yaml:5:22: max_head: must not be less than max_target (8192 bytes by "
+	  "default)",
+	  "t.yaml:9:38: max_target: must not be more than max_head (4096 bytes)"}},
+	{"access_log: {format: xml}\n"
+	 "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 2,
+	 0,
+	 {"t.yaml:1:22: format: expected combined or json, got 'xml'",
+	  "t.yaml:1:13: access_log without 'path'"}},
+	{"access_log: [a.log]\n"
+	 "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:1:13: access_log: expected a file path or - (stdout), got a list"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    hash_key: header:X-User\n"
+	 "    pool: {max_idle: -1, idle_timeout: 0, max_requests: 9999999999}\n"
+	 "    response_timeout: 0\n"
+	 "    backends: [127.0.0.1:2]\n",
+	 5,
+	 0,
+	 {"t.yaml:4:15: hash_key: only used by balance ringhash or maglev (this "
+	  "cluster uses roundrobin)",
+	  "t.yaml:5:57: max_requests: expected a whole number from 0 to 4294967295",
+	  "t.yaml:6:23: response_timeout: expected a duration"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    balance: maglev\n"
+	 "    hash_key: \"cookie:\"\n"
+	 "    backends: [127.0.0.1:2]\n"
+	 "  d:\n"
+	 "    balance: ringhash\n"
+	 "    hash_key: url\n"
+	 "    backends: [127.0.0.1:3]\n",
+	 2,
+	 0,
+	 {"t.yaml:5:15: hash_key: expected source, header:NAME or cookie:NAME",
+	  "t.yaml:9:15: hash_key: expected source"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    health_check: {interval: 1s, path: /x}\n"
+	 "    backends: [127.0.0.1:2]\n"
+	 "  d:\n"
+	 "    health_check:\n"
+	 "      type: tcp\n"
+	 "      path: /x\n"
+	 "      host: a.example\n"
+	 "      expect_status: 200\n"
+	 "      interval: 5s\n"
+	 "      timeout: 5s\n"
+	 "    backends: [127.0.0.1:3]\n",
+	 5,
+	 0,
+	 {"t.yaml:4:19: health_check without 'type' (tcp or http)",
+	  "t.yaml:9:13: path: only for type http (a tcp check only connects)",
+	  "t.yaml:13:16: timeout: must be less than the interval (timeout 5000 ms, "
+	  "interval 5000 ms)"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    health_check: {type: udp, rise: 0, fall: x, expect_status: 99,\n"
+	 "                   host: \"a:b:c\", path: /healthz?full}\n"
+	 "    backends: [127.0.0.1:2]\n",
+	 6,
+	 0,
+	 {"t.yaml:4:26: type: expected tcp or http, got 'udp'",
+	  "t.yaml:4:64: expect_status: expected a whole number from 100 to 599",
+	  "t.yaml:5:26: host: expected a host such as app.example"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: htp, http: {}}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:1:51: mode: expected tcp or http, got 'htp'"}},
+};
+
+static void test_yaml_bad_http_files_report_line_and_column(void)
+{
+	for (unsigned i = 0; i < sizeof(bad_http_files) / sizeof(bad_http_files[0]);
+	     i++) {
+		int want = with_http(bad_http_files[i].n, bad_http_files[i].nhttp);
+		int ret = load(bad_http_files[i].yaml);
+
+		if (ret != want) {
+			fprintf(stderr,
+				"\n  bad http file %u: %d problems, wanted %d:\n%s", i,
+				ret, want, reports);
+			CU_FAIL("wrong number of problems");
+		}
+		CU_ASSERT_EQUAL(nreports, (unsigned)(ret > 0 ? ret : 0));
+		for (unsigned k = 0; k < 3 && bad_http_files[i].needles[k]; k++)
+			expect_report(bad_http_files[i].needles[k]);
+		if (bad_http_files[i].nhttp && !rp__config_mode_available(RP_MODE_HTTP))
+			expect_report("mode: 'http' is not available yet (only tcp)");
+	}
+}
+
+/* Loads a file of one http listener (@listener_extra inside its mapping)
+ * after the lines of @extra. */
+static int load_with(const char *extra, const char *listener_extra)
+{
+	static char y[32768];
+
+	snprintf(y, sizeof(y),
+		 "%s"
+		 "listeners: [{bind: 127.0.0.1:1, mode: http, cluster: c%s}]\n"
+		 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+		 extra, listener_extra);
+	return load(y);
+}
+
+static void test_yaml_long_strings_are_refused_not_truncated(void)
+{
+	char host[200], extra[4096], name[80];
+
+	/* 127 characters fit a char[128], 128 do not. */
+	memset(host, 'a', 126);
+	memcpy(host + 126, ".b", 3);
+	snprintf(extra, sizeof(extra), ", http: {host_rewrite: %s}", host);
+	CU_ASSERT_EQUAL(load_with("", extra), with_http(1, 1));
+	expect_report("t.yaml:1:78: host_rewrite: too long, at most 127 characters");
+	host[127] = '\0';
+	snprintf(extra, sizeof(extra), ", http: {host_rewrite: %s}", host);
+	CU_ASSERT_EQUAL(load_with("", extra), with_http(0, 1));
+	CU_ASSERT_EQUAL(strlen(cfg.listeners[0].http.host_rewrite), 127);
+
+	snprintf(extra, sizeof(extra), "routes: [{match: {host: a%s}, cluster: c}]\n",
+		 host);
+	CU_ASSERT_EQUAL(load_with(extra, ""), with_http(1, 1));
+	expect_report("t.yaml:1:25: host: too long, at most 127 characters");
+
+	memset(name, 'N', 64);
+	name[64] = '\0';
+	snprintf(extra, sizeof(extra),
+		 "clusters: {c: {backends: [127.0.0.1:2], balance: maglev, hash_key: "
+		 "\"header:%s\"}}\n"
+		 "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n",
+		 name);
+	CU_ASSERT_EQUAL(load(extra), 1);
+	expect_report("hash_key: the name is too long, at most 63 characters");
+	snprintf(extra, sizeof(extra),
+		 ", routes: [{match: {header: {name: %s, value: x}}, cluster: c}]", name);
+	CU_ASSERT_EQUAL(load_with("", extra), with_http(1, 1));
+	expect_report("name: too long, at most 63 characters");
+
+	memset(extra, 'p', 300);
+	memcpy(extra, "access_log: /", 13);
+	memcpy(extra + 300, "\n", 2);
+	CU_ASSERT_EQUAL(load_with(extra, ""), with_http(1, 1));
+	expect_report("t.yaml:1:13: access_log: too long, at most 255 characters");
+	CU_ASSERT_EQUAL(load_with("routes: [{match: {method: GETTINGSOMETHING}, "
+				  "cluster: c}]\n",
+				  ""),
+			with_http(1, 1));
+	expect_report("method: too long, at most 15 characters");
+}
+
+static void test_yaml_too_many_routes(void)
+{
+	static char y[65536];
+	size_t n = 0;
+
+	/* 64 top-level routes fit; a listener's default route would be the
+	 * 65th. */
+	n += (size_t)sprintf(y + n, "routes:\n");
+	for (unsigned i = 0; i < RP_MAX_ROUTES; i++)
+		n += (size_t)sprintf(y + n, "  - {match: {path: /%u}, cluster: c}\n", i);
+	sprintf(y + n, "listeners: [{bind: 127.0.0.1:1, mode: http, cluster: c}]\n"
+		       "clusters: {c: {backends: [127.0.0.1:2]}}\n");
+	CU_ASSERT_EQUAL(load(y), with_http(1, 1));
+	expect_report("t.yaml:66:54: cluster: no room left for this listener's default "
+		      "route (at most 64 routes in all");
+	CU_ASSERT_EQUAL(cfg.nroutes, RP_MAX_ROUTES);
+
+	/* Without the listener's cluster, 64 routes load. */
+	sprintf(y + n, "listeners: [{bind: 127.0.0.1:1, mode: http}]\n"
+		       "clusters: {c: {backends: [127.0.0.1:2]}}\n");
+	CU_ASSERT_EQUAL(load(y), with_http(0, 1));
+	CU_ASSERT_EQUAL(cfg.nroutes, RP_MAX_ROUTES);
+
+	/* A 65th is one problem, however many more follow. */
+	n += (size_t)sprintf(y + n, "  - {cluster: c}\n  - {cluster: c}\n");
+	sprintf(y + n, "listeners: [{bind: 127.0.0.1:1, mode: http}]\n"
+		       "clusters: {c: {backends: [127.0.0.1:2]}}\n");
+	CU_ASSERT_EQUAL(load(y), with_http(1, 1));
+	expect_report("t.yaml:66:5: too many routes (at most 64 in all)");
+}
+
+/* Every file in examples/ passes `ringproxy check` (docs/config.md says
+ * so); found from this file's own path. */
+static void test_yaml_example_files_pass(void)
+{
+	static const struct {
+		const char *name;
+		unsigned nhttp;
+	} examples[] = {{"l4.yaml", 0}, {"proxy-protocol.yaml", 0}, {"http.yaml", 2}};
+	const char *me = __FILE__, *tail = strstr(me, "tests/unit/config/test_yaml.c");
+	char path[4096];
+
+	if (me[0] != '/' || !tail) {
+		fprintf(stderr, "\n  (source tree unknown: examples not checked)\n");
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+		int ret;
+
+		snprintf(path, sizeof(path), "%.*sexamples/%s", (int)(tail - me), me,
+			 examples[i].name);
+		reports[0] = '\0';
+		nreports = 0;
+		ret = rp__config_load_file(path, &cfg, collect, NULL);
+		if (ret != with_http(0, examples[i].nhttp))
+			fprintf(stderr, "\n  %s:\n%s", path, reports);
+		CU_ASSERT_EQUAL(ret, with_http(0, examples[i].nhttp));
+	}
+}
+
+/* What the loader accepts, rp_engine_create() accepts, and both agree on
+ * whether this build serves mode http. */
+static void test_yaml_engine_agrees_with_the_loader(void)
+{
+	const char *y = "listeners:\n"
+			"  - {bind: 127.0.0.1:1, mode: http, cluster: c,\n"
+			"     routes: [{match: {host: \"*.a.example\", method: GET,\n"
+			"               header: {name: X-A, value: b}}, cluster: c}]}\n"
+			"  - {bind: 127.0.0.1:2, cluster: c}\n"
+			"clusters:\n"
+			"  c:\n"
+			"    balance: ringhash\n"
+			"    hash_key: cookie:s\n"
+			"    health_check: {type: http, path: /h, expect_status: 200}\n"
+			"    backends: [127.0.0.1:3]\n";
+	struct rp_engine *e = NULL;
+	char err[512] = "";
+	int ret;
+
+	if (rp__config_mode_available(RP_MODE_HTTP)) {
+		CU_ASSERT_EQUAL_FATAL(load(y), 0);
+		ret = rp_engine_create(&cfg, &e, err, sizeof(err));
+		/* The kernel may still say no (no io_uring here), never the
+		 * validation. */
+		if (ret == -EINVAL)
+			fprintf(stderr, "\n  engine: %s\n", err);
+		CU_ASSERT_NOT_EQUAL(ret, -EINVAL);
+		rp_engine_destroy(e);
+	} else {
+		CU_ASSERT_EQUAL_FATAL(load(y), 1);
+		expect_report(
+			"t.yaml:2:31: mode: 'http' is not available yet (only tcp)");
+		CU_ASSERT_EQUAL(rp_engine_create(&cfg, &e, err, sizeof(err)), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "mode 'http' is not available yet"));
+	}
+}
+
+/* A valid configuration to spoil: listener 0 tcp, listener 1 http when
+ * this build serves it, one cluster, one route for listener 1. */
+static void engine_base(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load("listeners:\n"
+				   "  - {bind: 127.0.0.1:1, cluster: c}\n"
+				   "  - {bind: 127.0.0.1:2, cluster: c}\n"
+				   "clusters: {c: {backends: [127.0.0.1:3]}}\n"),
+			      0);
+	if (rp__config_mode_available(RP_MODE_HTTP)) {
+		cfg.listeners[1].mode = RP_MODE_HTTP;
+		cfg.nroutes = 1;
+		cfg.routes[0] = (struct rp_route_config){.listeners = 1u << 1};
+	}
+}
+
+/* rp_engine_create() refuses the configuration, saying @needle, before it
+ * asks the kernel anything. */
+static void expect_refused(const char *needle)
+{
+	struct rp_engine *e = NULL;
+	char err[512] = "";
+	int ret = rp_engine_create(&cfg, &e, err, sizeof(err));
+
+	CU_ASSERT_EQUAL(ret, -EINVAL);
+	if (ret == 0)
+		rp_engine_destroy(e);
+	if (!strstr(err, needle)) {
+		fprintf(stderr, "\n  engine said: %s\n  wanted: %s\n", err, needle);
+		CU_FAIL("the engine did not name the problem");
+	}
+}
+
+/* For embedders that fill struct rp_config themselves. */
+static void test_yaml_engine_refuses_bad_http_values(void)
+{
+	struct rp_route_config *r = &cfg.routes[0];
+	struct rp_cluster_config *c = &cfg.clusters[0];
+	struct rp_http_listener_config *h = &cfg.listeners[1].http;
+
+	engine_base();
+	cfg.nroutes = 1;
+	r->cluster = 1;
+	expect_refused("route 0: no such cluster (#1)");
+	engine_base();
+	cfg.nroutes = 1;
+	r->listeners = 1u << 2;
+	expect_refused("route 0: no such listener");
+	engine_base();
+	cfg.nroutes = 1;
+	r->listeners = 1u << 0;
+	expect_refused("route 0: listener #0 is not mode http");
+	engine_base();
+	cfg.nroutes = 1;
+	snprintf(r->header, sizeof(r->header), "X-A");
+	expect_refused("route 0: a header condition needs a name (a token) and a value");
+	engine_base();
+	cfg.nroutes = 1;
+	snprintf(r->path, sizeof(r->path), "api");
+	expect_refused("route 0: path must start with /");
+	engine_base();
+	cfg.nroutes = 1;
+	snprintf(r->host, sizeof(r->host), "*");
+	expect_refused("route 0: host must be a name or *.name");
+	engine_base();
+	cfg.nroutes = 1;
+	snprintf(r->method, sizeof(r->method), "G T");
+	expect_refused("route 0: method must be a token");
+	engine_base();
+	cfg.nroutes = 1;
+	snprintf(r->header, sizeof(r->header), "X-A");
+	snprintf(r->header_value, sizeof(r->header_value), "a\r\nX-Evil: 1");
+	expect_refused("route 0: a condition is not terminated or holds a control");
+	engine_base();
+	cfg.nroutes = 1;
+	memset(r->host, 'a', sizeof(r->host));
+	expect_refused("route 0: a condition is not terminated");
+	engine_base();
+	cfg.nroutes = RP_MAX_ROUTES + 1;
+	expect_refused("too many routes (at most 64)");
+
+	engine_base();
+	c->hash_key = RP_HASH_HEADER;
+	expect_refused("cluster 'c': hash key header needs a name");
+	engine_base();
+	c->hash_key = (enum rp_hash_key)7;
+	expect_refused("cluster 'c': unknown hash key");
+	engine_base();
+	c->response_timeout_ms = 0;
+	expect_refused("cluster 'c': response and pool idle timeouts must be positive");
+	engine_base();
+	c->health.type = RP_CHECK_HTTP;
+	c->health.timeout_ms = c->health.interval_ms;
+	expect_refused("health check timeout must be positive and less than");
+	engine_base();
+	c->health.type = RP_CHECK_TCP;
+	c->health.rise = 0;
+	expect_refused("health check rise and fall must be positive");
+	engine_base();
+	c->health.type = RP_CHECK_HTTP;
+	c->health.expect_status = 600;
+	expect_refused("expect_status must be from 100 to 599");
+	engine_base();
+	c->health.type = RP_CHECK_HTTP;
+	snprintf(c->health.path, sizeof(c->health.path), "healthz");
+	expect_refused("health check path must start with /");
+	engine_base();
+	c->health.type = (enum rp_check_type)9;
+	expect_refused("unknown health check type");
+	engine_base();
+	snprintf(cfg.access_log, sizeof(cfg.access_log), "/tmp/a\nb");
+	expect_refused("access log");
+	engine_base();
+	cfg.access_log_format = (enum rp_log_format)5;
+	expect_refused("access log");
+	engine_base();
+	cfg.listeners[0].mode = RP_MODE_FORWARD;
+	expect_refused("listener 127.0.0.1:1: mode 'forward' is not available yet");
+	engine_base();
+	cfg.listeners[0].mode = RP_MODE_NMODES;
+	expect_refused("listener 127.0.0.1:1: unknown mode");
+
+	if (!rp__config_mode_available(RP_MODE_HTTP)) {
+		engine_base();
+		cfg.listeners[1].mode = RP_MODE_HTTP;
+		expect_refused("listener 127.0.0.1:2: mode 'http' is not available yet "
+			       "(only tcp)");
+		return;
+	}
+	engine_base();
+	h->max_headers = 0;
+	expect_refused("listener 127.0.0.1:2: max_headers must be from 1 to 128");
+	engine_base();
+	h->max_head = 512;
+	expect_refused("listener 127.0.0.1:2: max_head must be from 1k to 1m");
+	engine_base();
+	h->max_target = h->max_head + 1;
+	expect_refused("listener 127.0.0.1:2: max_target must be from 1 to max_head");
+	engine_base();
+	h->body_timeout_ms = 0;
+	expect_refused("header, keep-alive and body timeouts must be positive");
+	engine_base();
+	snprintf(h->host_rewrite, sizeof(h->host_rewrite), "a\r\nX-Evil: 1");
+	expect_refused("host_rewrite must be a host");
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_full_file_loads_every_value),
 	RP_TEST(test_yaml_minimal_file_gets_the_defaults),
@@ -381,5 +1090,14 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_reports_are_capped),
 	RP_TEST(test_yaml_buffer_needs_no_nul_and_refuses_one),
 	RP_TEST(test_yaml_file_that_cannot_be_read),
+	RP_TEST(test_yaml_http_file_loads_every_value),
+	RP_TEST(test_yaml_http_listener_gets_the_defaults),
+	RP_TEST(test_yaml_routes_without_match_take_everything),
+	RP_TEST(test_yaml_bad_http_files_report_line_and_column),
+	RP_TEST(test_yaml_long_strings_are_refused_not_truncated),
+	RP_TEST(test_yaml_too_many_routes),
+	RP_TEST(test_yaml_example_files_pass),
+	RP_TEST(test_yaml_engine_agrees_with_the_loader),
+	RP_TEST(test_yaml_engine_refuses_bad_http_values),
 };
 RP_UNIT_MAIN("yaml", tests)

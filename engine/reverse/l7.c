@@ -1,0 +1,2334 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * l7.c - the HTTP/1.1 half of the reverse proxy.
+ *
+ * A client connection reads one request head into its input buffer, parses
+ * it strictly (engine/http/), routes it to a cluster, and runs one exchange
+ * with a backend connection taken from that backend's per-reactor idle pool
+ * or connected afresh. An exchange has two directions, each with at most one
+ * operation in flight:
+ *
+ *   up    the re-serialized request head, then the request body as it
+ *         arrives from the client (Content-Length or chunked, the chunked
+ *         framing checked by the decoder and forwarded as received);
+ *   down  the backend's response: interim 1xx relayed, the final head
+ *         parsed as strictly as requests and re-serialized, then the body,
+ *         framed as the backend framed it (de-chunked for HTTP/1.0 clients).
+ *
+ * Pipelined requests wait in the input buffer: nothing is read from the
+ * client past the current request until its response is complete, so
+ * responses go out in order. When both directions are done the backend
+ * connection goes back to its pool (if the response allows it), an access
+ * log line is queued, and the next request is parsed.
+ *
+ * Failing: before a response byte reached the client, the client gets our
+ * own status (502 bad response, 503 no backend, 504 backend timeout, 408 slow
+ * client); after, both connections are reset. A request is retried on a
+ * fresh connection to another backend when nothing of the response arrived
+ * and it is idempotent or none of it was sent (connect failures).
+ *
+ * Teardown: every SQE of a connection, on either socket, is counted in
+ * c->inflight. To fail, retry or close, the connection cancels what is in
+ * flight and acts once the count is back to zero ("quiescing"), so no
+ * completion ever finds freed memory or a reused descriptor.
+ */
+#define _GNU_SOURCE /* POLLRDHUP */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alog.h"
+#include "http/http.h"
+#include "net/net.h"
+#include "proxyproto/proxyproto.h"
+#include "reverse/reverse.h"
+#include "tunnel/tunnel.h"
+
+/* How long a closing connection keeps reading (and dropping) what the client
+ * still sends, so that our last response is not destroyed by a reset. */
+#define L7_LINGER_MS 2000
+
+struct l7_shard;
+struct l7_conn;
+
+/* A backend connection: attached to a client's exchange, or idle in its
+ * backend's pool (watched by a poll that notices the backend closing it). */
+struct l7_bconn {
+	struct l7_shard *sh;
+	struct rp_backend *be;
+	int fd;
+	unsigned requests;
+	bool idle;
+	bool poll_pending; /* the idle poll's CQE is due */
+	bool closing;	   /* free once the poll's CQE is in */
+	struct l7_bconn *next, **pprev;
+	struct rp_timer idle_timer;
+	struct rp_op poll_op;
+};
+
+enum l7_phase {
+	C_HEAD,	  /* reading a request head (or waiting for one) */
+	C_XCHG,	  /* an exchange with a backend */
+	C_ERROR,  /* sending our own response, then closing */
+	C_LINGER, /* write side shut, dropping input until EOF or the timer */
+	C_TUNNEL, /* upgraded: the tunnel owns both sockets */
+};
+
+enum l7_timer {
+	T_NONE,
+	T_KEEPALIVE, /* no byte of the next request yet */
+	T_HEADER,    /* request head incomplete */
+	T_XCHG,	     /* backend response and client body deadlines */
+	T_LINGER,
+};
+
+enum l7_action {
+	A_NONE,
+	A_FAIL,	  /* answer fail_status (0: reset the client) */
+	A_RETRY,  /* connect to another backend and send again */
+	A_CLOSE,  /* close both, quietly */
+	A_LINGER, /* the response is out: close the backend, linger on the client */
+};
+
+struct l7_conn {
+	struct rp_tunnel t; /* first: zeroed with the conn; after a 101 */
+	struct l7_shard *sh;
+	const struct rp_listener_config *lis;
+	struct l7_conn *next, **pprev;
+	int cfd;
+	enum l7_phase phase;
+	unsigned inflight;
+	enum l7_action action; /* set while quiescing */
+	uint16_t fail_status;
+	bool quiescing;
+	bool pp_wait; /* expecting a PROXY protocol header first */
+
+	/* client input: [0, hlen) the current head, [fwd, scan) body bytes
+	 * framed and ready to forward, [scan, ilen) unread or the next request */
+	char *ibuf;
+	char *obuf; /* serialized heads: the request's, then the response's */
+	char *rbuf; /* backend input */
+	unsigned ilen, hlen, fwd, scan;
+
+	/* the client */
+	struct sockaddr_storage peer, local;
+	socklen_t peer_len;
+	bool peer_known;
+	unsigned nreq;
+
+	/* the request */
+	enum rp_http_method method;
+	uint8_t minor;
+	bool req_keep_alive;
+	bool upgrade_req;
+	bool idempotent;
+	enum rp_http_body req_body;
+	uint64_t req_left; /* Content-Length bytes not yet scanned */
+	uint64_t req_body_bytes;
+	struct rp_http_chunked req_ck;
+	bool req_scanned; /* the whole body is in [fwd, scan) or sent */
+	bool body_kept;	  /* every body byte sent is still in ibuf (retry) */
+	struct rp_http_span log_method, log_target, log_host, log_referer, log_ua;
+	char upgrade_val[64];
+	uint64_t start_ms, start_wall_ms;
+
+	/* the backend side */
+	struct rp_cluster *cl;
+	int backend; /* picked, not yet released; or -1 */
+	struct l7_bconn *b;
+	bool b_reused;
+	unsigned attempts;
+	uint64_t tried[(RP_MAX_BACKENDS + 63) / 64];
+	uint64_t hash;
+	bool have_hash;
+	unsigned connect_pending;
+	int connect_res;
+	bool connect_timed_out;
+	struct __kernel_timespec ts;
+
+	/* up: our PROXY header [ppoff, pplen) on a new connection, the head in
+	 * obuf [ooff, olen), then ibuf [fwd, scan) */
+	uint8_t pphdr[RP_PP_BUILD_MAX];
+	unsigned pplen, ppoff;
+	unsigned olen, ooff;
+	unsigned up_len; /* body bytes in the send in flight */
+	bool up_busy, up_head_sent, up_done;
+
+	/* down: rbuf [roff, rw) ready to send, [rscan, rlen) not yet framed */
+	unsigned rlen, roff, rw, rscan;
+	unsigned hsend_len, hsend_off; /* response head in obuf */
+	bool down_busy, down_recv_busy, down_done;
+	bool resp_head_done; /* the final head arrived */
+	bool resp_started;   /* a byte of the response reached the client */
+	bool interim;	     /* sending a 1xx; parse again after */
+	uint16_t status;
+	enum rp_http_body resp_body;
+	uint64_t resp_left;
+	struct rp_http_chunked resp_ck;
+	bool dechunk;
+	bool resp_keep_alive; /* the backend connection may carry another */
+	bool client_close;    /* close the client after this response */
+	uint64_t bytes_out;   /* to the client, for the log */
+
+	/* deadlines (ms) of T_XCHG */
+	uint64_t b_active, c_active;
+	bool c_waiting; /* a client body recv is pending */
+
+	/* bodies of a known length over the threshold: [0] up, [1] down */
+	struct l7_splice {
+		bool on;
+		bool have_pipe;
+		struct rp_pipe pipe;
+		unsigned bytes; /* in the pipe */
+		uint64_t left;	/* still to read from the source */
+	} sp[2];
+
+	enum l7_timer tkind;
+	struct rp_timer timer;
+
+	bool crecv_busy, csend_busy, crecv_poll, csend_poll, bsend_poll, brecv_poll;
+	struct iovec up_iov[3], down_iov[2];
+	struct msghdr up_msg, down_msg;
+	struct rp_op crecv_op, csend_op, bconn_op, btimeout_op, bsend_op, brecv_op,
+		shut_op;
+};
+
+struct l7_shard {
+	struct rp_reactor *r;
+	struct rp_reverse *rv;
+	struct rp_pool conns;
+	struct rp_pool bconns;
+	struct rp_pool bufs;
+	unsigned bufsz;
+	struct l7_conn *list;
+	struct rp_alog *alog;
+	/* Scratch: a head is parsed and used within one callback. */
+	struct rp_http_request req;
+	struct rp_http_response resp;
+	char logline[4096];
+};
+
+static void conn_settle(struct l7_conn *c);
+static void conn_quiesce(struct l7_conn *c, enum l7_action a, uint16_t status);
+static void up_run(struct l7_conn *c);
+static void down_recv(struct l7_conn *c);
+static void down_send(struct l7_conn *c);
+static void head_try(struct l7_conn *c);
+static void client_recv(struct l7_conn *c);
+static void xchg_start_backend(struct l7_conn *c);
+static bool splice_start(struct l7_conn *c, int d, uint64_t left);
+static void splice_run(struct l7_conn *c, int d);
+static void splice_ready(struct l7_conn *c, int d, int res);
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static struct io_uring_sqe *c_sqe(struct l7_conn *c, struct rp_op *op)
+{
+	struct io_uring_sqe *sqe = rp__reactor_sqe(c->sh->r);
+
+	io_uring_sqe_set_data(sqe, op);
+	c->inflight++;
+	return sqe;
+}
+
+static void ring_close(struct rp_reactor *r, int fd, bool reset)
+{
+	struct io_uring_sqe *sqe;
+
+	if (reset) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+static void timer_set(struct l7_conn *c, enum l7_timer kind, uint64_t at)
+{
+	c->tkind = kind;
+	rp__timer_arm(&c->sh->r->wheel, &c->timer, at);
+}
+
+static char *buf_get(struct l7_shard *sh)
+{
+	return rp__pool_get(&sh->bufs);
+}
+
+static void buf_put(struct l7_shard *sh, char **b)
+{
+	if (*b) {
+		rp__pool_put(&sh->bufs, *b);
+		*b = NULL;
+	}
+}
+
+static bool span_eq(const char *buf, struct rp_http_span s, const char *str)
+{
+	size_t n = strlen(str);
+
+	return s.len == n && !strncasecmp(buf + s.off, str, n);
+}
+
+/* ---- backend connections and their pools ---------------------------------- */
+
+static void bconn_free(struct l7_bconn *b)
+{
+	rp__pool_put(&b->sh->bconns, b);
+}
+
+static void bconn_unidle(struct l7_bconn *b)
+{
+	if (!b->idle)
+		return;
+	b->idle = false;
+	*b->pprev = b->next;
+	if (b->next)
+		b->next->pprev = b->pprev;
+	b->be->nidle--;
+	rp__timer_cancel(&b->sh->r->wheel, &b->idle_timer);
+}
+
+/* Closes @b; @reset for a connection left mid-message. */
+static void bconn_close(struct l7_bconn *b, bool reset)
+{
+	struct rp_reactor *r = b->sh->r;
+
+	bconn_unidle(b);
+	if (b->poll_pending) {
+		struct io_uring_sqe *sqe = rp__reactor_sqe(r);
+
+		io_uring_prep_cancel(sqe, &b->poll_op, 0);
+		io_uring_sqe_set_data64(sqe, 0);
+		b->closing = true;
+	}
+	ring_close(r, b->fd, reset);
+	b->fd = -1;
+	if (!b->poll_pending)
+		bconn_free(b);
+}
+
+static void bconn_park(struct l7_bconn *b);
+
+static void bconn_poll_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_bconn *b = rp_container_of(op, struct l7_bconn, poll_op);
+
+	b->poll_pending = false;
+	if (b->closing) {
+		bconn_free(b);
+		return;
+	}
+	if (!b->idle)
+		return; /* busy: the response made it readable */
+	/* Readable while idle: the backend closed it, or sent what nobody
+	 * asked for, or this is the late completion of a poll that saw the
+	 * last response. Only the last is harmless: ask the socket. */
+	if (res >= 0) {
+		char byte;
+		ssize_t n = recv(b->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EAGAIN) {
+			bconn_unidle(b);
+			bconn_park(b); /* a fresh poll */
+			return;
+		}
+	}
+	bconn_close(b, false);
+}
+
+static void bconn_idle_expired(struct rp_timer *t, uint64_t now)
+{
+	bconn_close(rp_container_of(t, struct l7_bconn, idle_timer), false);
+}
+
+static void bconn_park(struct l7_bconn *b)
+{
+	struct rp_backend *be = b->be;
+	struct rp_reactor *r = b->sh->r;
+	struct io_uring_sqe *sqe;
+
+	b->idle = true;
+	b->next = be->idle;
+	if (b->next)
+		b->next->pprev = &b->next;
+	b->pprev = &be->idle;
+	be->idle = b;
+	be->nidle++;
+	rp__timer_arm(&r->wheel, &b->idle_timer,
+		      r->now_ms + be->cl->cfg->pool_idle_timeout_ms);
+	/* A poll armed for an earlier idle spell may still be waiting: the
+	 * response it saw was read before the poll could complete, so the
+	 * kernel kept it armed. It watches this spell just as well. */
+	if (b->poll_pending)
+		return;
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_poll_add(sqe, b->fd, POLLIN | POLLRDHUP);
+	io_uring_sqe_set_data(sqe, &b->poll_op);
+	b->poll_pending = true;
+}
+
+/* Takes an idle connection to @be, or NULL. The idle poll stays armed: if
+ * it completes while the connection is busy, the completion is ignored. */
+static struct l7_bconn *bconn_take(struct rp_backend *be)
+{
+	struct l7_bconn *b = be->idle;
+
+	if (b)
+		bconn_unidle(b);
+	return b;
+}
+
+static void pools_close(struct l7_shard *sh)
+{
+	struct rp_reverse *rv = sh->rv;
+
+	for (unsigned k = 0; k < rv->ncl; k++)
+		for (unsigned i = 0; i < rv->cl[k].cfg->nbackends; i++)
+			while (rv->cl[k].be[i].idle)
+				bconn_close(rv->cl[k].be[i].idle, false);
+}
+
+/* ---- the client connection ---------------------------------------------- */
+
+static void conn_free(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+
+	for (int d = 0; d < 2; d++)
+		if (c->sp[d].have_pipe)
+			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
+
+	rp__timer_cancel(&sh->r->wheel, &c->timer);
+	buf_put(sh, &c->ibuf);
+	buf_put(sh, &c->obuf);
+	buf_put(sh, &c->rbuf);
+	if (c->pprev) {
+		*c->pprev = c->next;
+		if (c->next)
+			c->next->pprev = c->pprev;
+	}
+	rp__pool_put(&sh->conns, c);
+	rp__reactor_conn_closed(sh->r);
+}
+
+static void backend_release(struct l7_conn *c, bool failed)
+{
+	if (c->backend >= 0) {
+		rp__balance_release(&c->cl->lb, c->backend, failed);
+		c->backend = -1;
+	}
+}
+
+/* The client's address, asked once (multishot accept gives none). */
+static bool conn_peer(struct l7_conn *c)
+{
+	if (!c->peer_known) {
+		socklen_t ll = sizeof(c->local);
+
+		c->peer_len = sizeof(c->peer);
+		if (getpeername(c->cfd, (struct sockaddr *)&c->peer, &c->peer_len) < 0 ||
+		    getsockname(c->cfd, (struct sockaddr *)&c->local, &ll) < 0)
+			return false;
+		c->peer_known = true;
+	}
+	return true;
+}
+
+static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
+{
+	struct l7_conn *c = rp_container_of(t, struct l7_conn, t);
+
+	backend_release(c, false);
+	conn_free(c);
+}
+
+static void conn_timer_fired(struct rp_timer *t, uint64_t now);
+
+static void conn_close_now(struct l7_conn *c, bool reset)
+{
+	RP_BUG_ON(c->inflight);
+	if (c->b) {
+		bconn_close(c->b, true);
+		c->b = NULL;
+	}
+	backend_release(c, false);
+	ring_close(c->sh->r, c->cfd, reset);
+	conn_free(c);
+}
+
+/* ---- access log ------------------------------------------------------------ */
+
+static void conn_log(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	const char *b = c->ibuf;
+	struct rp_alog_entry e = {0};
+	size_t n;
+
+	if (!sh->alog || !c->hlen)
+		return;
+	conn_peer(c);
+	e.client = c->peer_known ? (struct sockaddr *)&c->peer : NULL;
+	e.client_len = c->peer_len;
+	e.start_ms_epoch = c->start_wall_ms;
+	e.method = b + c->log_method.off;
+	e.method_len = c->log_method.len;
+	e.target = b + c->log_target.off;
+	e.target_len = c->log_target.len;
+	e.minor = c->minor;
+	e.status = c->status;
+	e.bytes_sent = c->bytes_out;
+	if (c->log_referer.len) {
+		e.referer = b + c->log_referer.off;
+		e.referer_len = c->log_referer.len;
+	}
+	if (c->log_ua.len) {
+		e.user_agent = b + c->log_ua.off;
+		e.user_agent_len = c->log_ua.len;
+	}
+	if (c->log_host.len) {
+		e.host = b + c->log_host.off;
+		e.host_len = c->log_host.len;
+	}
+	e.duration_us = (r->now_ms - c->start_ms) * 1000;
+	if (c->cl) {
+		e.cluster = c->cl->cfg->name;
+		if (c->backend >= 0)
+			e.backend = c->cl->be[c->backend].addr;
+	}
+	n = rp__alog_format(r->cfg->access_log_format, &e, sh->logline,
+			    sizeof(sh->logline));
+	if (!n || !rp__alog_write(sh->alog, r->id, sh->logline, n))
+		r->stats.log_drops++;
+}
+
+static void count_status(struct l7_conn *c)
+{
+	if (c->status >= 100 && c->status < 600)
+		c->sh->r->stats.responses[c->status / 100]++;
+}
+
+/* ---- our own responses and closing ----------------------------------------- */
+
+static void linger_start(struct l7_conn *c);
+
+static void csend_cqe(struct rp_op *op, int res, uint32_t flags);
+
+/* Sends obuf [hsend_off, hsend_len) to the client (our own response). */
+static void error_send(struct l7_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->csend_op);
+
+	io_uring_prep_send(sqe, c->cfd, c->obuf + c->hsend_off,
+			   c->hsend_len - c->hsend_off, MSG_NOSIGNAL);
+	c->csend_busy = true;
+}
+
+/* Answers @status and closes. Nothing may be in flight. */
+static void conn_answer(struct l7_conn *c, unsigned status)
+{
+	int n;
+
+	RP_BUG_ON(c->inflight);
+	if (c->b) {
+		bconn_close(c->b, true);
+		c->b = NULL;
+	}
+	if (!c->obuf)
+		c->obuf = buf_get(c->sh);
+	n = c->obuf ? rp__http_error_response(status, true, c->obuf, c->sh->bufsz) : -1;
+	if (n <= 0) {
+		conn_close_now(c, true);
+		return;
+	}
+	c->status = (uint16_t)status;
+	c->phase = C_ERROR;
+	c->hsend_len = (unsigned)n;
+	c->hsend_off = 0;
+	c->bytes_out += (unsigned)n;
+	count_status(c);
+	conn_log(c);
+	error_send(c);
+}
+
+static void conn_fail(struct l7_conn *c, uint16_t status)
+{
+	conn_quiesce(c, A_FAIL, status);
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void xchg_timer_arm(struct l7_conn *c)
+{
+	const struct l7_shard *sh = c->sh;
+	uint64_t at = c->b_active + c->cl->cfg->response_timeout_ms;
+
+	if (c->c_waiting) {
+		uint64_t cat = c->c_active + c->lis->http.body_timeout_ms;
+
+		if (cat < at)
+			at = cat;
+	}
+	if (!rp__timer_armed(&c->timer) || c->tkind != T_XCHG || c->timer.expires != at)
+		timer_set(c, T_XCHG, at);
+	(void)sh;
+}
+
+static void conn_timer_fired(struct rp_timer *t, uint64_t now)
+{
+	struct l7_conn *c = rp_container_of(t, struct l7_conn, timer);
+	struct rp_reactor *r = c->sh->r;
+
+	switch (c->tkind) {
+	case T_KEEPALIVE:
+		conn_quiesce(c, A_CLOSE, 0);
+		return;
+	case T_HEADER:
+		r->stats.header_timeouts++;
+		conn_fail(c, 408);
+		return;
+	case T_XCHG:
+		if (c->c_waiting && now >= c->c_active + c->lis->http.body_timeout_ms) {
+			r->stats.header_timeouts++;
+			conn_fail(c, 408);
+			return;
+		}
+		if (now >= c->b_active + c->cl->cfg->response_timeout_ms) {
+			r->stats.backend_timeouts++;
+			if (c->backend >= 0)
+				rp__backend_failed(c->cl, c->backend,
+						   "response timeouts");
+			conn_fail(c, 504);
+			return;
+		}
+		xchg_timer_arm(c); /* activity moved a deadline */
+		return;
+	case T_LINGER:
+		conn_quiesce(c, A_CLOSE, 0);
+		return;
+	case T_NONE:
+		return;
+	}
+}
+
+/* ---- quiescing: cancel what is in flight, act when it has settled ---------- */
+
+static void conn_quiesce(struct l7_conn *c, enum l7_action a, uint16_t status)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct io_uring_sqe *sqe;
+
+	if (c->quiescing) {
+		/* A failure while retrying fails; anything else keeps the
+		 * first decision. */
+		if (c->action == A_RETRY && a != A_RETRY) {
+			c->action = a;
+			c->fail_status = status;
+		}
+		return;
+	}
+	if (a == A_FAIL && c->resp_started)
+		status = 0; /* mid-response: reset, a status would corrupt it */
+	c->quiescing = true;
+	c->action = a;
+	c->fail_status = status;
+	rp__timer_cancel(&r->wheel, &c->timer);
+	if (c->inflight) {
+		if (c->crecv_busy || c->csend_busy) {
+			sqe = rp__reactor_sqe(r);
+			io_uring_prep_cancel_fd(sqe, c->cfd, IORING_ASYNC_CANCEL_ALL);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+		if (c->b) {
+			sqe = rp__reactor_sqe(r);
+			io_uring_prep_cancel_fd(sqe, c->b->fd, IORING_ASYNC_CANCEL_ALL);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+		return;
+	}
+	conn_settle(c);
+}
+
+/* Runs the pending action once nothing is in flight. */
+static void conn_settle(struct l7_conn *c)
+{
+	enum l7_action a = c->action;
+
+	if (!c->quiescing || c->inflight)
+		return;
+	c->quiescing = false;
+	/* Whatever comes next, no body is moving any more. */
+	c->sp[0].on = c->sp[1].on = false;
+	c->action = A_NONE;
+	switch (a) {
+	case A_RETRY:
+		c->sh->r->stats.retries++;
+		if (c->b) {
+			bconn_close(c->b, true);
+			c->b = NULL;
+		}
+		backend_release(c, true);
+		xchg_start_backend(c);
+		return;
+	case A_FAIL:
+		if (c->b) {
+			bconn_close(c->b, true);
+			c->b = NULL;
+		}
+		backend_release(c, true);
+		if (c->fail_status && !c->sh->r->stopping) {
+			conn_answer(c, c->fail_status);
+			return;
+		}
+		if (!c->resp_started && c->hlen) {
+			c->status = 0;
+			conn_log(c);
+		}
+		conn_close_now(c, true);
+		return;
+	case A_LINGER:
+		backend_release(c, false);
+		linger_start(c);
+		return;
+	case A_CLOSE:
+	case A_NONE:
+		conn_close_now(c, c->phase == C_XCHG);
+		return;
+	}
+}
+
+/* Every completion starts here: false when the connection is quiescing
+ * (the caller returns after its own bookkeeping). */
+static bool op_done(struct l7_conn *c)
+{
+	RP_BUG_ON(!c->inflight);
+	c->inflight--;
+	if (c->quiescing) {
+		conn_settle(c);
+		return false;
+	}
+	return true;
+}
+
+/* ---- closing gracefully -------------------------------------------------- */
+
+static void shut_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, shut_op);
+
+	if (op_done(c))
+		client_recv(c);
+}
+
+/* Our last response is out: shut our side and read until the client closes,
+ * so its unread request bytes do not turn our FIN into a reset that could
+ * destroy the response before the client read it. */
+static void linger_start(struct l7_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct io_uring_sqe *sqe;
+
+	if (c->b) {
+		bconn_close(c->b, true);
+		c->b = NULL;
+	}
+	if (!c->ibuf) {
+		conn_close_now(c, false);
+		return;
+	}
+	c->phase = C_LINGER;
+	c->ilen = 0;
+	timer_set(c, T_LINGER, r->now_ms + L7_LINGER_MS);
+	sqe = c_sqe(c, &c->shut_op);
+	io_uring_prep_shutdown(sqe, c->cfd, SHUT_WR);
+}
+
+/* ---- reading from the client ---------------------------------------------- */
+
+static void crecv_cqe(struct rp_op *op, int res, uint32_t flags);
+
+static void client_recv(struct l7_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->crecv_op);
+
+	if (c->crecv_poll) {
+		io_uring_prep_poll_add(sqe, c->cfd, POLLIN | POLLRDHUP);
+	} else {
+		if (c->phase == C_LINGER)
+			c->ilen = 0;
+		io_uring_prep_recv(sqe, c->cfd, c->ibuf + c->ilen, c->sh->bufsz - c->ilen,
+				   0);
+	}
+	c->crecv_busy = true;
+}
+
+static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, crecv_op);
+	struct rp_reactor *r = c->sh->r;
+
+	c->crecv_busy = false;
+	if (!op_done(c))
+		return;
+	if (c->sp[0].on) {
+		splice_ready(c, 0, res);
+		return;
+	}
+	if (c->crecv_poll) {
+		c->crecv_poll = false;
+		if (res < 0) {
+			conn_quiesce(c, A_CLOSE, 0);
+			return;
+		}
+		client_recv(c);
+		return;
+	}
+	if (res == -EAGAIN || res == -EINTR) {
+		c->crecv_poll = res == -EAGAIN;
+		client_recv(c);
+		return;
+	}
+	switch (c->phase) {
+	case C_LINGER:
+		if (res <= 0)
+			conn_quiesce(c, A_CLOSE, 0);
+		else
+			client_recv(c);
+		return;
+	case C_HEAD:
+		if (res <= 0) {
+			/* Gone between requests (or mid-head: nothing to
+			 * answer to). */
+			if (c->ilen && res == 0)
+				r->stats.bad_requests++;
+			conn_quiesce(c, A_CLOSE, 0);
+			return;
+		}
+		if (c->ilen == 0 && !c->pp_wait)
+			timer_set(c, T_HEADER,
+				  r->now_ms + c->lis->http.header_timeout_ms);
+		c->ilen += (unsigned)res;
+		head_try(c);
+		return;
+	case C_XCHG:
+		c->c_waiting = false;
+		if (res <= 0) {
+			/* The client left mid-body: the backend cannot get a
+			 * complete request. */
+			conn_quiesce(c, A_FAIL, 0);
+			return;
+		}
+		c->c_active = r->now_ms;
+		c->ilen += (unsigned)res;
+		up_run(c);
+		return;
+	case C_ERROR:
+	case C_TUNNEL:
+		RP_BUG_ON(1);
+	}
+}
+
+/* ---- routing -------------------------------------------------------------- */
+
+/* The Host without its port, lowercase comparison done by the caller. */
+static struct rp_http_span host_name(const char *buf, struct rp_http_span h)
+{
+	const char *p = buf + h.off;
+
+	if (h.len && p[0] == '[') {
+		const char *e = memchr(p, ']', h.len);
+
+		if (e)
+			h.len = (uint32_t)(e - p + 1);
+		return h;
+	}
+	for (uint32_t i = 0; i < h.len; i++)
+		if (p[i] == ':') {
+			h.len = i;
+			break;
+		}
+	return h;
+}
+
+static bool route_host_match(const char *want, const char *buf, struct rp_http_span h)
+{
+	size_t n = strlen(want);
+
+	h = host_name(buf, h);
+	if (want[0] == '*' && want[1] == '.') {
+		/* "*.example.com": any name ending in ".example.com" */
+		n -= 1;
+		return h.len > n && !strncasecmp(buf + h.off + h.len - n, want + 1, n);
+	}
+	return h.len == n && !strncasecmp(buf + h.off, want, n);
+}
+
+static bool route_match(const struct rp_route_config *rt, const char *buf,
+			const struct rp_http_request *req)
+{
+	if (rt->host[0] && !route_host_match(rt->host, buf, req->host))
+		return false;
+	if (rt->path[0]) {
+		size_t n = strlen(rt->path);
+
+		if (req->path.len < n || memcmp(buf + req->path.off, rt->path, n))
+			return false;
+	}
+	if (rt->method[0] && !span_eq(buf, req->method, rt->method))
+		return false;
+	if (rt->header[0]) {
+		int i = rp__http_find_header(buf, req->headers, req->nheaders, rt->header,
+					     strlen(rt->header), 0);
+		bool found = false;
+
+		for (; i >= 0 && !found;
+		     i = rp__http_find_header(buf, req->headers, req->nheaders,
+					      rt->header, strlen(rt->header),
+					      (unsigned)i + 1)) {
+			struct rp_http_span v = req->headers[i].value;
+
+			found = v.len == strlen(rt->header_value) &&
+				!memcmp(buf + v.off, rt->header_value, v.len);
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The cluster for @req on listener @li, or -1 (404). */
+static int route(const struct rp_config *cfg, unsigned li, const char *buf,
+		 const struct rp_http_request *req)
+{
+	bool any = false;
+
+	for (unsigned k = 0; k < cfg->nroutes; k++) {
+		const struct rp_route_config *rt = &cfg->routes[k];
+
+		if (rt->listeners && !(rt->listeners & (1u << li)))
+			continue;
+		any = true;
+		if (route_match(rt, buf, req))
+			return (int)rt->cluster;
+	}
+	return any ? -1 : (int)cfg->listeners[li].cluster;
+}
+
+/* ---- request heads -------------------------------------------------------- */
+
+static void hash_request(struct l7_conn *c, const char *buf,
+			 const struct rp_http_request *req)
+{
+	const struct rp_cluster_config *cc = c->cl->cfg;
+
+	c->have_hash = false;
+	if (!c->cl->hash_source)
+		return;
+	if (cc->hash_key == RP_HASH_HEADER) {
+		int i = rp__http_find_header(buf, req->headers, req->nheaders,
+					     cc->hash_name, strlen(cc->hash_name), 0);
+
+		if (i >= 0) {
+			struct rp_http_span v = req->headers[i].value;
+
+			c->hash = rp__hash_bytes(buf + v.off, v.len);
+			c->have_hash = true;
+			return;
+		}
+	} else if (cc->hash_key == RP_HASH_COOKIE) {
+		size_t nl = strlen(cc->hash_name);
+
+		for (int i = rp__http_find_header(buf, req->headers, req->nheaders,
+						  "cookie", 6, 0);
+		     i >= 0 && !c->have_hash;
+		     i = rp__http_find_header(buf, req->headers, req->nheaders, "cookie",
+					      6, (unsigned)i + 1)) {
+			const char *p = buf + req->headers[i].value.off;
+			const char *e = p + req->headers[i].value.len;
+
+			while (p < e) {
+				const char *semi = memchr(p, ';', (size_t)(e - p));
+				const char *end = semi ? semi : e;
+
+				while (p < end && *p == ' ')
+					p++;
+				if ((size_t)(end - p) > nl && p[nl] == '=' &&
+				    !memcmp(p, cc->hash_name, nl)) {
+					c->hash = rp__hash_bytes(
+						p + nl + 1, (size_t)(end - p) - nl - 1);
+					c->have_hash = true;
+					break;
+				}
+				p = end + 1;
+			}
+		}
+		if (c->have_hash)
+			return;
+	}
+	if (conn_peer(c)) {
+		rp__hash_sockaddr_ip((struct sockaddr *)&c->peer, c->peer_len, &c->hash);
+		c->have_hash = true;
+	}
+}
+
+/* "for=" value of Forwarded: IPv6 quoted and bracketed (RFC 7239 6.1). */
+static void forwarded_node(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+	char a[RP_ADDRSTRLEN];
+
+	if (!rp__addr_ip_format((const struct sockaddr *)ss, a, sizeof(a))) {
+		snprintf(out, cap, "unknown");
+		return;
+	}
+	if (ss->ss_family == AF_INET6)
+		snprintf(out, cap, "\"[%s]\"", a);
+	else
+		snprintf(out, cap, "%s", a);
+}
+
+/* Parsed @req fits: route it, write the backend's head, start the exchange.
+ * @n is the head's length. */
+static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned n)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	const struct rp_http_listener_config *hc = &c->lis->http;
+	const char *buf = c->ibuf;
+	struct rp_http_field extra[8];
+	unsigned nx = 0;
+	char ip[RP_ADDRSTRLEN], fwd[RP_ADDRSTRLEN + 64];
+	int k, cl, ret;
+
+	r->stats.requests++;
+	c->hlen = n;
+	c->fwd = c->scan = n;
+	c->nreq++;
+	c->start_ms = r->now_ms;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		c->start_wall_ms =
+			(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	}
+	c->method = req->method_id;
+	c->minor = req->minor;
+	c->log_method = req->method;
+	c->log_target = req->target;
+	c->log_host = req->host;
+	c->log_referer = c->log_ua = (struct rp_http_span){0};
+	k = rp__http_find_header(buf, req->headers, req->nheaders, "referer", 7, 0);
+	if (k >= 0)
+		c->log_referer = req->headers[k].value;
+	k = rp__http_find_header(buf, req->headers, req->nheaders, "user-agent", 10, 0);
+	if (k >= 0)
+		c->log_ua = req->headers[k].value;
+	c->idempotent =
+		req->method_id == RP_HTTP_GET || req->method_id == RP_HTTP_HEAD ||
+		req->method_id == RP_HTTP_PUT || req->method_id == RP_HTTP_DELETE ||
+		req->method_id == RP_HTTP_OPTIONS || req->method_id == RP_HTTP_TRACE;
+	c->req_keep_alive = req->keep_alive && !r->draining &&
+			    (!hc->max_requests || c->nreq < hc->max_requests);
+	c->req_body = req->body;
+	c->req_left =
+		req->body == RP_HTTP_BODY_LENGTH ? (uint64_t)req->content_length : 0;
+	c->req_body_bytes = 0;
+	c->req_scanned = req->body == RP_HTTP_BODY_NONE;
+	c->body_kept = true;
+	if (req->body == RP_HTTP_BODY_CHUNKED)
+		rp__http_chunked_init(&c->req_ck, NULL);
+
+	if (req->method_id == RP_HTTP_CONNECT) {
+		r->stats.bad_requests++;
+		conn_fail(c, 405);
+		return;
+	}
+	if (hc->max_body && req->body == RP_HTTP_BODY_LENGTH &&
+	    (uint64_t)req->content_length > hc->max_body) {
+		r->stats.bad_requests++;
+		conn_fail(c, 413);
+		return;
+	}
+	cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req);
+	if (cl < 0) {
+		conn_fail(c, 404);
+		return;
+	}
+	c->cl = &sh->rv->cl[cl];
+	if (!rp__cluster_has_up(c->cl)) {
+		r->stats.no_backend++;
+		conn_fail(c, 503);
+		return;
+	}
+	hash_request(c, buf, req);
+
+	/* Upgrade (WebSocket): only asked for in HTTP/1.1 with both fields. */
+	c->upgrade_req = false;
+	if (req->minor == 1 && req->conn_upgrade && req->upgrade) {
+		k = rp__http_find_header(buf, req->headers, req->nheaders, "upgrade", 7,
+					 0);
+		if (k >= 0 && req->headers[k].value.len < sizeof(c->upgrade_val)) {
+			memcpy(c->upgrade_val, buf + req->headers[k].value.off,
+			       req->headers[k].value.len);
+			c->upgrade_val[req->headers[k].value.len] = 0;
+			c->upgrade_req = true;
+			extra[nx++] = (struct rp_http_field){"Connection", "upgrade"};
+			extra[nx++] = (struct rp_http_field){"Upgrade", c->upgrade_val};
+		}
+	}
+	/* Forwarding headers: ours replace what a client claims about the
+	 * protocol; addresses are appended to the client's list. */
+	if (hc->xff || hc->forwarded) {
+		if (conn_peer(c) &&
+		    rp__addr_ip_format((struct sockaddr *)&c->peer, ip, sizeof(ip))) {
+			if (hc->xff)
+				extra[nx++] =
+					(struct rp_http_field){"X-Forwarded-For", ip};
+			if (hc->forwarded) {
+				char node[RP_ADDRSTRLEN + 8];
+
+				forwarded_node(&c->peer, node, sizeof(node));
+				snprintf(fwd, sizeof(fwd), "for=%s;proto=http", node);
+				extra[nx++] = (struct rp_http_field){"Forwarded", fwd};
+			}
+		}
+	}
+	if (hc->xfp) {
+		for (k = rp__http_find_header(buf, req->headers, req->nheaders,
+					      "x-forwarded-proto", 17, 0);
+		     k >= 0;
+		     k = rp__http_find_header(buf, req->headers, req->nheaders,
+					      "x-forwarded-proto", 17, (unsigned)k + 1))
+			req->headers[k].flags |= RP_HTTP_HDR_HOP;
+		extra[nx++] = (struct rp_http_field){"X-Forwarded-Proto", "http"};
+	}
+	if (hc->via)
+		extra[nx++] = (struct rp_http_field){"Via", req->minor ? "1.1 ringproxy"
+								       : "1.0 ringproxy"};
+	if (hc->host_rewrite[0]) {
+		for (k = rp__http_find_header(buf, req->headers, req->nheaders, "host", 4,
+					      0);
+		     k >= 0; k = rp__http_find_header(buf, req->headers, req->nheaders,
+						      "host", 4, (unsigned)k + 1))
+			req->headers[k].flags |= RP_HTTP_HDR_HOP;
+		extra[nx++] = (struct rp_http_field){"Host", hc->host_rewrite};
+	} else if (!req->has_host && req->form != RP_HTTP_ABSOLUTE_FORM) {
+		/* HTTP/1.0 without Host: HTTP/1.1 needs one. */
+		extra[nx++] = (struct rp_http_field){"Host", c->cl->be[0].addr};
+	}
+	if (!c->obuf)
+		c->obuf = buf_get(sh);
+	if (!c->rbuf)
+		c->rbuf = buf_get(sh);
+	if (!c->obuf || !c->rbuf) {
+		r->stats.oom++;
+		conn_fail(c, 503);
+		return;
+	}
+	ret = rp__http_serialize_request(buf, req, extra, nx, RP_HTTP_SER_ORIGIN_FORM,
+					 c->obuf, sh->bufsz);
+	if (ret < 0) {
+		r->stats.bad_requests++;
+		conn_fail(c, ret == -ENOSPC ? 431 : 400);
+		return;
+	}
+	c->olen = (unsigned)ret;
+	c->phase = C_XCHG;
+	c->attempts = 0;
+	memset(c->tried, 0, sizeof(c->tried));
+	rp__timer_cancel(&r->wheel, &c->timer);
+	xchg_start_backend(c);
+}
+
+static void head_try(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	const struct rp_http_listener_config *hc = &c->lis->http;
+	struct rp_http_limits lim = {
+		.max_head = hc->max_head,
+		.max_headers = hc->max_headers,
+		.max_target = hc->max_target,
+		.max_chunk_line = rp__http_limits_default.max_chunk_line,
+		.max_trailer = rp__http_limits_default.max_trailer,
+	};
+	int n;
+
+	if (c->pp_wait) {
+		struct rp_pp_result pp;
+
+		n = rp__pp_parse((const uint8_t *)c->ibuf, c->ilen, &pp);
+		if (n == -EAGAIN && c->ilen < 536) {
+			client_recv(c);
+			return;
+		}
+		if (n < 0) {
+			r->stats.proxy_errors++;
+			conn_quiesce(c, A_CLOSE, 0);
+			return;
+		}
+		c->pp_wait = false;
+		if (!pp.local) {
+			c->peer = pp.src;
+			c->local = pp.dst;
+			c->peer_len = pp.addr_len;
+			c->peer_known = true;
+		}
+		memmove(c->ibuf, c->ibuf + n, c->ilen - (unsigned)n);
+		c->ilen -= (unsigned)n;
+		timer_set(c, T_HEADER, r->now_ms + hc->header_timeout_ms);
+		if (!c->ilen) {
+			client_recv(c);
+			return;
+		}
+	}
+	n = rp__http_parse_request(c->ibuf, c->ilen, &lim, &sh->req);
+	if (n == -EAGAIN && c->ilen < sh->bufsz) {
+		client_recv(c);
+		return;
+	}
+	if (n == -EAGAIN) {
+		/* Cannot happen while max_head < bufsz; be safe anyway. */
+		sh->req.err_status = 431;
+		n = -EBADMSG;
+	}
+	if (n < 0) {
+		r->stats.bad_requests++;
+		c->hlen = 0;
+		conn_fail(c, sh->req.err_status ? sh->req.err_status : 400);
+		return;
+	}
+	head_accept(c, &sh->req, (unsigned)n);
+}
+
+/* ---- connecting ------------------------------------------------------------ */
+
+static void bconn_cqe(struct rp_op *op, int res, uint32_t flags);
+static void btimeout_cqe(struct rp_op *op, int res, uint32_t flags);
+
+static void connect_settled(struct l7_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (c->connect_res == 0) {
+		rp__backend_ok(c->cl, c->backend);
+		c->b_active = r->now_ms;
+		up_run(c);
+		return;
+	}
+	if (c->connect_timed_out)
+		r->stats.connect_timeouts++;
+	else
+		r->stats.connect_failures++;
+	rp__backend_failed(c->cl, c->backend, "failed connects");
+	bconn_close(c->b, false);
+	c->b = NULL;
+	backend_release(c, true);
+	xchg_start_backend(c);
+}
+
+static void bconn_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, bconn_op);
+
+	c->connect_res = res;
+	c->connect_pending--;
+	if (!op_done(c) || c->connect_pending)
+		return;
+	connect_settled(c);
+}
+
+static void btimeout_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, btimeout_op);
+
+	if (res == -ETIME)
+		c->connect_timed_out = true;
+	c->connect_pending--;
+	if (!op_done(c) || c->connect_pending)
+		return;
+	connect_settled(c);
+}
+
+/* Picks a backend and gets a connection to it: a pooled one (unless this is
+ * a retry) or a new connect. */
+static void xchg_start_backend(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	struct rp_cluster *cl = c->cl;
+	const struct rp_cluster_config *cfg = cl->cfg;
+	struct io_uring_sqe *sqe;
+	struct l7_bconn *b;
+	const struct rp_addr *a;
+	int one = 1, be, fd;
+
+	/* Only a retry avoids backends: p2c samples when nothing is to be
+	 * avoided, and scans when something is. */
+	struct rp_pick_key key = {.hash = c->hash,
+				  .avoid = c->attempts ? c->tried : NULL};
+
+	be = c->attempts <= cfg->retries ? rp__balance_pick(&cl->lb, &key) : -1;
+	if (be < 0) {
+		if (c->attempts == 0)
+			r->stats.no_backend++;
+		conn_fail(c, 503);
+		return;
+	}
+	c->backend = be;
+	c->tried[be / 64] |= 1ull << (be % 64);
+	/* Reset what a failed attempt sent. */
+	c->pplen = c->ppoff = 0;
+	c->ooff = 0;
+	c->fwd = c->hlen;
+	c->up_head_sent = false;
+	c->up_done = false;
+	c->b_active = r->now_ms;
+	if (!c->attempts++ && cfg->send_proxy == 0) {
+		b = bconn_take(&cl->be[be]);
+		if (b) {
+			c->b = b;
+			c->b_reused = true;
+			r->stats.pool_reuses++;
+			up_run(c);
+			return;
+		}
+	}
+	c->b_reused = false;
+	b = rp__pool_get(&sh->bconns);
+	if (!b) {
+		r->stats.oom++;
+		conn_fail(c, 503);
+		return;
+	}
+	a = &cfg->backends[be];
+	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		bconn_free(b);
+		r->stats.connect_failures++;
+		conn_fail(c, 503);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	b->sh = sh;
+	b->be = &cl->be[be];
+	b->fd = fd;
+	b->poll_op.fn = bconn_poll_cqe;
+	b->idle_timer.fn = bconn_idle_expired;
+	c->b = b;
+	r->stats.backend_conns++;
+	if (cfg->send_proxy) {
+		/* The header names this client: such a connection is never
+		 * pooled. A client already gone gets the LOCAL form. */
+		bool have = conn_peer(c);
+		int n = rp__pp_build((int)cfg->send_proxy,
+				     have ? (struct sockaddr *)&c->peer : NULL,
+				     have ? (struct sockaddr *)&c->local : NULL, c->pphdr,
+				     sizeof(c->pphdr));
+
+		if (n < 0)
+			n = rp__pp_build((int)cfg->send_proxy, NULL, NULL, c->pphdr,
+					 sizeof(c->pphdr));
+		c->pplen = n > 0 ? (unsigned)n : 0;
+	}
+	c->connect_pending = 2;
+	c->connect_res = 0;
+	c->connect_timed_out = false;
+	c->ts.tv_sec = cfg->connect_timeout_ms / 1000;
+	c->ts.tv_nsec = (long long)(cfg->connect_timeout_ms % 1000) * 1000000;
+	sqe = c_sqe(c, &c->bconn_op);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&a->ss, a->len);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe = c_sqe(c, &c->btimeout_op);
+	io_uring_prep_link_timeout(sqe, &c->ts, 0);
+	xchg_timer_arm(c);
+}
+
+/* ---- up: request head and body to the backend ------------------------------- */
+
+static void bsend_cqe(struct rp_op *op, int res, uint32_t flags);
+
+/* Frames what has arrived of the request body: extends [fwd, scan). */
+static int up_scan(struct l7_conn *c)
+{
+	const struct rp_http_listener_config *hc = &c->lis->http;
+
+	if (c->req_scanned)
+		return 0;
+	if (c->req_body == RP_HTTP_BODY_LENGTH) {
+		uint64_t n = c->ilen - c->scan;
+
+		if (n > c->req_left)
+			n = c->req_left;
+		c->scan += (unsigned)n;
+		c->req_left -= n;
+		c->req_scanned = c->req_left == 0;
+		return 0;
+	}
+	while (c->scan < c->ilen && !c->req_ck.done) {
+		struct rp_http_span d;
+		int n = rp__http_chunked_decode(&c->req_ck, c->ibuf + c->scan,
+						c->ilen - c->scan, &d);
+
+		if (n < 0)
+			return 400;
+		c->scan += (unsigned)n;
+		c->req_body_bytes += d.len;
+		if (hc->max_body && c->req_body_bytes > hc->max_body)
+			return 413;
+	}
+	c->req_scanned = c->req_ck.done;
+	return 0;
+}
+
+static void up_send(struct l7_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	unsigned n = 0;
+
+	if (c->bsend_poll) {
+		sqe = c_sqe(c, &c->bsend_op);
+		io_uring_prep_poll_add(sqe, c->b->fd, POLLOUT);
+		c->up_busy = true;
+		return;
+	}
+	if (c->ppoff < c->pplen) {
+		c->up_iov[n].iov_base = c->pphdr + c->ppoff;
+		c->up_iov[n++].iov_len = c->pplen - c->ppoff;
+	}
+	if (c->ooff < c->olen) {
+		c->up_iov[n].iov_base = c->obuf + c->ooff;
+		c->up_iov[n++].iov_len = c->olen - c->ooff;
+	}
+	c->up_len = c->scan - c->fwd;
+	if (c->up_len) {
+		c->up_iov[n].iov_base = c->ibuf + c->fwd;
+		c->up_iov[n++].iov_len = c->up_len;
+	}
+	memset(&c->up_msg, 0, sizeof(c->up_msg));
+	c->up_msg.msg_iov = c->up_iov;
+	c->up_msg.msg_iovlen = n;
+	sqe = c_sqe(c, &c->bsend_op);
+	io_uring_prep_sendmsg(sqe, c->b->fd, &c->up_msg, MSG_NOSIGNAL);
+	c->up_busy = true;
+}
+
+static void xchg_check_done(struct l7_conn *c);
+
+/* Moves the request on: send what is framed, read more, or finish. */
+static void up_run(struct l7_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	int st;
+
+	if (c->up_busy || c->up_done)
+		return;
+	st = up_scan(c);
+	if (st) {
+		r->stats.bad_requests++;
+		conn_fail(c, (uint16_t)st);
+		return;
+	}
+	if (c->ppoff < c->pplen || c->ooff < c->olen || c->fwd < c->scan) {
+		up_send(c);
+		return;
+	}
+	if (!c->up_head_sent) {
+		c->up_head_sent = true;
+		down_recv(c);
+	}
+	if (c->req_scanned) {
+		c->up_done = true;
+		xchg_check_done(c);
+		return;
+	}
+	/* More body to come from the client. Once everything read is sent,
+	 * the buffer after the head is reused: from then on a retry would
+	 * lack the start of the body. */
+	if (c->fwd == c->ilen && c->ilen == c->sh->bufsz) {
+		c->ilen = c->fwd = c->scan = c->hlen;
+		c->body_kept = false;
+	}
+	if (c->req_body == RP_HTTP_BODY_LENGTH && c->up_head_sent &&
+	    splice_start(c, 0, c->req_left)) {
+		c->body_kept = false;
+		c->ilen = c->fwd = c->scan = c->hlen;
+		splice_run(c, 0);
+		return;
+	}
+	c->c_waiting = true;
+	c->c_active = r->now_ms;
+	xchg_timer_arm(c);
+	client_recv(c);
+}
+
+/* Whether a failure before any response byte may be retried elsewhere. */
+static bool xchg_retriable(const struct l7_conn *c, bool sent)
+{
+	return !c->resp_started && c->rlen == 0 && c->body_kept &&
+	       c->attempts <= c->cl->cfg->retries && (c->idempotent || !sent) &&
+	       !c->sh->r->stopping;
+}
+
+static void backend_broke(struct l7_conn *c, bool sent)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	/* A pooled connection the backend had just closed is not the
+	 * backend's fault. */
+	if (!c->b_reused && c->backend >= 0)
+		rp__backend_failed(c->cl, c->backend, "broken connections");
+	if (c->b_reused && c->idempotent && !c->resp_started && c->rlen == 0 &&
+	    c->body_kept && !r->stopping) {
+		/* Try again as if for the first time, the same backend
+		 * included: one stale connection says nothing of the others. */
+		c->tried[c->backend / 64] &= ~(1ull << (c->backend % 64));
+		c->attempts--;
+		conn_quiesce(c, A_RETRY, 0);
+		return;
+	}
+	if (xchg_retriable(c, sent)) {
+		conn_quiesce(c, A_RETRY, 0);
+		return;
+	}
+	conn_fail(c, 502);
+}
+
+static void bsend_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, bsend_op);
+	unsigned n;
+
+	c->up_busy = false;
+	if (!op_done(c))
+		return;
+	if (c->sp[0].on) {
+		splice_ready(c, 0, res);
+		return;
+	}
+	if (c->bsend_poll) {
+		c->bsend_poll = false;
+		if (res < 0) {
+			backend_broke(c, c->ooff > 0);
+			return;
+		}
+		up_send(c);
+		return;
+	}
+	if (res == -EAGAIN) {
+		c->bsend_poll = true;
+		up_send(c);
+		return;
+	}
+	if (res < 0) {
+		backend_broke(c, c->ooff > 0);
+		return;
+	}
+	c->b_active = c->sh->r->now_ms;
+	n = (unsigned)res;
+	if (c->ppoff < c->pplen) {
+		unsigned h = c->pplen - c->ppoff;
+
+		if (n < h) {
+			c->ppoff += n;
+			up_run(c);
+			return;
+		}
+		c->ppoff = c->pplen;
+		n -= h;
+	}
+	if (c->ooff < c->olen) {
+		unsigned h = c->olen - c->ooff;
+
+		if (n < h) {
+			c->ooff += n;
+			up_run(c);
+			return;
+		}
+		c->ooff = c->olen;
+		n -= h;
+	}
+	c->fwd += n;
+	up_run(c);
+}
+
+/* ---- down: the response to the client --------------------------------------- */
+
+static void brecv_cqe(struct rp_op *op, int res, uint32_t flags);
+
+static void down_recv(struct l7_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->brecv_op);
+
+	if (c->brecv_poll)
+		io_uring_prep_poll_add(sqe, c->b->fd, POLLIN | POLLRDHUP);
+	else
+		io_uring_prep_recv(sqe, c->b->fd, c->rbuf + c->rlen,
+				   c->sh->bufsz - c->rlen, 0);
+	c->down_recv_busy = true;
+	xchg_timer_arm(c);
+}
+
+/* Frames what has arrived of the response body: extends [roff, rw). */
+static int down_scan(struct l7_conn *c)
+{
+	if (c->resp_body == RP_HTTP_BODY_CLOSE) {
+		c->rscan = c->rw = c->rlen;
+		return 0;
+	}
+	if (c->resp_body == RP_HTTP_BODY_LENGTH) {
+		uint64_t n = c->rlen - c->rscan;
+
+		if (n > c->resp_left)
+			n = c->resp_left;
+		c->rscan += (unsigned)n;
+		c->rw = c->rscan;
+		c->resp_left -= n;
+		return 0;
+	}
+	if (c->resp_body != RP_HTTP_BODY_CHUNKED)
+		return 0;
+	while (c->rscan < c->rlen && !c->resp_ck.done) {
+		struct rp_http_span d;
+		int n = rp__http_chunked_decode(&c->resp_ck, c->rbuf + c->rscan,
+						c->rlen - c->rscan, &d);
+
+		if (n < 0)
+			return -EBADMSG;
+		if (c->dechunk) {
+			/* Only the payload goes on; rw <= the data's start. */
+			memmove(c->rbuf + c->rw, c->rbuf + c->rscan + d.off, d.len);
+			c->rw += d.len;
+		}
+		c->rscan += (unsigned)n;
+	}
+	if (!c->dechunk)
+		c->rw = c->rscan;
+	return 0;
+}
+
+static bool down_body_done(const struct l7_conn *c)
+{
+	switch (c->resp_body) {
+	case RP_HTTP_BODY_LENGTH:
+		return c->resp_left == 0;
+	case RP_HTTP_BODY_CHUNKED:
+		return c->resp_ck.done;
+	case RP_HTTP_BODY_NONE:
+		return true;
+	default:
+		return false; /* until EOF */
+	}
+}
+
+static void csend_cqe(struct rp_op *op, int res, uint32_t flags);
+
+static void down_send(struct l7_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	unsigned n = 0;
+
+	if (c->csend_poll) {
+		sqe = c_sqe(c, &c->csend_op);
+		io_uring_prep_poll_add(sqe, c->cfd, POLLOUT);
+		c->csend_busy = c->down_busy = true;
+		return;
+	}
+	if (c->hsend_off < c->hsend_len) {
+		c->down_iov[n].iov_base = c->obuf + c->hsend_off;
+		c->down_iov[n++].iov_len = c->hsend_len - c->hsend_off;
+	}
+	if (!c->interim && c->roff < c->rw) {
+		c->down_iov[n].iov_base = c->rbuf + c->roff;
+		c->down_iov[n++].iov_len = c->rw - c->roff;
+	}
+	memset(&c->down_msg, 0, sizeof(c->down_msg));
+	c->down_msg.msg_iov = c->down_iov;
+	c->down_msg.msg_iovlen = n;
+	sqe = c_sqe(c, &c->csend_op);
+	io_uring_prep_sendmsg(sqe, c->cfd, &c->down_msg, MSG_NOSIGNAL);
+	c->csend_busy = c->down_busy = true;
+	c->resp_started = true;
+}
+
+static void upgrade_start(struct l7_conn *c);
+static void down_input(struct l7_conn *c);
+
+/* Moves the response on after a send or a recv. */
+static void down_run(struct l7_conn *c)
+{
+	if (c->down_busy || c->down_done)
+		return;
+	if (c->hsend_off < c->hsend_len || (!c->interim && c->roff < c->rw)) {
+		down_send(c);
+		return;
+	}
+	if (c->interim) {
+		/* The 1xx is out: the final head follows in rbuf. */
+		c->interim = false;
+		c->hsend_len = c->hsend_off = 0;
+		memmove(c->rbuf, c->rbuf + c->roff, c->rlen - c->roff);
+		c->rlen -= c->roff;
+		c->roff = c->rw = c->rscan = 0;
+		if (c->rlen)
+			down_input(c);
+		else
+			down_recv(c);
+		return;
+	}
+	if (c->status == 101) {
+		upgrade_start(c);
+		return;
+	}
+	if (c->resp_head_done && down_body_done(c)) {
+		c->down_done = true;
+		xchg_check_done(c);
+		return;
+	}
+	/* Everything framed is sent: start the buffer over. */
+	c->rlen = c->roff = c->rw = c->rscan = 0;
+	if (c->resp_head_done && c->resp_body == RP_HTTP_BODY_LENGTH &&
+	    !c->down_recv_busy && splice_start(c, 1, c->resp_left)) {
+		splice_run(c, 1);
+		return;
+	}
+	if (!c->down_recv_busy)
+		down_recv(c);
+}
+
+static void csend_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, csend_op);
+	unsigned n;
+
+	c->csend_busy = false;
+	c->down_busy = false;
+	if (!op_done(c))
+		return;
+	if (c->sp[1].on) {
+		splice_ready(c, 1, res);
+		return;
+	}
+	if (c->csend_poll) {
+		c->csend_poll = false;
+		if (res < 0) {
+			conn_quiesce(c, A_FAIL, 0);
+			return;
+		}
+		if (c->phase == C_ERROR)
+			error_send(c);
+		else
+			down_send(c);
+		return;
+	}
+	if (res == -EAGAIN) {
+		c->csend_poll = true;
+		if (c->phase == C_ERROR)
+			error_send(c);
+		else
+			down_send(c);
+		return;
+	}
+	if (res < 0) {
+		/* The client is gone: nothing more to tell it. */
+		c->resp_started = true;
+		conn_quiesce(c, A_FAIL, 0);
+		return;
+	}
+	n = (unsigned)res;
+	if (c->phase == C_ERROR) {
+		c->hsend_off += n;
+		if (c->hsend_off < c->hsend_len)
+			error_send(c);
+		else
+			linger_start(c);
+		return;
+	}
+	c->bytes_out += n;
+	if (c->hsend_off < c->hsend_len) {
+		unsigned h = c->hsend_len - c->hsend_off;
+
+		if (n < h) {
+			c->hsend_off += n;
+			down_run(c);
+			return;
+		}
+		c->hsend_off = c->hsend_len;
+		n -= h;
+	}
+	c->roff += n;
+	down_run(c);
+}
+
+/* The final response head is parsed (@n bytes of rbuf): write the client's
+ * version of it and start sending. */
+static void resp_head(struct l7_conn *c, struct rp_http_response *resp, unsigned n)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	const struct rp_http_listener_config *hc = &c->lis->http;
+	struct rp_http_field extra[4];
+	unsigned nx = 0, flags = 0;
+	int ret;
+
+	if (resp->status >= 100 && resp->status < 200 && resp->status != 101) {
+		/* Interim: an HTTP/1.0 client gets none of it. */
+		c->roff = n;
+		c->rw = c->rscan = n;
+		if (c->minor == 0) {
+			memmove(c->rbuf, c->rbuf + n, c->rlen - n);
+			c->rlen -= n;
+			c->roff = c->rw = c->rscan = 0;
+			if (c->rlen)
+				down_input(c);
+			else
+				down_recv(c);
+			return;
+		}
+		ret = rp__http_serialize_response(c->rbuf, resp, NULL, 0, 0, c->obuf,
+						  sh->bufsz);
+		if (ret < 0) {
+			r->stats.bad_responses++;
+			conn_fail(c, 502);
+			return;
+		}
+		c->interim = true;
+		c->hsend_len = (unsigned)ret;
+		c->hsend_off = 0;
+		down_run(c);
+		return;
+	}
+	c->status = resp->status;
+	if (resp->status == 101 && !c->upgrade_req) {
+		r->stats.bad_responses++;
+		conn_fail(c, 502);
+		return;
+	}
+	if (resp->status >= 500)
+		rp__backend_failed(c->cl, c->backend, "5xx responses");
+	else
+		rp__backend_ok(c->cl, c->backend);
+	c->resp_head_done = true;
+	c->resp_body = resp->body;
+	c->resp_left =
+		resp->body == RP_HTTP_BODY_LENGTH ? (uint64_t)resp->content_length : 0;
+	c->dechunk = resp->body == RP_HTTP_BODY_CHUNKED && c->minor == 0;
+	if (resp->body == RP_HTTP_BODY_CHUNKED)
+		rp__http_chunked_init(&c->resp_ck, NULL);
+	c->resp_keep_alive = resp->keep_alive && resp->body != RP_HTTP_BODY_CLOSE;
+	c->client_close = !c->req_keep_alive || r->draining ||
+			  resp->body == RP_HTTP_BODY_CLOSE || c->dechunk || !c->up_done;
+	if (resp->status == 101) {
+		extra[nx++] = (struct rp_http_field){"Connection", "upgrade"};
+		extra[nx++] = (struct rp_http_field){"Upgrade", c->upgrade_val};
+	} else if (c->client_close) {
+		extra[nx++] = (struct rp_http_field){"Connection", "close"};
+	} else if (c->minor == 0) {
+		extra[nx++] = (struct rp_http_field){"Connection", "keep-alive"};
+	}
+	if (hc->via)
+		extra[nx++] = (struct rp_http_field){
+			"Via", resp->minor ? "1.1 ringproxy" : "1.0 ringproxy"};
+	if (c->dechunk)
+		flags |= RP_HTTP_SER_DECHUNK;
+	ret = rp__http_serialize_response(c->rbuf, resp, extra, nx, flags, c->obuf,
+					  sh->bufsz);
+	if (ret < 0) {
+		r->stats.bad_responses++;
+		conn_fail(c, 502);
+		return;
+	}
+	c->hsend_len = (unsigned)ret;
+	c->hsend_off = 0;
+	c->roff = c->rw = c->rscan = n;
+	if (resp->status == 101)
+		c->rw = c->rscan = c->rlen; /* the server may speak first */
+	if (down_scan(c) < 0) {
+		r->stats.bad_responses++;
+		conn_fail(c, 502);
+		return;
+	}
+	down_run(c);
+}
+
+/* Bytes arrived in rbuf: frame the body, or parse the head. */
+static void down_input(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	int n;
+
+	if (c->resp_head_done) {
+		if (down_scan(c) < 0) {
+			r->stats.bad_responses++;
+			conn_fail(c, 502);
+			return;
+		}
+		down_run(c);
+		return;
+	}
+	n = rp__http_parse_response(c->rbuf, c->rlen, NULL,
+				    (enum rp_http_method)c->method, &sh->resp);
+	if (n == -EAGAIN) {
+		if (c->rlen == sh->bufsz) {
+			r->stats.bad_responses++;
+			conn_fail(c, 502);
+			return;
+		}
+		down_recv(c);
+		return;
+	}
+	if (n < 0) {
+		r->stats.bad_responses++;
+		rp_dbg("reactor %u: bad response from %s: %s", r->id,
+		       c->cl->be[c->backend].addr, sh->resp.err);
+		rp__backend_failed(c->cl, c->backend, "bad responses");
+		conn_fail(c, 502);
+		return;
+	}
+	resp_head(c, &sh->resp, (unsigned)n);
+}
+
+static void brecv_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, brecv_op);
+	struct rp_reactor *r = c->sh->r;
+
+	c->down_recv_busy = false;
+	if (!op_done(c))
+		return;
+	if (c->sp[1].on) {
+		splice_ready(c, 1, res);
+		return;
+	}
+	if (c->brecv_poll) {
+		c->brecv_poll = false;
+		if (res < 0) {
+			backend_broke(c, true);
+			return;
+		}
+		down_recv(c);
+		return;
+	}
+	if (res == -EAGAIN || res == -EINTR) {
+		c->brecv_poll = res == -EAGAIN;
+		down_recv(c);
+		return;
+	}
+	if (res <= 0) {
+		if (c->resp_head_done && c->resp_body == RP_HTTP_BODY_CLOSE && res == 0) {
+			/* The end of a close-delimited body. */
+			c->resp_body = RP_HTTP_BODY_NONE;
+			c->resp_keep_alive = false;
+			down_run(c);
+			return;
+		}
+		if (!c->resp_head_done && c->rlen == 0) {
+			backend_broke(c, true);
+			return;
+		}
+		/* Cut short: a partial head is a bad response; a partial
+		 * body can only be signalled by a reset. */
+		r->stats.bad_responses++;
+		conn_fail(c, 502);
+		return;
+	}
+	c->b_active = r->now_ms;
+	c->rlen += (unsigned)res;
+	down_input(c);
+}
+
+/* ---- splice: bodies of a known length over the threshold -------------------- */
+
+/*
+ * Direction @d (0 up, 1 down) moves the rest of its body socket -> pipe ->
+ * socket with non-blocking splice(2) from the reactor thread, waiting on ring
+ * polls when a socket is not ready: no copy and no thread hop (the tunnel's
+ * "splice" strategy, with a byte count).
+ */
+static bool splice_start(struct l7_conn *c, int d, uint64_t left)
+{
+	struct rp_reactor *r = c->sh->r;
+	uint64_t thr = c->lis->http.splice_threshold;
+	struct l7_splice *sp = &c->sp[d];
+
+	if (!thr || left <= thr)
+		return false;
+	if (!sp->have_pipe) {
+		if (rp__pipe_get(&r->pipes, &sp->pipe) < 0) {
+			r->stats.splice_fallbacks++;
+			return false;
+		}
+		sp->have_pipe = true;
+		sp->bytes = 0;
+	}
+	sp->on = true;
+	sp->left = left;
+	return true;
+}
+
+static void splice_wait(struct l7_conn *c, int d, bool in)
+{
+	struct io_uring_sqe *sqe;
+	struct rp_reactor *r = c->sh->r;
+
+	if (in) {
+		sqe = c_sqe(c, d ? &c->brecv_op : &c->crecv_op);
+		io_uring_prep_poll_add(sqe, d ? c->b->fd : c->cfd, POLLIN | POLLRDHUP);
+		if (d) {
+			c->down_recv_busy = true;
+		} else {
+			c->crecv_busy = true;
+			c->c_waiting = true;
+			c->c_active = r->now_ms;
+		}
+	} else {
+		sqe = c_sqe(c, d ? &c->csend_op : &c->bsend_op);
+		io_uring_prep_poll_add(sqe, d ? c->cfd : c->b->fd, POLLOUT);
+		if (d)
+			c->csend_busy = c->down_busy = true;
+		else
+			c->up_busy = true;
+	}
+	xchg_timer_arm(c);
+}
+
+static void splice_end(struct l7_conn *c, int d)
+{
+	c->sp[d].on = false;
+	if (d) {
+		c->resp_left = 0;
+		down_run(c);
+	} else {
+		c->req_left = 0;
+		c->req_scanned = true;
+		up_run(c);
+	}
+}
+
+static void splice_run(struct l7_conn *c, int d)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct l7_splice *sp = &c->sp[d];
+	int src = d ? c->b->fd : c->cfd, dst = d ? c->cfd : c->b->fd;
+	ssize_t n;
+
+	for (;;) {
+		if (sp->bytes) {
+			n = splice(sp->pipe.rfd, NULL, dst, NULL, sp->bytes,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0) {
+				sp->bytes -= (unsigned)n;
+				r->stats.bytes[RP_TUNNEL_SPLICE][d] += (uint64_t)n;
+				if (d)
+					c->bytes_out += (uint64_t)n;
+				else
+					c->b_active = r->now_ms;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				splice_wait(c, d, false);
+				return;
+			}
+			conn_fail(c, 502);
+			return;
+		}
+		if (!sp->left) {
+			splice_end(c, d);
+			return;
+		}
+		n = splice(src, NULL, sp->pipe.wfd, NULL,
+			   sp->left < r->pipes.size ? sp->left : r->pipes.size,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n > 0) {
+			sp->left -= (uint64_t)n;
+			sp->bytes += (unsigned)n;
+			if (d)
+				c->b_active = r->now_ms;
+			else
+				c->c_active = r->now_ms;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			splice_wait(c, d, true);
+			return;
+		}
+		/* EOF or an error mid-body: the message is cut. */
+		if (d)
+			r->stats.bad_responses++;
+		conn_fail(c, 502);
+		return;
+	}
+}
+
+/* A poll of a splicing direction completed. */
+static void splice_ready(struct l7_conn *c, int d, int res)
+{
+	if (!d)
+		c->c_waiting = false;
+	if (res < 0) {
+		conn_fail(c, 502);
+		return;
+	}
+	splice_run(c, d);
+}
+
+/* ---- the end of an exchange ------------------------------------------------- */
+
+static void xchg_reset(struct l7_conn *c)
+{
+	c->hlen = 0;
+	c->olen = c->ooff = 0;
+	c->up_busy = c->up_head_sent = c->up_done = false;
+	c->rlen = c->roff = c->rw = c->rscan = 0;
+	c->hsend_len = c->hsend_off = 0;
+	c->down_busy = c->down_recv_busy = c->down_done = false;
+	c->resp_head_done = c->resp_started = c->interim = false;
+	c->status = 0;
+	c->bytes_out = 0;
+	c->c_waiting = false;
+	c->cl = NULL;
+	c->attempts = 0;
+}
+
+static void xchg_check_done(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	struct l7_bconn *b = c->b;
+
+	if (!c->down_done || c->down_busy)
+		return;
+	if (!c->up_done) {
+		/* The backend answered without reading the whole request:
+		 * neither connection can carry another exchange. */
+		count_status(c);
+		conn_log(c);
+		conn_quiesce(c, A_LINGER, 0);
+		return;
+	}
+	if (c->up_busy)
+		return;
+	rp__timer_cancel(&r->wheel, &c->timer);
+	count_status(c);
+	conn_log(c);
+	/* The backend connection goes back to its pool if it is clean. */
+	c->b = NULL;
+	b->requests++;
+	if (c->resp_keep_alive && c->rscan == c->rlen && !c->down_recv_busy &&
+	    !r->draining &&
+	    (!c->cl->cfg->pool_max_requests ||
+	     b->requests < c->cl->cfg->pool_max_requests) &&
+	    b->be->nidle < c->cl->cfg->pool_max_idle && !c->cl->cfg->send_proxy)
+		bconn_park(b);
+	else
+		bconn_close(b, c->rscan != c->rlen);
+	backend_release(c, false);
+	if (c->client_close) {
+		linger_start(c);
+		return;
+	}
+	/* Next request: what is left in ibuf was pipelined. */
+	memmove(c->ibuf, c->ibuf + c->fwd, c->ilen - c->fwd);
+	c->ilen -= c->fwd;
+	c->fwd = c->scan = 0;
+	xchg_reset(c);
+	c->phase = C_HEAD;
+	if (c->ilen) {
+		timer_set(c, T_HEADER, r->now_ms + c->lis->http.header_timeout_ms);
+		head_try(c);
+	} else {
+		timer_set(c, T_KEEPALIVE, r->now_ms + c->lis->http.keepalive_timeout_ms);
+		client_recv(c);
+	}
+}
+
+/* ---- upgrades ----------------------------------------------------------------- */
+
+/* The 101 is out. Whatever the client sent after its request goes up first
+ * (the ring is idle on both sockets now), then the tunnel takes over. */
+static void upgrade_start(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	struct l7_bconn *b = c->b;
+	int bfd = b->fd;
+
+	if (c->fwd < c->ilen) {
+		/* Client bytes past the request: a client must wait for the
+		 * 101; give up rather than reorder them. */
+		conn_fail(c, 0);
+		return;
+	}
+	rp__timer_cancel(&r->wheel, &c->timer);
+	r->stats.upgrades++;
+	count_status(c);
+	conn_log(c);
+	/* The tunnel owns the descriptor now; the bconn goes (its idle poll,
+	 * if one is still due, frees it). */
+	b->fd = -1;
+	c->b = NULL;
+	if (b->poll_pending)
+		b->closing = true;
+	else
+		bconn_free(b);
+	buf_put(sh, &c->ibuf);
+	buf_put(sh, &c->obuf);
+	buf_put(sh, &c->rbuf);
+	c->phase = C_TUNNEL;
+	rp__tunnel_start(&c->t, r, c->cfd, bfd, RP_TUNNEL_AUTO, c->lis->idle_timeout_ms,
+			 tunnel_done);
+}
+
+/* ---- accepting ------------------------------------------------------------------ */
+
+static void l7_accept(void *state, unsigned listener, int fd)
+{
+	struct l7_shard *sh = state;
+	struct rp_reactor *r = sh->r;
+	struct l7_conn *c = rp__pool_get(&sh->conns);
+
+	if (!c) {
+		r->stats.oom++;
+		close(fd);
+		return;
+	}
+	rp__reactor_conn_opened(r);
+	c->sh = sh;
+	c->lis = &r->cfg->listeners[listener];
+	c->cfd = fd;
+	c->backend = -1;
+	c->phase = C_HEAD;
+	c->crecv_op.fn = crecv_cqe;
+	c->csend_op.fn = csend_cqe;
+	c->bconn_op.fn = bconn_cqe;
+	c->btimeout_op.fn = btimeout_cqe;
+	c->bsend_op.fn = bsend_cqe;
+	c->brecv_op.fn = brecv_cqe;
+	c->shut_op.fn = shut_cqe;
+	c->timer.fn = conn_timer_fired;
+	c->next = sh->list;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &sh->list;
+	sh->list = c;
+	c->ibuf = buf_get(sh);
+	if (!c->ibuf) {
+		r->stats.oom++;
+		ring_close(r, fd, true);
+		conn_free(c);
+		return;
+	}
+	c->pp_wait = c->lis->accept_proxy;
+	timer_set(c, c->pp_wait ? T_HEADER : T_KEEPALIVE,
+		  r->now_ms + (c->pp_wait ? c->lis->proxy_timeout_ms
+					  : c->lis->http.header_timeout_ms));
+	client_recv(c);
+}
+
+static void l7_drain(void *state)
+{
+	struct l7_shard *sh = state;
+
+	/* Idle clients go now; busy ones close after their response. */
+	for (struct l7_conn *c = sh->list; c; c = c->next)
+		if (c->phase == C_HEAD && c->ilen == 0 && !c->quiescing)
+			conn_quiesce(c, A_CLOSE, 0);
+	pools_close(sh);
+}
+
+static void l7_stop(void *state)
+{
+	struct l7_shard *sh = state;
+	struct l7_conn *c = sh->list, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->phase == C_TUNNEL)
+			rp__tunnel_abort(&c->t); /* may free c */
+		else
+			conn_quiesce(c, A_CLOSE, 0); /* may free c */
+	}
+	pools_close(sh);
+}
+
+static unsigned l7_bufsz(const struct rp_config *cfg)
+{
+	unsigned need = 16 * 1024;
+
+	/* A head must fit whole, with room for the headers we add. */
+	for (unsigned i = 0; i < cfg->nlisteners; i++)
+		if (cfg->listeners[i].mode == RP_MODE_HTTP &&
+		    cfg->listeners[i].http.max_head > need)
+			need = cfg->listeners[i].http.max_head;
+	return (need + 4096 + 4095) & ~4095u;
+}
+
+static int l7_init(struct rp_reverse *rv, void **state)
+{
+	struct rp_reactor *r = rv->r;
+	const struct rp_config *cfg = r->cfg;
+	struct l7_shard *sh;
+	int ret;
+
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	sh->r = r;
+	sh->rv = rv;
+	sh->bufsz = l7_bufsz(cfg);
+	sh->alog = rp__engine_alog(r->eng);
+	ret = rp__pool_init(&sh->conns, sizeof(struct l7_conn), cfg->max_conns);
+	if (ret < 0)
+		goto fail_free;
+	ret = rp__pool_init(&sh->bconns, sizeof(struct l7_bconn), 2 * cfg->max_conns);
+	if (ret < 0)
+		goto fail_conns;
+	ret = rp__pool_init(&sh->bufs, sh->bufsz, 3 * cfg->max_conns);
+	if (ret < 0)
+		goto fail_bconns;
+	*state = sh;
+	return 0;
+
+fail_bconns:
+	rp__pool_destroy(&sh->bconns);
+fail_conns:
+	rp__pool_destroy(&sh->conns);
+fail_free:
+	free(sh);
+	return ret;
+}
+
+static void l7_fini(void *state)
+{
+	struct l7_shard *sh = state;
+
+	rp__pool_destroy(&sh->bufs);
+	rp__pool_destroy(&sh->bconns);
+	rp__pool_destroy(&sh->conns);
+	free(sh);
+}
+
+const struct rp_reverse_half rp__l7_half = {
+	.init = l7_init,
+	.accept = l7_accept,
+	.drain = l7_drain,
+	.stop = l7_stop,
+	.fini = l7_fini,
+};
