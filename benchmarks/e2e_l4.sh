@@ -26,6 +26,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
+BENCH_NAME=e2e_l4
+# shellcheck source=benchmarks/lib.sh
+. "$here/lib.sh"
 
 usage() {
 	sed -n '4,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -65,9 +68,6 @@ HTTP_PORT=$((PORT_BASE + 1))
 VERIFY_PORT=$((PORT_BASE + 2))
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 
-log() { printf 'e2e_l4: %s\n' "$*" >&2; }
-die() { printf 'e2e_l4: error: %s\n' "$*" >&2; exit 1; }
-
 for v in ROUNDS:BENCH_ROUNDS SECS:BENCH_SECONDS CONNS:BENCH_CONNS PORT_BASE:BENCH_PORT_BASE; do
 	val=${v%%:*}
 	val=${!val}
@@ -101,16 +101,7 @@ if ! have_tools; then
 	bash "$repo/scripts/deps.sh" all || die "scripts/deps.sh all failed"
 	have_tools || die "haproxy/nginx (+ libnginx-mod-stream)/iperf3/wrk/taskset still missing after scripts/deps.sh all"
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-	if [ "$(id -u)" -eq 0 ]; then
-		log "installing python3 (used to parse iperf3 JSON and print the table)"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-minimal >/dev/null ||
-			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-minimal >/dev/null; } ||
-			die "could not install python3"
-	else
-		die "python3 is needed (apt-get install python3-minimal)"
-	fi
-fi
+ensure_python3 "used to parse iperf3 JSON and print the table"
 if [ "$need_rp" = 1 ] && [ ! -x "$RP" ]; then
 	die "ringproxy binary not found at $RP.
   Build it first:
@@ -121,68 +112,8 @@ fi
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---- process bookkeeping and cleanup -----------------------------------------
-TMP=$(mktemp -d /tmp/e2e_l4.XXXXXX)
-PIDS=()
-
-descendants() { # pid -> all descendant pids, one a line
-	local p=$1 c
-	for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
-
-# stop_pid PID: TERM the process (and, if it lingers, KILL it and its
-# descendants); bounded to ~5 s.
-stop_pid() {
-	local pid=$1 kids i
-	STOP_RC=0
-	alive "$pid" || { wait "$pid" 2>/dev/null || STOP_RC=$?; return 0; }
-	kids=$(descendants "$pid")
-	kill -TERM "$pid" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		alive "$pid" || break
-		# a zombie child of ours is gone for our purpose
-		[ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" = Z ] && break
-		sleep 0.1
-	done
-	if alive "$pid" && [ "$(awk '{print $3}' /proc/"$pid"/stat 2>/dev/null)" != Z ]; then
-		log "pid $pid did not exit on TERM within 5 s; killing it"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	for i in $kids; do
-		if alive "$i"; then kill -KILL "$i" 2>/dev/null || true; fi
-	done
-	wait "$pid" 2>/dev/null || STOP_RC=$?
-	return 0
-}
-
-untrack() {
-	local p=$1 i
-	for i in "${!PIDS[@]}"; do
-		[ "${PIDS[$i]}" = "$p" ] && unset 'PIDS[i]'
-	done
-	return 0
-}
-
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
-		stop_pid "$p"
-	done
-	if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then
-		log "logs and configs kept in $TMP"
-	else
-		rm -rf "$TMP"
-	fi
-	exit $rc
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'log "terminated"; exit 143' TERM
+# process bookkeeping, cleanup and the traps: lib.sh
+bench_init
 
 if [ "$need_rp" = 1 ]; then
 	# run a private copy so a rebuild during the benchmark cannot swap it
@@ -289,24 +220,6 @@ else:
 PY
 
 # ---- ports -------------------------------------------------------------------
-listening() { # port -> 0 if something listens on 127.0.0.1:port (or any addr)
-	local hex
-	hex=$(printf '%04X' "$1")
-	awk -v h="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == h) f = 1 } END { exit !f }' \
-		/proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# wait_port PORT PID: up to 10 s for PORT to listen while PID stays alive.
-wait_port() {
-	local port=$1 pid=$2 i
-	for ((i = 0; i < 100; i++)); do
-		listening "$port" && return 0
-		alive "$pid" || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 proxy_port() { # contender index -> its listen port
 	echo $((PORT_BASE + 10 + $1))
 }
@@ -316,18 +229,6 @@ for p in $IPERF_PORT $HTTP_PORT $VERIFY_PORT $(for i in "${!CONTENDERS[@]}"; do 
 done
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-
-# ---- CPU accounting ----------------------------------------------------------
-# cpu_ticks PID: utime+stime (fields 14+15 of /proc/PID/stat, all threads,
-# io-wq workers included) of PID and all its descendants.
-cpu_ticks() {
-	local p sum=0 t
-	for p in "$1" $(descendants "$1"); do
-		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/"$p"/stat 2>/dev/null) || t=0
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
 
 # ---- backends ----------------------------------------------------------------
 # Sets BACK_PIDS; W = worker mode (1 or 2).
@@ -650,14 +551,6 @@ verify() {
 n=${#CONTENDERS[@]}
 nw=$(wc -w <<<"$WORKERS_LIST")
 est=$((nw * ROUNDS * n * (2 * SECS + 3) + nw * n * (SECS + 2) + nw * n * (VSECS + 1) * VERIFY))
-cpu_busy_pct() { # share of all CPUs busy over the next second
-	local a b
-	a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat)
-	awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); bu = y[1] - x[1]; id = y[2] - x[2]
-		pct = (bu + id > 0) ? 100 * bu / (bu + id) : 0; printf "%.0f", pct }'
-}
 busy=$(cpu_busy_pct)
 if [ "$busy" -gt 10 ]; then
 	log "warning: the CPUs are already ${busy}% busy before the start; other work on this machine skews the numbers"
