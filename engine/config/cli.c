@@ -358,7 +358,7 @@ static const struct opt opts[] = {
 	{"--max-body", "SIZE", OPT_SIZE64, LIS(http.max_body), 0, 0,
 	 "http: request body limit, else 413; 0: none (0)", OPTF_HTTP},
 	{"--splice-threshold", "SIZE", OPT_SIZE64, LIS(http.splice_threshold), 0, 0,
-	 "http: splice bodies of known length above it; 0: never (256k)", OPTF_HTTP},
+	 "http: splice bodies of known length above it; 0: never (16k)", OPTF_HTTP},
 	{"--max-requests", "N", OPT_UINT, LIS(http.max_requests), 0, UINT_MAX,
 	 "http: requests per client connection; 0: no limit (0)", OPTF_HTTP},
 	{"--access-log", "PATH", OPT_ACCESS_LOG, NONE, 0, 0,

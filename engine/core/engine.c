@@ -62,7 +62,9 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->http.max_head = 16 * 1024;
 	l->http.max_headers = 100;
 	l->http.max_target = 8 * 1024;
-	l->http.splice_threshold = 256 * 1024;
+	/* Measured (e2e_http.sh, 64 KiB responses): splicing costs about
+	 * half the CPU of copying through a 20 KiB buffer. */
+	l->http.splice_threshold = 16 * 1024;
 }
 
 void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)

@@ -2141,7 +2141,12 @@ static void xchg_check_done(struct l7_conn *c)
 		bconn_close(b, c->rscan != c->rlen);
 	backend_release(c, false);
 	if (c->client_close) {
-		linger_start(c);
+		/* Nothing of the client's left unread: a plain close (FIN)
+		 * cannot destroy the response. */
+		if (c->ilen == c->fwd)
+			conn_close_now(c, false);
+		else
+			linger_start(c);
 		return;
 	}
 	/* Next request: what is left in ibuf was pipelined. */
