@@ -167,6 +167,7 @@ struct l7_conn {
 	unsigned rlen, roff, rw, rscan;
 	unsigned hsend_len, hsend_off; /* response head in obuf */
 	bool down_busy, down_recv_busy, down_done;
+	bool down_started;   /* the first response recv was armed */
 	bool resp_head_done; /* the final head arrived */
 	bool resp_started;   /* a byte of the response reached the client */
 	bool interim;	     /* sending a 1xx; parse again after */
@@ -1295,6 +1296,7 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->fwd = c->hlen;
 	c->up_head_sent = false;
 	c->up_done = false;
+	c->down_started = false;
 	c->b_active = r->now_ms;
 	if (!c->attempts++ && cfg->send_proxy == 0) {
 		b = bconn_take(&cl->be[be]);
@@ -1423,6 +1425,12 @@ static void up_send(struct l7_conn *c)
 	sqe = c_sqe(c, &c->bsend_op);
 	io_uring_prep_sendmsg(sqe, c->b->fd, &c->up_msg, MSG_NOSIGNAL);
 	c->up_busy = true;
+	/* The response is awaited from the first send on: one loop turn
+	 * less than waiting for that send's completion. */
+	if (!c->down_started) {
+		c->down_started = true;
+		down_recv(c);
+	}
 }
 
 static void xchg_check_done(struct l7_conn *c);
@@ -1447,7 +1455,10 @@ static void up_run(struct l7_conn *c)
 	}
 	if (!c->up_head_sent) {
 		c->up_head_sent = true;
-		down_recv(c);
+		if (!c->down_started) {
+			c->down_started = true;
+			down_recv(c);
+		}
 	}
 	if (c->req_scanned) {
 		c->up_done = true;
@@ -2099,6 +2110,7 @@ static void xchg_reset(struct l7_conn *c)
 	c->rlen = c->roff = c->rw = c->rscan = 0;
 	c->hsend_len = c->hsend_off = 0;
 	c->down_busy = c->down_recv_busy = c->down_done = false;
+	c->down_started = false;
 	c->resp_head_done = c->resp_started = c->interim = false;
 	c->status = 0;
 	c->bytes_out = 0;
