@@ -104,7 +104,6 @@ static void reverse_stop(struct rp_reactor *r, void *state)
 		rp__l7_half.stop(rv->l7);
 }
 
-
 static void reverse_message(struct rp_reactor *r, void *state, unsigned msg)
 {
 	rp__health_message(state, msg);
