@@ -478,19 +478,29 @@ static void conn_log(struct l7_conn *c)
 	struct rp_alog_entry e = {0};
 	size_t n;
 
-	if (!sh->alog || !c->hlen)
+	if (!sh->alog)
 		return;
 	conn_peer(c);
 	e.client = c->peer_known ? (struct sockaddr *)&c->peer : NULL;
 	e.client_len = c->peer_len;
+	e.status = c->status;
+	e.bytes_sent = c->bytes_out;
+	if (!c->hlen) {
+		/* Refused before a head could be read (400, 408, 431...):
+		 * logged without a request line, as nginx does. */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+		e.start_ms_epoch =
+			(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		goto write;
+	}
 	e.start_ms_epoch = c->start_wall_ms;
 	e.method = b + c->log_method.off;
 	e.method_len = c->log_method.len;
 	e.target = b + c->log_target.off;
 	e.target_len = c->log_target.len;
 	e.minor = c->minor;
-	e.status = c->status;
-	e.bytes_sent = c->bytes_out;
 	if (c->log_referer.len) {
 		e.referer = b + c->log_referer.off;
 		e.referer_len = c->log_referer.len;
@@ -509,6 +519,7 @@ static void conn_log(struct l7_conn *c)
 		if (c->backend >= 0)
 			e.backend = c->cl->be[c->backend].addr;
 	}
+write:
 	n = rp__alog_format(r->cfg->access_log_format, &e, sh->logline,
 			    sizeof(sh->logline));
 	if (!n || !rp__alog_write(sh->alog, r->id, sh->logline, n))

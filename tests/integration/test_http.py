@@ -1461,6 +1461,19 @@ class T15AccessLog(Base):
         self.assertEqual(recs[0]["protocol"], "HTTP/1.1")
         self.assertTrue(all(r["bytes"] > 0 for r in recs))
 
+    def test_refused_request_logged(self):
+        # A head that cannot be parsed still leaves a line: status, no request.
+        b = self.backend(handler=status_handler)
+        log = os.path.join(self.dir, "access.json")
+        p = self.rp("--access-log", log, "--log-format", "json", tos=[b.addr])
+        with Client(p.port) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n")
+            self.assertEqual(c.response().status, 400)
+        self.rp_stop(p)
+        recs = [json.loads(l) for l in self.lines(log)]
+        self.assertEqual([(r["status"], r["method"]) for r in recs], [(400, None)])
+
 
 # ---- 16. graceful drain -----------------------------------------------------
 
