@@ -168,6 +168,7 @@ struct l7_conn {
 	unsigned hsend_len, hsend_off; /* response head in obuf */
 	bool down_busy, down_recv_busy, down_done;
 	bool down_started;   /* the first response recv was armed */
+	bool gather;	     /* hold a small response until all of it is in */
 	bool resp_head_done; /* the final head arrived */
 	bool resp_started;   /* a byte of the response reached the client */
 	bool interim;	     /* sending a 1xx; parse again after */
@@ -572,6 +573,8 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	c->bytes_out += (unsigned)n;
 	count_status(c);
 	conn_log(c);
+	/* A client that does not read its error is not waited for long. */
+	timer_set(c, T_LINGER, c->sh->r->now_ms + L7_LINGER_MS);
 	error_send(c);
 }
 
@@ -1308,6 +1311,7 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->up_head_sent = false;
 	c->up_done = false;
 	c->down_started = false;
+	c->gather = false;
 	c->b_active = r->now_ms;
 	if (!c->attempts++ && cfg->send_proxy == 0) {
 		b = bconn_take(&cl->be[be]);
@@ -1693,6 +1697,16 @@ static void down_run(struct l7_conn *c)
 {
 	if (c->down_busy || c->down_done)
 		return;
+	if (c->gather) {
+		/* A small response whose body is on its way: the client gets
+		 * it in one send rather than head first, body after. */
+		if (c->resp_left) {
+			if (!c->down_recv_busy)
+				down_recv(c);
+			return;
+		}
+		c->gather = false;
+	}
 	if (c->hsend_off < c->hsend_len || (!c->interim && c->roff < c->rw)) {
 		down_send(c);
 		return;
@@ -1847,6 +1861,11 @@ static void resp_head(struct l7_conn *c, struct rp_http_response *resp, unsigned
 	c->resp_left =
 		resp->body == RP_HTTP_BODY_LENGTH ? (uint64_t)resp->content_length : 0;
 	c->dechunk = resp->body == RP_HTTP_BODY_CHUNKED && c->minor == 0;
+	/* Backends often write the head and a small body separately (nginx:
+	 * writev, then sendfile): wait for the rest when all of it fits. */
+	c->gather = resp->body == RP_HTTP_BODY_LENGTH &&
+		    (uint64_t)resp->content_length > c->rlen - n &&
+		    n + (uint64_t)resp->content_length <= sh->bufsz;
 	if (resp->body == RP_HTTP_BODY_CHUNKED)
 		rp__http_chunked_init(&c->resp_ck, NULL);
 	c->resp_keep_alive = resp->keep_alive && resp->body != RP_HTTP_BODY_CLOSE;
@@ -2121,7 +2140,7 @@ static void xchg_reset(struct l7_conn *c)
 	c->rlen = c->roff = c->rw = c->rscan = 0;
 	c->hsend_len = c->hsend_off = 0;
 	c->down_busy = c->down_recv_busy = c->down_done = false;
-	c->down_started = false;
+	c->down_started = c->gather = false;
 	c->resp_head_done = c->resp_started = c->interim = false;
 	c->status = 0;
 	c->bytes_out = 0;

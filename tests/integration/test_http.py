@@ -550,12 +550,18 @@ class T06ResponseBodies(Base):
         with Client(p.port) as c10:
             c10.send(b"GET /103 HTTP/1.0\r\n\r\n")
             self.assertEqual(c10.response(allow_interim=True).status, 200)
-        # a body cut short by the backend must not look complete to the client
+        # a body cut short by the backend must not look complete to the
+        # client: a reset once the response has started, or a 502 while
+        # ringproxy still held all of it (a small response is gathered
+        # before it is sent)
         for t in ("/truncated", "/truncated-chunked"):
             with self.subTest(t):
                 with Client(p.port) as c2:
-                    with self.assertRaises((EOFError, ConnectionResetError)):
-                        c2.request("GET", t)
+                    try:
+                        resp = c2.request("GET", t)
+                    except (EOFError, ConnectionResetError):
+                        continue
+                    self.assertEqual(resp.status, 502, resp.body)
         self.assertEqual(c.request("GET", "/cl").body, b"hello")
 
     def test_big_body_cut_or_stalled(self):
