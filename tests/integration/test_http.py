@@ -933,6 +933,49 @@ class T10bHealthCheck(Base):
         self.assertEqual(got, ["good"] * 10)
         self.assertTrue(any(r.target == "/health" for r in good.requests))
 
+    def test_recovery_and_once_per_cluster(self):
+        state = {"sick": True}
+
+        def flappy(be, conn, req):
+            if req.target == "/health" and state["sick"]:
+                return default_response(be, conn, req, status=503, body=b"sick")
+            return default_response(be, conn, req)
+        good = self.backend("good")
+        flap = self.backend("flap", handler=flappy)
+        # two reactors: the checks must still run once per interval, not
+        # once per reactor, and the verdicts reach both reactors
+        p = self.rp("--check", "http:/health", "--check-interval", "100ms",
+                    "--check-timeout", "50ms", "--check-fall", "1", "--check-rise", "2",
+                    tos=[good.addr, flap.addr], reactors=2)
+
+        def health_count():
+            with flap.lock:
+                return sum(1 for r in flap.requests if r.target == "/health")
+
+        def targets(n):
+            seen = set()
+            for i in range(n):
+                with Client(p.port) as c:  # new connections: both reactors
+                    resp = c.request("GET", "/x%d" % i)
+                    self.assertEqual(resp.status, 200)
+                    seen.add(resp.headers.get("x-backend"))
+            return seen
+        time.sleep(0.5)
+        self.assertEqual(targets(12), {"good"})
+        n0 = health_count()
+        time.sleep(1.0)
+        n1 = health_count()
+        self.assertLessEqual(n1 - n0, 14, "checks run per reactor, not per cluster")
+        self.assertGreaterEqual(n1 - n0, 5)
+        state["sick"] = False
+        deadline = time.monotonic() + 5
+        seen = set()
+        while time.monotonic() < deadline and "flap" not in seen:
+            seen = targets(6)
+        self.assertIn("flap", seen, "a backend whose checks pass again gets no traffic")
+        self.rp_stop(p)
+        self.assertIn("is up (2 checks passed)", p.stderr())
+
 
 # ---- 11. errors -------------------------------------------------------------
 
