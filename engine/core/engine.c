@@ -65,6 +65,12 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	/* Measured (e2e_http.sh, 64 KiB responses): splicing costs about
 	 * half the CPU of copying through a 20 KiB buffer. */
 	l->http.splice_threshold = 16 * 1024;
+	l->fwd.anonymity = RP_ANON_ANONYMOUS;
+	l->fwd.ssrf_guard = true;
+	l->fwd.connect_timeout_ms = 10000;
+	l->fwd.dns_timeout_ms = 5000;
+	l->fwd.dns_min_ttl_s = 5;
+	l->fwd.dns_max_ttl_s = 3600;
 }
 
 void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)

@@ -118,6 +118,48 @@ enum rp_log_format {
 	RP_LOG_JSON,	 /* one JSON object per line */
 };
 
+/* ---- forward proxy (mode forward) ---- */
+
+#define RP_MAX_ACL_RULES 32
+
+/* What the origin learns about the client (HTTP requests only; CONNECT and
+ * SOCKS tunnels are never touched). */
+enum rp_anonymity {
+	RP_ANON_TRANSPARENT, /* adds X-Forwarded-For (the client) and Via */
+	RP_ANON_ANONYMOUS,   /* adds Via; the client address is hidden */
+	RP_ANON_ELITE,	     /* adds nothing; strips Via, X-Forwarded-For,
+			      * Forwarded, Proxy-Connection, Proxy-Authorization */
+};
+
+/* One access rule; every condition given must hold (empty/0: any). Rules
+ * are evaluated in order, the first that matches decides; when none does,
+ * the request is allowed (the SSRF guard still applies). */
+struct rp_acl_rule {
+	bool deny;
+	char client[64];	    /* client CIDR, "10.0.0.0/8", "::1/128" */
+	char dest[RP_ROUTE_STR];    /* destination: "a.example", "*.example" (any
+				     * subdomain), or a CIDR matched against the
+				     * resolved address */
+	uint16_t port_min, port_max; /* destination ports, inclusive */
+};
+
+struct rp_forward_config {
+	enum rp_anonymity anonymity;
+	char users_file[RP_PATH_MAX];	  /* "": no authentication */
+	char blocklist_file[RP_PATH_MAX]; /* one domain per line; "": none */
+	unsigned nacl;
+	struct rp_acl_rule acl[RP_MAX_ACL_RULES];
+	bool ssrf_guard; /* refuse private, loopback, link-local... destinations
+			  * unless an allow rule names them (default on) */
+	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT": chain
+				    * through it; "" = direct */
+	unsigned connect_timeout_ms;
+	unsigned dns_timeout_ms;
+	unsigned dns_min_ttl_s, dns_max_ttl_s;
+	char dns_servers[RP_ROUTE_STR]; /* "IP[:PORT],...": "" = /etc/resolv.conf */
+	char hosts_file[RP_PATH_MAX];	/* "" = /etc/hosts */
+};
+
 /* The HTTP side of a mode http listener. */
 struct rp_http_listener_config {
 	bool xff;	/* append the client to X-Forwarded-For */
@@ -167,6 +209,7 @@ struct rp_listener_config {
 	/* mode http: when no route applies to this listener, everything goes
 	 * to @cluster; when some do and none matches, 404. */
 	struct rp_http_listener_config http;
+	struct rp_forward_config fwd; /* mode forward */
 };
 
 /*
