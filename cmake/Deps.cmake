@@ -26,6 +26,7 @@ endmacro()
 
 rp_import(rp::uring URING liburing.h uring liburing-dev)
 rp_import(rp::yaml YAML yaml.h yaml libyaml-dev)
+rp_import(rp::cares CARES ares.h cares libc-ares-dev)
 
 set(RP_BORINGSSL_INCLUDE /usr/include/android CACHE PATH "BoringSSL headers")
 set(RP_BORINGSSL_LIBDIR /usr/lib/x86_64-linux-gnu/android CACHE PATH "BoringSSL libraries")
