@@ -3,14 +3,21 @@
  * cli.c - parses the `ringproxy` command line into a struct rp_config. Every
  * option is a row of one table (name, kind, where it goes), in the manner of
  * nginx's directives, so adding one is a line, and help is generated from it.
- * The command line fills one cluster ("default") that every --listen
- * forwards to; `-c FILE` hands everything to the YAML loader (yaml.c).
+ * `reverse` fills one cluster ("default") that every --listen forwards to;
+ * `forward` fills no cluster but access rules, in the order given; each
+ * command refuses the other's options (a row says whose it is). `-c FILE`
+ * hands everything to the YAML loader (yaml.c). The value syntaxes both
+ * share are here too.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/cli.h"
 #include "http/http.h"
@@ -218,6 +225,152 @@ int rp__parse_log_format(const char *s, enum rp_log_format *out)
 	return 0;
 }
 
+int rp__parse_anonymity(const char *s, enum rp_anonymity *out)
+{
+	if (strcmp(s, "transparent") == 0)
+		*out = RP_ANON_TRANSPARENT;
+	else if (strcmp(s, "anonymous") == 0)
+		*out = RP_ANON_ANONYMOUS;
+	else if (strcmp(s, "elite") == 0)
+		*out = RP_ANON_ELITE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int rp__parse_ports(const char *s, uint16_t *min, uint16_t *max)
+{
+	const char *dash = strchr(s, '-');
+	char first[8];
+	unsigned lo, hi;
+
+	if (!dash) {
+		if (rp__parse_uint(s, 1, 65535, &lo) < 0)
+			return -EINVAL;
+		*min = *max = (uint16_t)lo;
+		return 0;
+	}
+	if ((size_t)(dash - s) >= sizeof(first))
+		return -EINVAL;
+	memcpy(first, s, (size_t)(dash - s));
+	first[dash - s] = '\0';
+	if (rp__parse_uint(first, 1, 65535, &lo) < 0 ||
+	    rp__parse_uint(dash + 1, lo, 65535, &hi) < 0)
+		return -EINVAL;
+	*min = (uint16_t)lo;
+	*max = (uint16_t)hi;
+	return 0;
+}
+
+/* Whether the @len bytes at @s are an IP address; *@v6 says which kind. */
+static bool is_ip(const char *s, size_t len, bool *v6)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned char bin[16];
+
+	if (!len || len >= sizeof(ip))
+		return false;
+	memcpy(ip, s, len);
+	ip[len] = '\0';
+	*v6 = strchr(ip, ':') != NULL;
+	return inet_pton(*v6 ? AF_INET6 : AF_INET, ip, bin) == 1;
+}
+
+bool rp__config_is_cidr(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	bool v6;
+	unsigned prefix;
+
+	if (!is_ip(s, slash ? (size_t)(slash - s) : strlen(s), &v6))
+		return false;
+	/* No leading zero: engine/forward's parser refuses one. */
+	return !slash || (strlen(slash + 1) <= 3 && (slash[1] != '0' || !slash[2]) &&
+			  rp__parse_uint(slash + 1, 0, v6 ? 128 : 32, &prefix) == 0);
+}
+
+bool rp__config_is_acl_dest(const char *s)
+{
+	const char *end, *label;
+	size_t n;
+
+	if (rp__config_is_cidr(s))
+		return true;
+	if (s[0] == '[' || !rp__config_is_host(s, true))
+		return false;
+	/* Labels of at most 63 characters (RFC 1035 section 2.3.4). */
+	for (label = s; *label; label += n + (label[n] == '.')) {
+		n = strcspn(label, ".");
+		if (n > 63)
+			return false;
+	}
+	/* "10.0.0.256" is no name: top-level domains are never numbers. */
+	end = s + strlen(s);
+	if (end[-1] == '.')
+		end--;
+	for (label = end; label > s && label[-1] != '.'; label--)
+		;
+	for (; label < end; label++)
+		if (*label < '0' || *label > '9')
+			return true;
+	return false;
+}
+
+bool rp__config_is_parent(const char *s)
+{
+	struct rp_addr a;
+
+	if (strncmp(s, "http://", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "socks5://", 9) == 0)
+		s += 9;
+	else
+		return false;
+	return rp__addr_parse(s, &a, false) == 0;
+}
+
+bool rp__config_is_dns_servers(const char *s)
+{
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		char item[RP_ADDRSTRLEN];
+		struct rp_addr a;
+		bool v6;
+
+		/* IPv4, IPv6 bare, or either with a port ([v6]:port): what
+		 * c-ares takes ("[v6]" alone it refuses). */
+		if (!is_ip(s, len, &v6)) {
+			if (!len || len >= sizeof(item))
+				return false;
+			memcpy(item, s, len);
+			item[len] = '\0';
+			if (rp__addr_parse(item, &a, false) < 0)
+				return false;
+		}
+		if (!s[len])
+			return true;
+		s += len + 1;
+	}
+}
+
+int rp__config_check_file(const char *path)
+{
+	struct stat st;
+	int fd, ret = 0;
+
+	if (!*path)
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (S_ISDIR(st.st_mode))
+		ret = -EISDIR;
+	close(fd);
+	return ret;
+}
+
 enum opt_kind {
 	OPT_UINT,     /* unsigned, [min, max] */
 	OPT_DURATION, /* unsigned ms */
@@ -236,6 +389,12 @@ enum opt_kind {
 	OPT_LOG_FORMAT,
 	OPT_HASH_KEY,
 	OPT_CHECK,
+	OPT_ANONYMITY,
+	OPT_ACL_DEST,	 /* an access rule on the destination; deny when min */
+	OPT_ACL_CLIENT,	 /* an access rule on the client; deny when min */
+	OPT_FILE,	 /* char[max]: a file that must be readable */
+	OPT_PARENT,	 /* char[max]: http://IP:PORT or socks5://IP:PORT */
+	OPT_DNS_SERVERS, /* char[max]: IP[:PORT],... */
 	OPT_FLAG_ACCEPT_PROXY,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
@@ -264,6 +423,10 @@ struct opt {
 
 #define OPTF_HTTP  0x1 /* only with --mode http */
 #define OPTF_CHECK 0x2 /* only with --check */
+#define OPTF_REV   0x4 /* only for `reverse` */
+#define OPTF_FWD   0x8 /* only for `forward` */
+/* What `forward` refuses: the options of the cluster and of mode http. */
+#define OPTF_REVERSE_ONLY (OPTF_REV | OPTF_HTTP | OPTF_CHECK)
 
 #define CFG(f) SC_GLOBAL, offsetof(struct rp_config, f)
 #define LIS(f) SC_LISTENER, offsetof(struct rp_listener_config, f)
@@ -273,13 +436,13 @@ struct opt {
 static const struct opt opts[] = {
 	{"--listen", "ADDR", OPT_LISTEN, NONE, 0, 0, "listen on ADDR (repeatable)", 0},
 	{"--to", "ADDR[,weight=N]", OPT_BACKEND, NONE, 0, 0,
-	 "backend ADDR, weight 1-65535 (repeatable)", 0},
+	 "backend ADDR, weight 1-65535 (repeatable)", OPTF_REV},
 	{"--mode", "tcp|http", OPT_MODE, NONE, 0, 0,
-	 "proxy mode (tcp); http: HTTP/1.1 reverse proxy", 0},
+	 "proxy mode (tcp); http: HTTP/1.1 reverse proxy", OPTF_REV},
 	{"--balance", "ALGO", OPT_BALANCE, NONE, 0, 0,
 	 "roundrobin|wrr|leastconn|p2c|ringhash|maglev (roundrobin); the hash ones "
 	 "key on the client IP",
-	 0},
+	 OPTF_REV},
 	{"--reactors", "N", OPT_UINT, CFG(reactors), 1, RP_MAX_REACTORS,
 	 "reactor threads (default: one per CPU)", 0},
 	{"--cpus", "LIST", OPT_CPUS, NONE, 0, 0, "CPUs to pin reactors to, e.g. 0-3,6",
@@ -289,17 +452,17 @@ static const struct opt opts[] = {
 	{"--backlog", "N", OPT_UINT, LIS(backlog), 1, 1 << 20, "listen backlog (4096)",
 	 0},
 	{"--connect-timeout", "DUR", OPT_DURATION, CLU(connect_timeout_ms), 1, 0,
-	 "per backend connect attempt (2s)", 0},
+	 "per backend connect attempt (2s)", OPTF_REV},
 	{"--idle-timeout", "DUR", OPT_DURATION, LIS(idle_timeout_ms), 1, 0,
 	 "close a tunnel idle this long (300s)", 0},
 	{"--drain-timeout", "DUR", OPT_DURATION, CFG(drain_timeout_ms), 0, 0,
 	 "graceful drain limit on TERM/INT (30s)", 0},
 	{"--retries", "N", OPT_UINT, CLU(retries), 0, RP_MAX_BACKENDS,
-	 "extra connect attempts on other backends (2)", 0},
+	 "extra connect attempts on other backends (2)", OPTF_REV},
 	{"--fall", "N", OPT_UINT, CLU(fall), 1, 1000,
-	 "consecutive failures that mark a backend down (3)", 0},
+	 "consecutive failures that mark a backend down (3)", OPTF_REV},
 	{"--cooldown", "DUR", OPT_DURATION, CLU(cooldown_ms), 0, 0,
-	 "how long a backend stays down (10s)", 0},
+	 "how long a backend stays down (10s)", OPTF_REV},
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
 	 "connections per reactor before accepting pauses (100000)", 0},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
@@ -319,9 +482,9 @@ static const struct opt opts[] = {
 	{"--proxy-timeout", "DUR", OPT_DURATION, LIS(proxy_timeout_ms), 1, 0,
 	 "for that header to arrive (5s)", 0},
 	{"--send-proxy", "v1|v2", OPT_SEND_PROXY, NONE, 0, 0,
-	 "send backends a PROXY header with the client's address", 0},
+	 "send backends a PROXY header with the client's address", OPTF_REV},
 	{"--check", "tcp|http[:PATH]", OPT_CHECK, NONE, 0, 0,
-	 "active health checks: a connect, or GET PATH (/) (off)", 0},
+	 "active health checks: a connect, or GET PATH (/) (off)", OPTF_REV},
 	{"--check-interval", "DUR", OPT_DURATION, CLU(health.interval_ms), 1, 0,
 	 "between two checks of a backend (2s)", OPTF_CHECK},
 	{"--check-timeout", "DUR", OPT_DURATION, CLU(health.timeout_ms), 1, 0,
@@ -373,6 +536,32 @@ static const struct opt opts[] = {
 	 "http: requests per backend connection; 0: no limit (0)", OPTF_HTTP},
 	{"--hash-key", "KEY", OPT_HASH_KEY, NONE, 0, 0,
 	 "http: ringhash/maglev key: source|header:NAME|cookie:NAME (source)", OPTF_HTTP},
+	/* ringproxy forward only */
+	{"--anonymity", "LEVEL", OPT_ANONYMITY, NONE, 0, 0,
+	 "transparent (XFF, Via), anonymous (Via) or elite (anonymous)", OPTF_FWD},
+	{"--allow-dest", "CIDR|HOST", OPT_ACL_DEST, NONE, 0, 0,
+	 "allow rule for that destination, exempt from the SSRF guard", OPTF_FWD},
+	{"--deny-dest", "HOST|CIDR", OPT_ACL_DEST, NONE, 1, 0,
+	 "deny rule: a.example, *.example (subdomains) or a CIDR", OPTF_FWD},
+	{"--allow-client", "CIDR", OPT_ACL_CLIENT, NONE, 0, 0,
+	 "allow rule; any of them denies every other client last", OPTF_FWD},
+	{"--deny-client", "CIDR", OPT_ACL_CLIENT, NONE, 1, 0, "deny rule", OPTF_FWD},
+	{"--users", "FILE", OPT_FILE, LIS(fwd.users_file), 0, RP_PATH_MAX,
+	 "require Basic proxy authentication by these users (off)", OPTF_FWD},
+	{"--blocklist", "FILE", OPT_FILE, LIS(fwd.blocklist_file), 0, RP_PATH_MAX,
+	 "refuse these domains and their subdomains, one a line (off)", OPTF_FWD},
+	{"--no-ssrf-guard", NULL, OPT_BOOL, LIS(fwd.ssrf_guard), 0, 0,
+	 "let clients reach private, loopback, link-local... addresses", OPTF_FWD},
+	{"--parent", "URL", OPT_PARENT, LIS(fwd.parent), 0, RP_ROUTE_STR,
+	 "chain through http://IP:PORT or socks5://IP:PORT (direct)", OPTF_FWD},
+	{"--connect-timeout", "DUR", OPT_DURATION, LIS(fwd.connect_timeout_ms), 1, 0,
+	 "per connect to a destination or the parent (10s)", OPTF_FWD},
+	{"--dns-timeout", "DUR", OPT_DURATION, LIS(fwd.dns_timeout_ms), 1, 0,
+	 "for a whole name lookup (5s)", OPTF_FWD},
+	{"--dns-servers", "LIST", OPT_DNS_SERVERS, LIS(fwd.dns_servers), 0, RP_ROUTE_STR,
+	 "IP[:PORT],... ([IPv6]:PORT) (/etc/resolv.conf)", OPTF_FWD},
+	{"--hosts-file", "FILE", OPT_FILE, LIS(fwd.hosts_file), 0, RP_PATH_MAX,
+	 "names looked up there first (/etc/hosts)", OPTF_FWD},
 	{"-c", "FILE", OPT_CONFIG, NONE, 0, 0,
 	 "run from a YAML configuration file (docs/config.md)", 0},
 	{"-q", NULL, OPT_FLAG_QUIET, NONE, 0, 0, "log warnings and errors only", 0},
@@ -383,7 +572,15 @@ static const struct opt opts[] = {
 
 const char *rp__cli_usage(void)
 {
-	static char buf[8192];
+	static const struct {
+		const char *title;
+		unsigned flags; /* the rows whose flags intersect these; 0: none */
+	} sections[] = {
+		{"options of both commands", 0},
+		{"reverse options (http: only with --mode http)", OPTF_REVERSE_ONLY},
+		{"forward options", OPTF_FWD},
+	};
+	static char buf[12288];
 	size_t n;
 
 	if (buf[0])
@@ -392,32 +589,79 @@ const char *rp__cli_usage(void)
 		buf, sizeof(buf),
 		"usage: ringproxy [reverse] [--mode tcp|http] --listen ADDR --to ADDR "
 		"[--to ADDR ...] [options]\n"
+		"       ringproxy forward [--listen ADDR] [--anonymity "
+		"transparent|anonymous|elite]\n"
+		"                 [--allow-dest CIDR]... [--users FILE] [options]   "
+		"(listens on %s by default)\n"
 		"       ringproxy -c FILE    (everything from a YAML file, "
 		"docs/config.md)\n"
 		"       ringproxy check -c FILE   (validate it: FILE:LINE:COL: "
 		"problem)\n"
 		"       ringproxy            (no arguments: L4 proxy %s -> %s)\n"
 		"ADDR: A.B.C.D:PORT or [IPv6]:PORT; DUR: 500ms, 5s, 2m (bare: ms); "
-		"SIZE: 4096, 64k, 1m, 1g, 1t\noptions (http: only with --mode "
-		"http):\n",
-		RP_DEFAULT_LISTEN, RP_DEFAULT_BACKEND);
-	for (unsigned i = 0; i < RP_ARRAY_SIZE(opts) && n < sizeof(buf); i++) {
-		char left[64];
+		"SIZE: 4096, 64k, 1m, 1g, 1t\n"
+		"forward access rules are tried in the order given, the first that "
+		"matches decides\n",
+		RP_DEFAULT_FORWARD_LISTEN, RP_DEFAULT_LISTEN, RP_DEFAULT_BACKEND);
+	for (unsigned k = 0; k < RP_ARRAY_SIZE(sections) && n < sizeof(buf); k++) {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s:\n",
+				      sections[k].title);
+		for (unsigned i = 0; i < RP_ARRAY_SIZE(opts) && n < sizeof(buf); i++) {
+			unsigned f = opts[i].flags & (OPTF_REVERSE_ONLY | OPTF_FWD);
+			char left[64];
 
-		snprintf(left, sizeof(left), "%s%s%s", opts[i].name,
-			 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-24s %s\n", left,
-				      opts[i].help);
+			if (sections[k].flags ? !(f & sections[k].flags) : f != 0)
+				continue;
+			snprintf(left, sizeof(left), "%s%s%s", opts[i].name,
+				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-24s %s\n",
+					      left, opts[i].help);
+		}
 	}
 	return buf;
 }
 
-static const struct opt *find_opt(const char *name, size_t len)
+/* Whether @o is an option of `forward` (@fwd) or of the other commands. */
+static bool opt_for(const struct opt *o, bool fwd)
 {
-	for (unsigned i = 0; i < RP_ARRAY_SIZE(opts); i++)
-		if (strlen(opts[i].name) == len && strncmp(opts[i].name, name, len) == 0)
+	return fwd ? !(o->flags & OPTF_REVERSE_ONLY) : !(o->flags & OPTF_FWD);
+}
+
+/* The row called @name for the command, or one of another command when only
+ * that has the name (--connect-timeout has one row each). */
+static const struct opt *find_opt(const char *name, size_t len, bool fwd)
+{
+	const struct opt *other = NULL;
+
+	for (unsigned i = 0; i < RP_ARRAY_SIZE(opts); i++) {
+		if (strlen(opts[i].name) != len || strncmp(opts[i].name, name, len))
+			continue;
+		if (opt_for(&opts[i], fwd))
 			return &opts[i];
-	return NULL;
+		if (!other)
+			other = &opts[i];
+	}
+	return other;
+}
+
+/* Copies @val to the char[@cap] at @dst when it fits, holds no control
+ * character and is @ok; else says why, @want being what was expected. */
+static int apply_text(const struct opt *o, const char *val, bool ok, const char *want,
+		      char *dst, size_t cap, char *err, size_t errlen)
+{
+	int ret = rp__config_check_text(val, cap);
+
+	if (ret == -ENAMETOOLONG) {
+		snprintf(err, errlen, "%s: too long, at most %zu characters", o->name,
+			 cap - 1);
+		return ret;
+	}
+	if (ret < 0 || !ok) {
+		snprintf(err, errlen, "%s: expected %s, got '%s'", o->name, want, val);
+		return -EINVAL;
+	}
+	memcpy(dst, val, strlen(val) + 1);
+	return 0;
 }
 
 static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char *err,
@@ -475,19 +719,9 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 		*(bool *)(base + o->off) = o->min != 0;
 		break;
 	case OPT_HOST:
-		ret = rp__config_check_text(val, o->max);
-		if (ret == -ENAMETOOLONG) {
-			snprintf(err, errlen, "%s: too long, at most %u characters",
-				 o->name, o->max - 1);
-		} else if (ret < 0 || !rp__config_is_host(val, false)) {
-			snprintf(err, errlen,
-				 "%s: expected a host such as app.example or "
-				 "app.example:8080, got '%s'",
-				 o->name, val);
-			ret = -EINVAL;
-		} else {
-			memcpy(base + o->off, val, strlen(val) + 1);
-		}
+		ret = apply_text(o, val, rp__config_is_host(val, false),
+				 "a host such as app.example or app.example:8080",
+				 base + o->off, o->max, err, errlen);
 		break;
 	case OPT_LISTEN:
 	case OPT_BACKEND: {
@@ -577,11 +811,17 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 			snprintf(err, errlen, "--mode: expected tcp or http, got '%s'",
 				 val);
 			ret = -EINVAL;
-		} else if (m == RP_MODE_FORWARD) {
+		} else if (m == RP_MODE_FORWARD &&
+			   !rp__config_mode_available(RP_MODE_FORWARD)) {
 			snprintf(err, errlen,
 				 "--mode: '%s' is not available yet (only tcp%s)", val,
 				 rp__config_mode_available(RP_MODE_HTTP) ? " and http"
 									 : "");
+			ret = -EINVAL;
+		} else if (m == RP_MODE_FORWARD) {
+			snprintf(err, errlen,
+				 "--mode: 'forward' is a command of its own: "
+				 "ringproxy forward [options]");
 			ret = -EINVAL;
 		} else {
 			/* Whether this build serves it is checked last, once
@@ -678,6 +918,60 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 			ret = -EINVAL;
 		}
 		break;
+	case OPT_ANONYMITY:
+		ret = rp__parse_anonymity(val, &cli->listener.fwd.anonymity);
+		if (ret < 0)
+			snprintf(err, errlen,
+				 "--anonymity: expected transparent, anonymous or elite, "
+				 "got '%s'",
+				 val);
+		break;
+	case OPT_ACL_DEST:
+	case OPT_ACL_CLIENT: {
+		struct rp_forward_config *fw = &cli->listener.fwd;
+		struct rp_acl_rule *r = &fw->acl[fw->nacl];
+
+		if (fw->nacl == RP_MAX_ACL_RULES) {
+			snprintf(err, errlen, "%s: at most %d access rules in all",
+				 o->name, RP_MAX_ACL_RULES);
+			return -EINVAL;
+		}
+		memset(r, 0, sizeof(*r));
+		r->deny = o->min != 0;
+		if (o->kind == OPT_ACL_CLIENT)
+			ret = apply_text(o, val, rp__config_is_cidr(val),
+					 "a CIDR such as 10.0.0.0/8, 192.0.2.7 or "
+					 "fd00::/8",
+					 r->client, sizeof(r->client), err, errlen);
+		else
+			ret = apply_text(o, val, rp__config_is_acl_dest(val),
+					 "a CIDR such as 127.0.0.0/8 or ::1/128, a host "
+					 "such as a.example, or *.example (its "
+					 "subdomains)",
+					 r->dest, sizeof(r->dest), err, errlen);
+		if (ret == 0)
+			fw->nacl++;
+		break;
+	}
+	case OPT_FILE:
+		ret = apply_text(o, val, *val, "a file path", base + o->off, o->max, err,
+				 errlen);
+		if (ret == 0 && (ret = rp__config_check_file(val)) < 0)
+			snprintf(err, errlen, "%s: cannot read '%s': %s", o->name, val,
+				 strerror(-ret));
+		break;
+	case OPT_PARENT:
+		ret = apply_text(o, val, rp__config_is_parent(val),
+				 "http://IP:PORT or socks5://IP:PORT (an IPv6 address "
+				 "in brackets)",
+				 base + o->off, o->max, err, errlen);
+		break;
+	case OPT_DNS_SERVERS:
+		ret = apply_text(o, val, rp__config_is_dns_servers(val),
+				 "IP[:PORT],... such as 1.1.1.1,[2606:4700::1111]:53 "
+				 "(no spaces)",
+				 base + o->off, o->max, err, errlen);
+		break;
 	case OPT_FLAG_ACCEPT_PROXY:
 		cli->listener.accept_proxy = 1;
 		break;
@@ -702,13 +996,75 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 	return ret;
 }
 
+/* Every listener gets the listener options, whatever their order. */
+static void fill_listeners(struct rp_cli *cli)
+{
+	struct rp_config *cfg = &cli->cfg;
+
+	for (unsigned k = 0; k < cfg->nlisteners; k++) {
+		struct rp_addr addr = cfg->listeners[k].addr;
+
+		cfg->listeners[k] = cli->listener;
+		cfg->listeners[k].addr = addr;
+		cfg->listeners[k].cluster = 0;
+	}
+}
+
+/*
+ * The end of `ringproxy forward`: no cluster, the default address, and when
+ * some --allow-client was given, a last rule denying every other client
+ * (one per address family, as a CIDR is of one family).
+ */
+static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
+{
+	static const char *const every_client[] = {"0.0.0.0/0", "::/0"};
+	struct rp_config *cfg = &cli->cfg;
+	struct rp_forward_config *fw = &cli->listener.fwd;
+	bool allow_client = false;
+
+	for (unsigned k = 0; k < fw->nacl; k++)
+		allow_client |= !fw->acl[k].deny && fw->acl[k].client[0];
+	if (allow_client) {
+		if (fw->nacl + RP_ARRAY_SIZE(every_client) > RP_MAX_ACL_RULES) {
+			snprintf(err, errlen,
+				 "too many access rules: at most %d, the two that "
+				 "--allow-client adds last (deny every other client) "
+				 "included",
+				 RP_MAX_ACL_RULES);
+			return -EINVAL;
+		}
+		for (unsigned k = 0; k < RP_ARRAY_SIZE(every_client); k++) {
+			struct rp_acl_rule *r = &fw->acl[fw->nacl++];
+
+			memset(r, 0, sizeof(*r));
+			r->deny = true;
+			snprintf(r->client, sizeof(r->client), "%s", every_client[k]);
+		}
+	}
+	if (!cfg->nlisteners) {
+		rp__addr_parse(RP_DEFAULT_FORWARD_LISTEN, &cfg->listeners[0].addr, false);
+		cfg->nlisteners = 1;
+	}
+	cfg->nclusters = 0;
+	cli->listener.mode = RP_MODE_FORWARD;
+	fill_listeners(cli);
+	/* Last, as `check` does with a file: every other problem comes first. */
+	if (!rp__config_mode_available(RP_MODE_FORWARD)) {
+		snprintf(err, errlen,
+			 "mode 'forward' is not available yet (this build is a reverse "
+			 "proxy only)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		  size_t errlen)
 {
 	struct rp_config *cfg = &cli->cfg;
 	const struct rp_cluster_config *cl = &cfg->clusters[0];
-	const struct opt *first_http = NULL, *first_check = NULL;
-	bool check = false, log_format = false;
+	const struct opt *first_http = NULL, *first_check = NULL, *first_other = NULL;
+	bool check = false, log_format = false, fwd = false;
 	int i = 1;
 
 	memset(cli, 0, sizeof(*cli));
@@ -732,9 +1088,9 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 			check = true;
 			i = 2;
 		} else if (strcmp(argv[1], "forward") == 0) {
-			snprintf(err, errlen, "'%s' is not available in this version yet",
-				 argv[1]);
-			return -EINVAL;
+			fwd = true;
+			cli->cmd = RP_CMD_FORWARD;
+			i = 2;
 		} else {
 			snprintf(err, errlen, "unknown command '%s' (try --help)",
 				 argv[1]);
@@ -745,7 +1101,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		const char *a = argv[i], *eq = strchr(a, '=');
 		size_t len =
 			eq && a[0] == '-' && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
-		const struct opt *o = a[0] == '-' ? find_opt(a, len) : NULL;
+		const struct opt *o = a[0] == '-' ? find_opt(a, len, fwd) : NULL;
 		const char *val = NULL;
 
 		if (!o) {
@@ -767,6 +1123,12 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 			snprintf(err, errlen, "%s takes no value", o->name);
 			return -EINVAL;
 		}
+		/* Refused below, unless -c FILE makes another refusal. */
+		if (!opt_for(o, fwd)) {
+			if (!first_other)
+				first_other = o;
+			continue;
+		}
 		if (apply(o, val, cli, err, errlen) < 0)
 			return -EINVAL;
 		log_format |= o->kind == OPT_LOG_FORMAT;
@@ -775,7 +1137,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		if (!first_check && (o->flags & OPTF_CHECK))
 			first_check = o;
 	}
-	if (cli->cmd != RP_CMD_REVERSE)
+	if (cli->cmd == RP_CMD_HELP || cli->cmd == RP_CMD_VERSION)
 		return 0;
 	if (check || cli->config_path) {
 		/* The file says everything: only -q / -v may come with it. */
@@ -798,6 +1160,13 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		cli->cmd = check ? RP_CMD_CHECK : RP_CMD_RUN_FILE;
 		return 0;
 	}
+	if (first_other) {
+		snprintf(err, errlen, "%s is only for ringproxy %s", first_other->name,
+			 fwd ? "reverse" : "forward");
+		return -EINVAL;
+	}
+	if (fwd)
+		return finish_forward(cli, err, errlen);
 	if (!cfg->nlisteners) {
 		snprintf(err, errlen, "reverse: give at least one --listen ADDR");
 		return -EINVAL;
@@ -839,14 +1208,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		snprintf(err, errlen, "--log-format needs --access-log PATH");
 		return -EINVAL;
 	}
-	/* Every listener gets the listener options, whatever their order. */
-	for (unsigned k = 0; k < cfg->nlisteners; k++) {
-		struct rp_addr addr = cfg->listeners[k].addr;
-
-		cfg->listeners[k] = cli->listener;
-		cfg->listeners[k].addr = addr;
-		cfg->listeners[k].cluster = 0;
-	}
+	fill_listeners(cli);
 	/* Last, as `check` does with a file: every other problem comes first. */
 	if (!rp__config_mode_available(cli->listener.mode)) {
 		snprintf(err, errlen, "--mode: '%s' is not available yet (only tcp)",

@@ -16,6 +16,7 @@
 
 enum rp_command {
 	RP_CMD_REVERSE,	 /* also the no-argument default for now */
+	RP_CMD_FORWARD,	 /* a forward proxy (HTTP CONNECT, absolute-form, SOCKS) */
 	RP_CMD_RUN_FILE, /* -c FILE: everything from a configuration file */
 	RP_CMD_CHECK,	 /* check -c FILE: validate it and exit */
 	RP_CMD_HELP,
@@ -23,10 +24,11 @@ enum rp_command {
 };
 
 /*
- * The command line's result. The command line configures one cluster
- * (cfg.clusters[0], "default") that every --listen forwards to; the
- * listener options apply to every listener. Large (it holds a whole
- * struct rp_config): allocate it on the heap or statically.
+ * The command line's result. `reverse` configures one cluster
+ * (cfg.clusters[0], "default") that every --listen forwards to; `forward`
+ * configures none. The listener options (the access rules of `forward`
+ * included) apply to every listener. Large (it holds a whole struct
+ * rp_config): allocate it on the heap or statically.
  */
 struct rp_cli {
 	enum rp_command cmd;
@@ -40,6 +42,8 @@ struct rp_cli {
 /* The embedded default: an L4 proxy from 127.0.0.1:3128 to 127.0.0.1:8080. */
 #define RP_DEFAULT_LISTEN  "127.0.0.1:3128"
 #define RP_DEFAULT_BACKEND "127.0.0.1:8080"
+/* Where `ringproxy forward` listens without --listen (Squid's port). */
+#define RP_DEFAULT_FORWARD_LISTEN "127.0.0.1:3128"
 
 /* 0, or -EINVAL with the reason in @err (usage errors). @out is
  * overwritten whole. */
@@ -92,6 +96,40 @@ int rp__parse_hash_key(const char *s, enum rp_hash_key *key, char *name, size_t 
 
 /* "combined" or "json". 0 or -EINVAL. */
 int rp__parse_log_format(const char *s, enum rp_log_format *out);
+
+/* "transparent", "anonymous" or "elite". 0 or -EINVAL. */
+int rp__parse_anonymity(const char *s, enum rp_anonymity *out);
+
+/* The ports of an access rule: "443" or "80-8080", from 1 to 65535, the
+ * first not above the last. 0 or -EINVAL. */
+int rp__parse_ports(const char *s, uint16_t *min, uint16_t *max);
+
+/* Whether @s is an IPv4 or IPv6 address with an optional prefix length
+ * ("10.0.0.0/8", "192.0.2.1", "fd00::/8"), the prefix at most 32 or 128,
+ * without leading zeros. */
+bool rp__config_is_cidr(const char *s);
+
+/* Whether @s is the destination of an access rule: a CIDR, a host name
+ * ("a.example") or every subdomain of one ("*.example"); no port, labels of
+ * at most 63 characters, and no name whose last label is a number (a
+ * mistyped address). */
+bool rp__config_is_acl_dest(const char *s);
+
+/* Whether @s is a parent proxy: "http://IP:PORT" or "socks5://IP:PORT" (IPv6
+ * in brackets), the port not 0. */
+bool rp__config_is_parent(const char *s);
+
+/* Whether @s is a list of DNS servers as c-ares takes them: "IP[:PORT],..."
+ * with no spaces, an IPv6 address bare or with a port ("[::1]:53"), the port
+ * not 0. */
+bool rp__config_is_dns_servers(const char *s);
+
+/*
+ * Whether the file at @path can be opened for reading now (the engine reads
+ * it later): 0, or -errno (-EISDIR for a directory). Never blocks, on a FIFO
+ * neither.
+ */
+int rp__config_check_file(const char *path);
 
 /*
  * One problem found in a configuration file: @line and @col are 1-based, 0

@@ -9,7 +9,9 @@
  * (the cluster of a listener or of a route) and duplicates are resolved once
  * the whole document has been read, since clusters may come after the
  * listeners and routes that use them; that is also when the routes are laid
- * out in the order they are tried (see resolve_routes()).
+ * out in the order they are tried (see resolve_routes()). Files that the
+ * engine reads later (a forward listener's users and block list) are opened
+ * once here, so that `check` says when one cannot be.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -67,6 +69,19 @@ enum field_kind {
 	F_HEADER,	 /* a match's header mapping */
 	F_TOKEN,	 /* char[max]: a header name */
 	F_VALUE,	 /* char[max]: a header value to compare */
+	/* forward */
+	F_FORWARD,     /* a listener's forward mapping */
+	F_ANONYMITY,   /* enum rp_anonymity */
+	F_FILE,	       /* char[max]: a file that can be read now */
+	F_PARENT,      /* char[max]: http://IP:PORT or socks5://IP:PORT */
+	F_DNS,	       /* a forward mapping's dns mapping */
+	F_TTL,	       /* unsigned seconds, a duration in whole seconds */
+	F_DNS_SERVERS, /* char[max]: IP[:PORT],... */
+	F_ACL,	       /* a forward mapping's list of access rules */
+	F_ACTION,      /* bool deny: allow or deny */
+	F_CIDR,	       /* char[max]: an access rule's client */
+	F_DEST,	       /* char[max]: an access rule's destination */
+	F_PORTS,       /* an access rule's port_min and port_max */
 };
 
 /*
@@ -84,6 +99,9 @@ enum slot {
 	S_LROUTES,
 	S_MAX_HEAD,
 	S_MAX_TARGET,
+	S_FORWARD,
+	S_DNS_MIN_TTL,
+	S_DNS_MAX_TTL,
 	S_HASH_KEY,   /* cluster */
 	S_CHECK_TYPE, /* health_check */
 	S_CHECK_INTERVAL,
@@ -94,6 +112,7 @@ enum slot {
 	S_ROUTE_CLUSTER, /* route */
 	S_HEADER_NAME,	 /* a match's header */
 	S_HEADER_VALUE,
+	S_ACL_ACTION, /* an access rule */
 	S_NSLOTS,
 };
 
@@ -120,6 +139,8 @@ struct route_in {
 #define C(f)  offsetof(struct rp_cluster_config, f)
 #define HC(f) offsetof(struct rp_health_config, f)
 #define R(f)  offsetof(struct route_in, f)
+#define FW(f) offsetof(struct rp_forward_config, f)
+#define A(f)  offsetof(struct rp_acl_rule, f)
 
 static const struct field global_fields[] = {
 	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
@@ -159,6 +180,7 @@ static const struct field listener_fields[] = {
 	{"idle_timeout", F_DURATION, L(idle_timeout_ms), 1, 0, S_NONE},
 	{"http", F_HTTP, L(http), 0, 0, S_HTTP},
 	{"routes", F_LROUTES, 0, 0, 0, S_LROUTES},
+	{"forward", F_FORWARD, L(fwd), 0, 0, S_FORWARD},
 };
 
 static const struct field http_fields[] = {
@@ -176,6 +198,33 @@ static const struct field http_fields[] = {
 	{"max_target", F_SIZE, H(max_target), 1, 1u << 20, S_MAX_TARGET},
 	{"max_requests", F_UINT, H(max_requests), 0, UINT32_MAX, S_NONE},
 	{"splice_threshold", F_SIZE64, H(splice_threshold), 0, 0, S_NONE},
+};
+
+static const struct field forward_fields[] = {
+	{"anonymity", F_ANONYMITY, FW(anonymity), 0, 0, S_NONE},
+	{"users_file", F_FILE, FW(users_file), 0, RP_PATH_MAX, S_NONE},
+	{"blocklist", F_FILE, FW(blocklist_file), 0, RP_PATH_MAX, S_NONE},
+	{"ssrf_guard", F_FLAG, FW(ssrf_guard), 0, 0, S_NONE},
+	{"parent", F_PARENT, FW(parent), 0, RP_ROUTE_STR, S_NONE},
+	{"connect_timeout", F_DURATION, FW(connect_timeout_ms), 1, 0, S_NONE},
+	{"dns", F_DNS, 0, 0, 0, S_NONE},
+	{"acl", F_ACL, 0, 0, 0, S_NONE},
+};
+
+static const struct field dns_fields[] = {
+	{"timeout", F_DURATION, FW(dns_timeout_ms), 1, 0, S_NONE},
+	{"min_ttl", F_TTL, FW(dns_min_ttl_s), 0, 0, S_DNS_MIN_TTL},
+	{"max_ttl", F_TTL, FW(dns_max_ttl_s), 0, 0, S_DNS_MAX_TTL},
+	{"servers", F_DNS_SERVERS, FW(dns_servers), 0, RP_ROUTE_STR, S_NONE},
+	{"hosts_file", F_FILE, FW(hosts_file), 0, RP_PATH_MAX, S_NONE},
+};
+
+static const struct field acl_fields[] = {
+	{"action", F_ACTION, A(deny), 0, 0, S_ACL_ACTION},
+	{"client", F_CIDR, A(client), 0, sizeof(((struct rp_acl_rule *)0)->client),
+	 S_NONE},
+	{"dest", F_DEST, A(dest), 0, RP_ROUTE_STR, S_NONE},
+	{"ports", F_PORTS, 0, 0, 0, S_NONE},
 };
 
 static const struct field route_fields[] = {
@@ -247,6 +296,7 @@ _Static_assert(NFIELDS(global_fields) <= MAX_FIELDS, "too many top-level keys");
 _Static_assert(NFIELDS(listener_fields) <= MAX_FIELDS, "too many listener keys");
 _Static_assert(NFIELDS(http_fields) <= MAX_FIELDS, "too many http keys");
 _Static_assert(NFIELDS(cluster_fields) <= MAX_FIELDS, "too many cluster keys");
+_Static_assert(NFIELDS(forward_fields) <= MAX_FIELDS, "too many forward keys");
 
 struct loader {
 	const char *name;
@@ -394,6 +444,24 @@ static const char *kind_wants(enum field_kind kind)
 		return "source, header:NAME or cookie:NAME";
 	case F_CHECK_TYPE:
 		return "tcp or http";
+	case F_ANONYMITY:
+		return "transparent, anonymous or elite";
+	case F_FILE:
+		return "a file path";
+	case F_PARENT:
+		return "http://IP:PORT or socks5://IP:PORT";
+	case F_TTL:
+		return "a duration in whole seconds such as 30s, 5m or 1h";
+	case F_DNS_SERVERS:
+		return "IP[:PORT],... such as \"1.1.1.1,[2606:4700::1111]:53\"";
+	case F_ACTION:
+		return "allow or deny";
+	case F_CIDR:
+		return "a CIDR such as 10.0.0.0/8, 192.0.2.7 or fd00::/8";
+	case F_DEST:
+		return "a host such as a.example, \"*.example\" or a CIDR";
+	case F_PORTS:
+		return "a port such as 443 or a range such as 80-8080";
 	default:
 		return "a name";
 	}
@@ -404,6 +472,7 @@ static void load_clusters(struct loader *ld, yaml_node_t *n);
 static void load_backends(struct loader *ld, yaml_node_t *n,
 			  struct rp_cluster_config *cl);
 static void load_routes(struct loader *ld, yaml_node_t *n, int listener);
+static void load_acl(struct loader *ld, yaml_node_t *n, struct rp_forward_config *fw);
 static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fields,
 		     unsigned nfields, char *base, const char *what);
 
@@ -421,8 +490,9 @@ static bool seen(const struct loader *ld, enum slot s)
 
 /* Stores string @s, the value of @f, in the char[f->max] at @dst, or reports
  * why not: too long (never truncated), a control character, or not
- * @syntax_ok, the kind's own test (@want says what was expected). */
-static void load_text(struct loader *ld, const struct field *f, const yaml_node_t *v,
+ * @syntax_ok, the kind's own test (@want says what was expected). Whether it
+ * was stored. */
+static bool load_text(struct loader *ld, const struct field *f, const yaml_node_t *v,
 		      const char *s, bool syntax_ok, const char *want, char *dst)
 {
 	int ret = rp__config_check_text(s, f->max);
@@ -439,6 +509,7 @@ static void load_text(struct loader *ld, const struct field *f, const yaml_node_
 		problem(ld, &v->start_mark, "%s: expected %s, got '%s'", f->key, want, s);
 	else
 		memcpy(dst, s, strlen(s) + 1);
+	return ret == 0 && syntax_ok;
 }
 
 static bool has_lower(const char *s)
@@ -487,6 +558,21 @@ static void check_health(struct loader *ld, const yaml_node_t *n,
 			"interval %u ms)",
 			h->timeout_ms, h->interval_ms);
 	}
+}
+
+/* A dns mapping's TTL bounds, once both are known. */
+static void check_dns(struct loader *ld, const struct rp_forward_config *fw)
+{
+	if (fw->dns_min_ttl_s <= fw->dns_max_ttl_s)
+		return;
+	if (seen(ld, S_DNS_MAX_TTL))
+		problem(ld, &ld->slot_mark[S_DNS_MAX_TTL],
+			"max_ttl: must not be less than min_ttl (%u s)",
+			fw->dns_min_ttl_s);
+	else
+		problem(ld, &ld->slot_mark[S_DNS_MIN_TTL],
+			"min_ttl: must not be more than max_ttl (%u s by default)",
+			fw->dns_max_ttl_s);
 }
 
 /* Applies the value @v of key @f to @base. */
@@ -546,6 +632,18 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		return;
 	case F_MATCH:
 		load_map(ld, v, match_fields, NFIELDS(match_fields), base, "match");
+		return;
+	case F_FORWARD:
+		load_map(ld, v, forward_fields, NFIELDS(forward_fields), base + f->off,
+			 "forward");
+		return;
+	case F_DNS:
+		load_map(ld, v, dns_fields, NFIELDS(dns_fields), base, "dns");
+		if (v->type == YAML_MAPPING_NODE)
+			check_dns(ld, (const struct rp_forward_config *)base);
+		return;
+	case F_ACL:
+		load_acl(ld, v, (struct rp_forward_config *)base);
 		return;
 	case F_HEADER:
 		forget(ld, S_HEADER_NAME, S_HEADER_VALUE);
@@ -669,17 +767,16 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 				break;
 		if (m == RP_MODE_NMODES) {
 			ld->mode_bad = true;
-			problem(ld, &v->start_mark, "%s: expected tcp or http, got '%s'",
-				f->key, s);
+			problem(ld, &v->start_mark, "%s: expected %s, got '%s'", f->key,
+				rp__config_mode_available(RP_MODE_FORWARD)
+					? "tcp, http or forward"
+					: "tcp or http",
+				s);
 			break;
 		}
-		/* An http listener that this build cannot serve is still
-		 * loaded as one, so that the rest of it is checked. */
-		if (m == RP_MODE_FORWARD)
-			ld->mode_bad = true;
-		else
-			*(enum rp_listener_mode *)(base + f->off) =
-				(enum rp_listener_mode)m;
+		/* A listener that this build cannot serve is still loaded as
+		 * one, so that the rest of it is checked. */
+		*(enum rp_listener_mode *)(base + f->off) = (enum rp_listener_mode)m;
 		if (!rp__config_mode_available((enum rp_listener_mode)m))
 			problem(ld, &v->start_mark,
 				"%s: '%s' is not available yet (only tcp%s)", f->key, s,
@@ -808,6 +905,75 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		}
 		break;
 	}
+	case F_ANONYMITY:
+		if (rp__parse_anonymity(s, (enum rp_anonymity *)(base + f->off)) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected transparent, anonymous or elite, got '%s'",
+				f->key, s);
+		break;
+	case F_FILE: {
+		int ret;
+
+		if (!load_text(ld, f, v, s, *s, "a file path", base + f->off))
+			break;
+		/* Read by the engine at start: say now if it cannot be. */
+		ret = rp__config_check_file(s);
+		if (ret < 0)
+			problem(ld, &v->start_mark, "%s: cannot read '%s': %s", f->key, s,
+				strerror(-ret));
+		break;
+	}
+	case F_PARENT:
+		load_text(ld, f, v, s, rp__config_is_parent(s),
+			  "http://IP:PORT or socks5://IP:PORT (an IPv6 address in "
+			  "brackets)",
+			  base + f->off);
+		break;
+	case F_DNS_SERVERS:
+		load_text(ld, f, v, s, rp__config_is_dns_servers(s),
+			  "IP[:PORT],... such as 1.1.1.1,[2606:4700::1111]:53 (no "
+			  "spaces)",
+			  base + f->off);
+		break;
+	case F_TTL:
+		if (rp__parse_duration_ms(s, &x) < 0 || x % 1000)
+			problem(ld, &v->start_mark,
+				"%s: expected a duration in whole seconds such as "
+				"30s, 5m or 1h (a bare number is milliseconds), got "
+				"'%s'",
+				f->key, s);
+		else
+			*u = x / 1000;
+		break;
+	case F_ACTION:
+		if (!strcmp(s, "allow") || !strcmp(s, "deny"))
+			*(bool *)(base + f->off) = s[0] == 'd';
+		else
+			problem(ld, &v->start_mark,
+				"%s: expected allow or deny, got '%s'", f->key, s);
+		break;
+	case F_CIDR:
+		load_text(ld, f, v, s, rp__config_is_cidr(s),
+			  "a CIDR such as 10.0.0.0/8, 192.0.2.7 or fd00::/8 (prefix "
+			  "at most 32 for IPv4, 128 for IPv6)",
+			  base + f->off);
+		break;
+	case F_DEST:
+		load_text(ld, f, v, s, rp__config_is_acl_dest(s),
+			  "a CIDR such as 10.0.0.0/8, a host such as a.example, or "
+			  "*.example (its subdomains), without a port",
+			  base + f->off);
+		break;
+	case F_PORTS: {
+		struct rp_acl_rule *r = (struct rp_acl_rule *)base;
+
+		if (rp__parse_ports(s, &r->port_min, &r->port_max) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected a port such as 443 or a range such as "
+				"80-8080 (1 to 65535, the lower first), got '%s'",
+				f->key, s);
+		break;
+	}
 	case F_SEND_PROXY:
 		if (!strcmp(s, "v1"))
 			*u = 1;
@@ -893,9 +1059,15 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 	if (!ld->have_bind)
 		problem(ld, &ld->lmark[ld->cfg->nlisteners],
 			"listener without 'bind' (its address)");
-	if (l->mode != RP_MODE_HTTP && !ld->have_cluster)
+	/* A forward listener's cluster is refused by resolve(), which knows
+	 * the clusters. */
+	if (l->mode != RP_MODE_HTTP && l->mode != RP_MODE_FORWARD && !ld->have_cluster)
 		problem(ld, &ld->lmark[ld->cfg->nlisteners],
 			"listener without 'cluster' (where it forwards)");
+	if (l->mode != RP_MODE_FORWARD && !ld->mode_bad && seen(ld, S_FORWARD))
+		problem(ld, &ld->slot_mark[S_FORWARD],
+			"forward: only for mode forward (this listener is mode %s)",
+			rp_listener_mode_name(l->mode));
 	if (l->mode != RP_MODE_HTTP && !ld->mode_bad) {
 		if (seen(ld, S_HTTP))
 			problem(ld, &ld->slot_mark[S_HTTP],
@@ -947,7 +1119,7 @@ static void load_listeners(struct loader *ld, yaml_node_t *n)
 		l = &cfg->listeners[cfg->nlisteners];
 		rp_listener_config_init(l);
 		ld->have_bind = ld->have_cluster = ld->mode_bad = false;
-		forget(ld, S_HTTP, S_MAX_TARGET);
+		forget(ld, S_HTTP, S_DNS_MAX_TTL);
 		/* Set when a valid bind and cluster are found. */
 		ld->lbind_mark[cfg->nlisteners].line = (size_t)-1;
 		ld->lcluster_bad[cfg->nlisteners] = true;
@@ -1002,6 +1174,44 @@ static void load_routes(struct loader *ld, yaml_node_t *n, int listener)
 		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_ROUTE_CLUSTER))
 			problem(ld, &item->start_mark,
 				"route without 'cluster' (where its requests go)");
+	}
+}
+
+/* A forward listener's access rules, in the order they are tried. */
+static void load_acl(struct loader *ld, yaml_node_t *n, struct rp_forward_config *fw)
+{
+	bool too_many = false;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		problem(ld, &n->start_mark,
+			"acl: expected a list of {action: allow|deny, client: "
+			"CIDR, dest: HOST|CIDR, ports: N|N-M}, got %s",
+			node_kind(n));
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&ld->doc, *it);
+		struct rp_acl_rule *r;
+
+		if (!item)
+			continue;
+		if (fw->nacl == RP_MAX_ACL_RULES) {
+			if (!too_many)
+				problem(ld, &item->start_mark,
+					"acl: too many rules (at most %d)",
+					RP_MAX_ACL_RULES);
+			too_many = true;
+			continue;
+		}
+		r = &fw->acl[fw->nacl++];
+		memset(r, 0, sizeof(*r));
+		forget(ld, S_ACL_ACTION, S_ACL_ACTION);
+		load_map(ld, item, acl_fields, NFIELDS(acl_fields), (char *)r,
+			 "an acl rule");
+		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_ACL_ACTION))
+			problem(ld, &item->start_mark,
+				"acl rule without 'action' (allow or deny)");
 	}
 }
 
@@ -1238,11 +1448,27 @@ static void resolve_routes(struct loader *ld)
 static void resolve(struct loader *ld, const yaml_node_t *root)
 {
 	struct rp_config *cfg = ld->cfg;
+	bool need_cluster = !cfg->nlisteners;
 
 	for (unsigned i = 0; i < cfg->nlisteners; i++) {
 		struct rp_listener_config *l = &cfg->listeners[i];
 		char a[RP_ADDRSTRLEN], o[RP_ADDRSTRLEN];
 
+		need_cluster |= l->mode != RP_MODE_FORWARD;
+		if (l->mode == RP_MODE_FORWARD && !ld->lcluster_bad[i]) {
+			/* One problem, however wrong the name is too. */
+			if (find_cluster(cfg, ld->lcluster[i]) < 0)
+				problem(ld, &ld->lcluster_mark[i],
+					"cluster: unknown cluster '%s', and not for mode "
+					"forward anyway (a forward proxy connects where "
+					"its clients ask: remove it)",
+					ld->lcluster[i]);
+			else
+				problem(ld, &ld->lcluster_mark[i],
+					"cluster: not for mode forward (a forward proxy "
+					"connects where its clients ask: remove it)");
+			ld->lcluster_bad[i] = true;
+		}
 		if (!ld->lcluster_bad[i]) {
 			int k = find_cluster(cfg, ld->lcluster[i]);
 
@@ -1278,7 +1504,7 @@ static void resolve(struct loader *ld, const yaml_node_t *root)
 	if (!cfg->nlisteners)
 		problem(ld, &root->start_mark,
 			"no listeners: give listeners: [{bind: IP:PORT, cluster: NAME}]");
-	if (!cfg->nclusters)
+	if (!cfg->nclusters && need_cluster)
 		problem(ld, &root->start_mark,
 			"no clusters: give clusters: {NAME: {backends: [IP:PORT]}}");
 }

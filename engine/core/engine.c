@@ -186,18 +186,175 @@ static int cluster_check(const struct rp_cluster_config *c, char *err, size_t er
 	return 0;
 }
 
+/*
+ * Syntax checks of the forward proxy's settings, for embedders that fill
+ * them in themselves; engine/forward parses them for real when it builds its
+ * tables. Addresses go through the parser of listen addresses.
+ */
+
+/* Whether the @len bytes at @s are an IP address; *@v6 says which kind. */
+static bool ip_ok(const char *s, size_t len, bool *v6)
+{
+	char buf[RP_ADDRSTRLEN];
+	struct rp_addr addr;
+
+	*v6 = memchr(s, ':', len) != NULL;
+	if (!len || len + sizeof("[]:1") > sizeof(buf))
+		return false;
+	snprintf(buf, sizeof(buf), *v6 ? "[%.*s]:1" : "%.*s:1", (int)len, s);
+	return rp__addr_parse(buf, &addr, false) == 0;
+}
+
+/* "10.0.0.0/8", "192.0.2.1", "fd00::/8". */
+static bool cidr_ok(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	bool v6;
+
+	if (!ip_ok(s, slash ? (size_t)(slash - s) : strlen(s), &v6))
+		return false;
+	if (!slash)
+		return true;
+	slash++;
+	if (!*slash || strlen(slash) > 3 || slash[strspn(slash, "0123456789")] ||
+	    (slash[0] == '0' && slash[1]))
+		return false;
+	return (unsigned)atoi(slash) <= (v6 ? 128u : 32u);
+}
+
+/* An access rule's destination: a CIDR, "a.example" or "*.example" (a
+ * trailing dot allowed), labels of at most 63 characters, never a name whose
+ * last label is a number. */
+static bool acl_dest_ok(const char *s)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+					 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+	bool digits = false, last_digits = false;
+	size_t n = 0; /* bytes of the current label */
+
+	if (cidr_ok(s))
+		return true;
+	if (s[0] == '*' && s[1] == '.')
+		s += 2;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		bool digit = *s >= '0' && *s <= '9';
+
+		if (*s == '.') {
+			if (!n)
+				return false;
+			last_digits = digits;
+			n = 0;
+			continue;
+		}
+		if (!strchr(name_chars, *s) || n == 63)
+			return false;
+		digits = n ? digits && digit : digit;
+		n++;
+	}
+	return !(n ? digits : last_digits);
+}
+
+/* "" (direct), "http://IP:PORT" or "socks5://IP:PORT". */
+static bool parent_ok(const char *s)
+{
+	struct rp_addr addr;
+
+	if (!*s)
+		return true;
+	if (strncmp(s, "http://", 7) == 0)
+		s += 7;
+	else if (strncmp(s, "socks5://", 9) == 0)
+		s += 9;
+	else
+		return false;
+	return rp__addr_parse(s, &addr, false) == 0;
+}
+
+/* "" (resolv.conf) or "IP[:PORT],...", IPv6 bare or as [IPv6]:PORT. */
+static bool dns_servers_ok(const char *s)
+{
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		char item[RP_ADDRSTRLEN];
+		struct rp_addr addr;
+		bool v6;
+
+		if (!ip_ok(s, len, &v6)) {
+			if (!len || len >= sizeof(item))
+				return false;
+			memcpy(item, s, len);
+			item[len] = '\0';
+			if (rp__addr_parse(item, &addr, false) < 0)
+				return false;
+		}
+		if (!s[len])
+			return true;
+		s += len + 1;
+		if (!*s)
+			return false; /* a trailing comma */
+	}
+	return true;
+}
+
+static int forward_check(const struct rp_forward_config *f, const char *a, char *err,
+			 size_t errlen)
+{
+	if ((unsigned)f->anonymity > RP_ANON_ELITE)
+		BAD("listener %s: unknown anonymity (transparent, anonymous or elite)",
+		    a);
+	if (f->nacl > RP_MAX_ACL_RULES)
+		BAD("listener %s: too many access rules (at most %d)", a,
+		    RP_MAX_ACL_RULES);
+	for (unsigned i = 0; i < f->nacl; i++) {
+		const struct rp_acl_rule *r = &f->acl[i];
+
+		if (!TEXT_OK(r->client) || !TEXT_OK(r->dest))
+			BAD("listener %s: access rule %u: a condition is not terminated "
+			    "or holds a control character",
+			    a, i);
+		if (r->client[0] && !cidr_ok(r->client))
+			BAD("listener %s: access rule %u: client must be a CIDR such as "
+			    "10.0.0.0/8 or ::1/128",
+			    a, i);
+		if (r->dest[0] && !acl_dest_ok(r->dest))
+			BAD("listener %s: access rule %u: dest must be a CIDR, a.example "
+			    "or *.example",
+			    a, i);
+		if (r->port_min > r->port_max)
+			BAD("listener %s: access rule %u: port_min must not be more than "
+			    "port_max",
+			    a, i);
+	}
+	if (!TEXT_OK(f->users_file) || !TEXT_OK(f->blocklist_file) ||
+	    !TEXT_OK(f->hosts_file) || !TEXT_OK(f->parent) || !TEXT_OK(f->dns_servers))
+		BAD("listener %s: a file name, the parent or the DNS servers are not "
+		    "terminated or hold a control character",
+		    a);
+	if (!parent_ok(f->parent))
+		BAD("listener %s: parent must be http://IP:PORT or socks5://IP:PORT", a);
+	if (!dns_servers_ok(f->dns_servers))
+		BAD("listener %s: DNS servers must be IP[:PORT],... ([IPv6]:PORT)", a);
+	if (!f->connect_timeout_ms || !f->dns_timeout_ms)
+		BAD("listener %s: connect and DNS timeouts must be positive", a);
+	if (f->dns_min_ttl_s > f->dns_max_ttl_s)
+		BAD("listener %s: DNS min_ttl (%u s) must not exceed max_ttl (%u s)", a,
+		    f->dns_min_ttl_s, f->dns_max_ttl_s);
+	return 0;
+}
+
 static int listener_check(const struct rp_config *cfg, const struct rp_listener_config *l,
 			  char *err, size_t errlen)
 {
 	char a[RP_ADDRSTRLEN];
+	int ret;
 
 	rp__addr_format(&l->addr, a, sizeof(a));
 	if ((unsigned)l->mode >= RP_MODE_NMODES)
 		BAD("listener %s: unknown mode", a);
-	if (l->mode == RP_MODE_FORWARD)
-		BAD("listener %s: mode '%s' is not available yet", a,
-		    rp_listener_mode_name(l->mode));
-	if (l->cluster >= cfg->nclusters)
+	/* A forward proxy connects where its clients ask: no cluster. */
+	if (l->mode != RP_MODE_FORWARD && l->cluster >= cfg->nclusters)
 		BAD("listener %s: no such cluster (#%u)", a, l->cluster);
 	if ((unsigned)l->tunnel >= RP_TUNNEL_NMODES)
 		BAD("listener %s: unknown tunnel mode", a);
@@ -205,6 +362,14 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		BAD("listener %s: timeouts must be positive", a);
 	if (l->backlog < 1)
 		BAD("listener %s: backlog must be positive", a);
+	if (l->mode == RP_MODE_FORWARD) {
+		ret = forward_check(&l->fwd, a, err, errlen);
+		if (ret < 0)
+			return ret;
+		/* Refused once its settings have been checked. */
+		BAD("listener %s: mode '%s' is not available yet", a,
+		    rp_listener_mode_name(l->mode));
+	}
 	if (l->mode != RP_MODE_HTTP)
 		return 0;
 	if (!l->http.header_timeout_ms || !l->http.keepalive_timeout_ms ||
@@ -227,13 +392,16 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 
 static int config_check(const struct rp_config *c, char *err, size_t errlen)
 {
+	bool need_cluster = false;
 	int ret;
 
 	if (!c->nlisteners)
 		BAD("no listener: give --listen ADDR");
 	if (c->nlisteners > RP_MAX_LISTENERS)
 		BAD("too many listeners (at most %d)", RP_MAX_LISTENERS);
-	if (!c->nclusters)
+	for (unsigned i = 0; i < c->nlisteners; i++)
+		need_cluster |= c->listeners[i].mode != RP_MODE_FORWARD;
+	if (!c->nclusters && need_cluster)
 		BAD("no backend: give --to ADDR");
 	if (c->nclusters > RP_MAX_CLUSTERS)
 		BAD("too many clusters (at most %d)", RP_MAX_CLUSTERS);

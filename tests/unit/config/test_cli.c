@@ -3,11 +3,14 @@
  * test_cli.c - the command line: the embedded default, every option kind,
  * value syntaxes (durations, sizes, numbers, hosts, paths) and clear errors
  * for bad input, the HTTP options included whether or not this build serves
- * mode http yet.
+ * mode http yet, and `ringproxy forward` with its options and access rules,
+ * checked whether or not this build serves mode forward.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/cli.h"
 #include "net/net.h"
@@ -374,8 +377,6 @@ static void test_cli_http_errors_are_clear(void)
 		     "--pool-max-idle is only for --mode http");
 	expect_error(PARSE(&cli, err, TCP_BASE, "--hash-key", "source"),
 		     "--hash-key is only for --mode http");
-	expect_error(PARSE(&cli, err, TCP_BASE, "--mode", "forward"),
-		     "--mode: 'forward' is not available yet");
 	expect_error(PARSE(&cli, err, TCP_BASE, "--mode", "HTTP"),
 		     "--mode: expected tcp or http, got 'HTTP'");
 
@@ -554,6 +555,416 @@ static void test_cli_http_value_syntaxes(void)
 	CU_ASSERT_EQUAL(rp__parse_hash_key("Source", &key, name, sizeof(name)), -EINVAL);
 }
 
+/* `ringproxy forward` parses whatever the build; without the forward data
+ * path the last word is "not available yet", everything else having been
+ * checked and filled in. */
+static void expect_fwd_ok(int ret)
+{
+	if (rp__config_mode_available(RP_MODE_FORWARD)) {
+		if (ret)
+			fprintf(stderr, "\n  error was: %s\n", err);
+		CU_ASSERT_EQUAL(ret, 0);
+	} else {
+		expect_error(ret, "mode 'forward' is not available yet");
+	}
+}
+
+/* A readable file for --users, --blocklist and --hosts-file to name. */
+static char readable[64];
+
+static char *readable_file(void)
+{
+	int fd;
+
+	if (readable[0])
+		return readable;
+	snprintf(readable, sizeof(readable), "/tmp/rp-test-cli-XXXXXX");
+	fd = mkstemp(readable);
+	CU_ASSERT_FATAL(fd >= 0);
+	close(fd);
+	return readable;
+}
+
+static void test_cli_forward_defaults(void)
+{
+	struct rp_listener_config def;
+	char a[RP_ADDRSTRLEN];
+
+	rp_listener_config_init(&def);
+	expect_fwd_ok(PARSE(&cli, err, "forward"));
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_FORWARD);
+	CU_ASSERT_FALSE(cli.defaulted);
+	CU_ASSERT_EQUAL(cli.cfg.nclusters, 0);
+	CU_ASSERT_EQUAL_FATAL(cli.cfg.nlisteners, 1);
+	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listeners[0].addr, a, sizeof(a)),
+			       "127.0.0.1:3128");
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].mode, RP_MODE_FORWARD);
+	CU_ASSERT_EQUAL(memcmp(&cli.cfg.listeners[0].fwd, &def.fwd, sizeof(def.fwd)), 0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.anonymity, RP_ANON_ANONYMOUS);
+	CU_ASSERT_TRUE(cli.cfg.listeners[0].fwd.ssrf_guard);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.nacl, 0);
+	/* --listen replaces the default address. */
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "[::1]:8888"));
+	CU_ASSERT_EQUAL_FATAL(cli.cfg.nlisteners, 1);
+	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listeners[0].addr, a, sizeof(a)),
+			       "[::1]:8888");
+}
+
+static void test_cli_forward_options(void)
+{
+	char *file = readable_file();
+	const struct rp_forward_config *f;
+	int ret = PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--anonymity",
+			"elite", "--deny-dest", "*.ads.example", "--allow-dest",
+			"127.0.0.0/8", "--deny-client", "10.9.0.0/16", "--allow-client",
+			"10.0.0.0/8", "--allow-dest=::1", "--allow-client", "fd00::/8",
+			"--users", file, "--blocklist", file, "--no-ssrf-guard",
+			"--parent", "http://127.0.0.1:8080", "--connect-timeout", "3s",
+			"--dns-timeout", "750ms", "--dns-servers", "1.1.1.1,[::1]:53",
+			"--hosts-file", file, "--listen", "127.0.0.1:3129", "--reactors",
+			"2", "--cpus", "0", "--tunnel", "copy", "--idle-timeout", "1m",
+			"--drain-timeout", "1s", "-v");
+	static const struct {
+		bool deny;
+		const char *client, *dest;
+	} want[] = {
+		{true, "", "*.ads.example"},
+		{false, "", "127.0.0.0/8"},
+		{true, "10.9.0.0/16", ""},
+		{false, "10.0.0.0/8", ""},
+		{false, "", "::1"},
+		{false, "fd00::/8", ""},
+		/* Added last, as some --allow-client was given. */
+		{true, "0.0.0.0/0", ""},
+		{true, "::/0", ""},
+	};
+
+	expect_fwd_ok(ret);
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_FORWARD);
+	CU_ASSERT_EQUAL(cli.cfg.nclusters, 0);
+	CU_ASSERT_EQUAL(cli.cfg.reactors, 2);
+	CU_ASSERT_EQUAL(cli.cfg.drain_timeout_ms, 1000);
+	CU_ASSERT_EQUAL(cli.cfg.log_level, RP_LOG_DEBUG);
+	CU_ASSERT_EQUAL_FATAL(cli.cfg.nlisteners, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct rp_listener_config *l = &cli.cfg.listeners[i];
+
+		CU_ASSERT_EQUAL(l->mode, RP_MODE_FORWARD);
+		CU_ASSERT_EQUAL(l->tunnel, RP_TUNNEL_COPY);
+		CU_ASSERT_EQUAL(l->idle_timeout_ms, 60000);
+		f = &l->fwd;
+		CU_ASSERT_EQUAL(f->anonymity, RP_ANON_ELITE);
+		CU_ASSERT_STRING_EQUAL(f->users_file, file);
+		CU_ASSERT_STRING_EQUAL(f->blocklist_file, file);
+		CU_ASSERT_STRING_EQUAL(f->hosts_file, file);
+		CU_ASSERT_FALSE(f->ssrf_guard);
+		CU_ASSERT_STRING_EQUAL(f->parent, "http://127.0.0.1:8080");
+		CU_ASSERT_EQUAL(f->connect_timeout_ms, 3000);
+		CU_ASSERT_EQUAL(f->dns_timeout_ms, 750);
+		CU_ASSERT_STRING_EQUAL(f->dns_servers, "1.1.1.1,[::1]:53");
+		CU_ASSERT_EQUAL_FATAL(f->nacl, sizeof(want) / sizeof(want[0]));
+		for (unsigned k = 0; k < f->nacl; k++) {
+			CU_ASSERT_EQUAL(f->acl[k].deny, want[k].deny);
+			CU_ASSERT_STRING_EQUAL(f->acl[k].client, want[k].client);
+			CU_ASSERT_STRING_EQUAL(f->acl[k].dest, want[k].dest);
+			CU_ASSERT_EQUAL(f->acl[k].port_min, 0);
+			CU_ASSERT_EQUAL(f->acl[k].port_max, 0);
+		}
+	}
+	/* The forward --connect-timeout is not the cluster's. */
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].connect_timeout_ms, 2000);
+
+	/* Without --allow-client, no final rule; --anonymity transparent. */
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--allow-dest", "127.0.0.1/32",
+			    "--anonymity", "transparent", "--parent",
+			    "socks5://[::1]:1080"));
+	f = &cli.cfg.listeners[0].fwd;
+	CU_ASSERT_EQUAL(f->anonymity, RP_ANON_TRANSPARENT);
+	CU_ASSERT_EQUAL_FATAL(f->nacl, 1);
+	CU_ASSERT_FALSE(f->acl[0].deny);
+	CU_ASSERT_STRING_EQUAL(f->acl[0].dest, "127.0.0.1/32");
+	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://[::1]:1080");
+	CU_ASSERT_TRUE(f->ssrf_guard);
+	unlink(file);
+	readable[0] = '\0';
+}
+
+static void test_cli_forward_errors_are_clear(void)
+{
+	char many[RP_MAX_ACL_RULES + 1][2][24];
+	char *argv[2 * (RP_MAX_ACL_RULES + 1) + 3];
+	char long_dest[200];
+	int argc = 0;
+
+	/* Values. */
+	expect_error(PARSE(&cli, err, "forward", "--anonymity", "paranoid"),
+		     "--anonymity: expected transparent, anonymous or elite, got "
+		     "'paranoid'");
+	expect_error(PARSE(&cli, err, "forward", "--allow-dest", "10.0.0.0/33"),
+		     "--allow-dest: expected a CIDR such as 127.0.0.0/8 or ::1/128, a "
+		     "host such as a.example, or *.example (its subdomains), got "
+		     "'10.0.0.0/33'");
+	expect_error(PARSE(&cli, err, "forward", "--deny-dest", "a.example:443"),
+		     "--deny-dest: expected a CIDR");
+	expect_error(PARSE(&cli, err, "forward", "--deny-dest", "10.0.0.256"),
+		     "--deny-dest: expected a CIDR");
+	expect_error(PARSE(&cli, err, "forward", "--deny-dest", "*"),
+		     "--deny-dest: expected a CIDR");
+	expect_error(PARSE(&cli, err, "forward", "--allow-client", "a.example"),
+		     "--allow-client: expected a CIDR such as 10.0.0.0/8, 192.0.2.7 or "
+		     "fd00::/8, got 'a.example'");
+	expect_error(PARSE(&cli, err, "forward", "--deny-client", "::1/129"),
+		     "--deny-client: expected a CIDR");
+	expect_error(PARSE(&cli, err, "forward", "--users", "/nonexistent/users"),
+		     "--users: cannot read '/nonexistent/users': No such file or "
+		     "directory");
+	expect_error(PARSE(&cli, err, "forward", "--blocklist", "/"),
+		     "--blocklist: cannot read '/': Is a directory");
+	expect_error(PARSE(&cli, err, "forward", "--hosts-file", ""),
+		     "--hosts-file: expected a file path, got ''");
+	expect_error(PARSE(&cli, err, "forward", "--parent", "http://proxy.example:3128"),
+		     "--parent: expected http://IP:PORT or socks5://IP:PORT (an IPv6 "
+		     "address in brackets), got 'http://proxy.example:3128'");
+	expect_error(PARSE(&cli, err, "forward", "--parent", "socks4://127.0.0.1:1080"),
+		     "--parent: expected http://IP:PORT");
+	expect_error(PARSE(&cli, err, "forward", "--parent", "http://127.0.0.1:0"),
+		     "--parent: expected http://IP:PORT");
+	expect_error(PARSE(&cli, err, "forward", "--connect-timeout", "0"),
+		     "--connect-timeout: expected a duration such as 500ms, 5s or 2m "
+		     "(not zero)");
+	expect_error(PARSE(&cli, err, "forward", "--dns-timeout", "5 s"),
+		     "--dns-timeout: expected a duration");
+	expect_error(PARSE(&cli, err, "forward", "--dns-servers", "1.1.1.1, 8.8.8.8"),
+		     "--dns-servers: expected IP[:PORT],... such as "
+		     "1.1.1.1,[2606:4700::1111]:53 (no spaces), got '1.1.1.1, 8.8.8.8'");
+	expect_error(PARSE(&cli, err, "forward", "--dns-servers", "dns.example"),
+		     "--dns-servers: expected IP[:PORT]");
+	expect_error(PARSE(&cli, err, "forward", "--no-ssrf-guard=yes"),
+		     "--no-ssrf-guard takes no value");
+	expect_error(PARSE(&cli, err, "forward", "--listen", "localhost:3128"),
+		     "--listen: expected IP:PORT");
+	/* 128 characters in labels of 9: one too many for dest's char[128]. */
+	memset(long_dest, 'a', 128);
+	for (unsigned i = 9; i < 128; i += 10)
+		long_dest[i] = '.';
+	long_dest[128] = '\0';
+	expect_error(PARSE(&cli, err, "forward", "--deny-dest", long_dest),
+		     "--deny-dest: too long, at most 127 characters");
+	long_dest[127] = '\0';
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--deny-dest", long_dest));
+
+	/* Each command its own options, in whatever order. */
+	expect_error(PARSE(&cli, err, "forward", "--to", "127.0.0.1:1"),
+		     "--to is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--anonymity", "elite", "--mode", "tcp"),
+		     "--mode is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--xff"),
+		     "--xff is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--check", "tcp"),
+		     "--check is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--send-proxy", "v2"),
+		     "--send-proxy is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--balance", "maglev"),
+		     "--balance is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--anonymity", "elite"),
+		     "--anonymity is only for ringproxy forward");
+	expect_error(PARSE(&cli, err, "reverse", "--allow-dest", "127.0.0.1", "--listen",
+			   "127.0.0.1:80", "--to", "127.0.0.1:1"),
+		     "--allow-dest is only for ringproxy forward");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--no-ssrf-guard"),
+		     "--no-ssrf-guard is only for ringproxy forward");
+	/* ...refused before their value is looked at. */
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--users", "/nonexistent"),
+		     "--users is only for ringproxy forward");
+	/* --connect-timeout is both, each its own. */
+	CU_ASSERT_EQUAL(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to",
+			      "127.0.0.1:1", "--connect-timeout", "250ms"),
+			0);
+	CU_ASSERT_EQUAL(cli.cfg.clusters[0].connect_timeout_ms, 250);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.connect_timeout_ms, 10000);
+	/* A file says everything. */
+	expect_error(PARSE(&cli, err, "forward", "-c", "x.yaml"),
+		     "'forward' cannot be combined with -c FILE");
+	expect_error(PARSE(&cli, err, "check", "--users", "u", "-c", "x.yaml"),
+		     "'--users' cannot be combined with -c FILE");
+	/* forward is a command, not a --mode. */
+	if (rp__config_mode_available(RP_MODE_FORWARD))
+		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
+				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
+			     "--mode: 'forward' is a command of its own: ringproxy "
+			     "forward");
+	else
+		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
+				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
+			     "--mode: 'forward' is not available yet");
+
+	/* At most RP_MAX_ACL_RULES rules, the two that --allow-client adds
+	 * included. */
+	argv[argc++] = "ringproxy";
+	argv[argc++] = "forward";
+	for (unsigned i = 0; i < RP_MAX_ACL_RULES + 1; i++) {
+		snprintf(many[i][0], sizeof(many[i][0]), "--deny-dest");
+		snprintf(many[i][1], sizeof(many[i][1]), "10.0.%u.0/24", i);
+		argv[argc++] = many[i][0];
+		argv[argc++] = many[i][1];
+	}
+	argv[argc] = NULL;
+	expect_error(rp__cli_parse(argc, argv, &cli, err, sizeof(err)),
+		     "--deny-dest: at most 32 access rules in all");
+	expect_fwd_ok(rp__cli_parse(argc - 2, argv, &cli, err, sizeof(err)));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.nacl, RP_MAX_ACL_RULES);
+	/* 30 rules, the last an --allow-client, and the two it adds. */
+	snprintf(many[RP_MAX_ACL_RULES - 3][0], sizeof(many[0][0]), "--allow-client");
+	expect_fwd_ok(rp__cli_parse(argc - 6, argv, &cli, err, sizeof(err)));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.nacl, RP_MAX_ACL_RULES);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].fwd.acl[29].client, "10.0.29.0/24");
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].fwd.acl[31].client, "::/0");
+	expect_error(rp__cli_parse(argc - 4, argv, &cli, err, sizeof(err)),
+		     "too many access rules: at most 32, the two that --allow-client "
+		     "adds last (deny every other client) included");
+}
+
+static void test_cli_forward_help_lists_the_options(void)
+{
+	static const char *const names[] = {
+		"ringproxy forward [--listen ADDR] [--anonymity "
+		"transparent|anonymous|elite]",
+		"[--allow-dest CIDR]... [--users FILE]",
+		"forward options:",
+		"--anonymity LEVEL",
+		"--allow-dest CIDR|HOST",
+		"--deny-dest HOST|CIDR",
+		"--allow-client CIDR",
+		"--deny-client CIDR",
+		"--users FILE",
+		"--blocklist FILE",
+		"--no-ssrf-guard",
+		"--parent URL",
+		"--dns-timeout",
+		"--dns-servers LIST",
+		"--hosts-file FILE",
+		"(10s)", /* the forward --connect-timeout's default */
+	};
+	const char *u = rp__cli_usage(), *fwd = strstr(u, "forward options:");
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strstr(u, names[i])) {
+			fprintf(stderr, "\n  not in the usage: %s\n", names[i]);
+			CU_FAIL("an option is missing from the usage text");
+		}
+	/* Each under its command's heading. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fwd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fwd, "--users FILE"));
+	CU_ASSERT_PTR_NULL(strstr(fwd, "--to "));
+	CU_ASSERT_PTR_NULL(strstr(fwd, "--xff"));
+	CU_ASSERT(strstr(u, "--reactors N") < strstr(u, "reverse options"));
+	CU_ASSERT(strstr(u, "--to ADDR[,weight=N]") > strstr(u, "reverse options"));
+}
+
+static void test_cli_forward_value_syntaxes(void)
+{
+	enum rp_anonymity an;
+	uint16_t lo, hi;
+	char dir[] = "/tmp/rp-test-cli-dir-XXXXXX";
+
+	CU_ASSERT_EQUAL(rp__parse_anonymity("elite", &an), 0);
+	CU_ASSERT_EQUAL(an, RP_ANON_ELITE);
+	CU_ASSERT_EQUAL(rp__parse_anonymity("anonymous", &an), 0);
+	CU_ASSERT_EQUAL(an, RP_ANON_ANONYMOUS);
+	CU_ASSERT_EQUAL(rp__parse_anonymity("transparent", &an), 0);
+	CU_ASSERT_EQUAL(an, RP_ANON_TRANSPARENT);
+	CU_ASSERT_EQUAL(rp__parse_anonymity("Elite", &an), -EINVAL);
+
+	CU_ASSERT_EQUAL(rp__parse_ports("443", &lo, &hi), 0);
+	CU_ASSERT_EQUAL(lo, 443);
+	CU_ASSERT_EQUAL(hi, 443);
+	CU_ASSERT_EQUAL(rp__parse_ports("80-8080", &lo, &hi), 0);
+	CU_ASSERT_EQUAL(lo, 80);
+	CU_ASSERT_EQUAL(hi, 8080);
+	CU_ASSERT_EQUAL(rp__parse_ports("1-65535", &lo, &hi), 0);
+	CU_ASSERT_EQUAL(rp__parse_ports("443-443", &lo, &hi), 0);
+	CU_ASSERT_EQUAL(rp__parse_ports("0", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("65536", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("8080-80", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("80-", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("-80", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("80-90-100", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("80 - 90", &lo, &hi), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ports("", &lo, &hi), -EINVAL);
+
+	CU_ASSERT_TRUE(rp__config_is_cidr("10.0.0.0/8"));
+	CU_ASSERT_TRUE(rp__config_is_cidr("0.0.0.0/0"));
+	CU_ASSERT_TRUE(rp__config_is_cidr("192.0.2.7"));
+	CU_ASSERT_TRUE(rp__config_is_cidr("::/0"));
+	CU_ASSERT_TRUE(rp__config_is_cidr("2001:db8::/32"));
+	CU_ASSERT_TRUE(rp__config_is_cidr("::1/128"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("10.0.0.0/33"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("10.0.0.0/08"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("10.0.0.0/00"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("::/0128"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("::/129"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("10.0.0.0/"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("10.0.0/8"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("010.0.0.0/8"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("fe80::1%eth0/64"));
+	CU_ASSERT_FALSE(rp__config_is_cidr("/8"));
+	CU_ASSERT_FALSE(rp__config_is_cidr(""));
+
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("a.example"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("*.example"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("A.Example."));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("10.0.0.0/8"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("::1"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("1a.example"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("example.1a"));
+	CU_ASSERT_TRUE(rp__config_is_acl_dest("a23456789012345678901234567890123456789012"
+					      "345678901234567890123.example"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("a2345678901234567890123456789012345678901"
+					       "23456789012345678901234.example"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("10.0.0.256"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("10.0.0.1."));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("12345"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("[::1]"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("a.example:443"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("*"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest("*.*.example"));
+	CU_ASSERT_FALSE(rp__config_is_acl_dest(""));
+
+	CU_ASSERT_TRUE(rp__config_is_parent("http://127.0.0.1:3128"));
+	CU_ASSERT_TRUE(rp__config_is_parent("socks5://[::1]:1080"));
+	CU_ASSERT_FALSE(rp__config_is_parent("http://127.0.0.1"));
+	CU_ASSERT_FALSE(rp__config_is_parent("http://127.0.0.1:3128/"));
+	CU_ASSERT_FALSE(rp__config_is_parent("https://127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent("HTTP://127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent("http://user:pw@127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent("127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent(""));
+
+	CU_ASSERT_TRUE(rp__config_is_dns_servers("1.1.1.1"));
+	CU_ASSERT_TRUE(rp__config_is_dns_servers("1.1.1.1:5353,8.8.8.8"));
+	CU_ASSERT_TRUE(rp__config_is_dns_servers("2606:4700::1111,::1,[::1]:53"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("[::1]")); /* c-ares refuses it */
+	CU_ASSERT_FALSE(rp__config_is_dns_servers(""));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("1.1.1.1,"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers(",1.1.1.1"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("1.1.1.1,,8.8.8.8"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("1.1.1.1:0"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("[1.1.1.1]"));
+	CU_ASSERT_FALSE(rp__config_is_dns_servers("dns.example"));
+
+	CU_ASSERT_EQUAL(rp__config_check_file(readable_file()), 0);
+	CU_ASSERT_EQUAL(rp__config_check_file("/nonexistent/x"), -ENOENT);
+	CU_ASSERT_EQUAL(rp__config_check_file(""), -ENOENT);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL(rp__config_check_file(dir), -EISDIR);
+	rmdir(dir);
+	unlink(readable);
+	readable[0] = '\0';
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_no_args_is_embedded_default),
 	RP_TEST(test_cli_reverse_full),
@@ -569,5 +980,10 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_http_errors_are_clear),
 	RP_TEST(test_cli_http_help_lists_the_options),
 	RP_TEST(test_cli_http_value_syntaxes),
+	RP_TEST(test_cli_forward_defaults),
+	RP_TEST(test_cli_forward_options),
+	RP_TEST(test_cli_forward_errors_are_clear),
+	RP_TEST(test_cli_forward_help_lists_the_options),
+	RP_TEST(test_cli_forward_value_syntaxes),
 };
 RP_UNIT_MAIN("cli", tests)

@@ -6,14 +6,17 @@
  * file in one run. HTTP settings are loaded and checked whether or not this
  * build serves mode http (RP_HTTP_SERVICE): when it does not, each http
  * listener is one more problem ("not available yet") and the rest is loaded
- * all the same, which the tests below count on. The engine's own validation
- * of the same values (rp_engine_create()) is tested here too, against the
- * loader's.
+ * all the same, which the tests below count on. Forward listeners are
+ * loaded and checked the same way whether or not this build serves mode
+ * forward (one more problem each when it does not). The engine's own
+ * validation of the same values (rp_engine_create()) is tested here too,
+ * against the loader's.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/cli.h"
 #include "net/net.h"
@@ -255,10 +258,6 @@ static const struct {
 	 3,
 	 {"t.yaml:1:59: idle_timeout: expected a duration", "t.yaml:2:51: cooldown",
 	  "t.yaml:3:12: pipe_size: expected a size"}},
-	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: forward}]\n"
-	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
-	 1,
-	 {"mode: 'forward' is not available yet"}},
 	{"listeners: [{bind: 127.0.0.1:1, cluster: c, accept_proxy: maybe}]\n"
 	 "clusters: {c: {backends: [127.0.0.1:2], send_proxy: v3, balance: x}}\n",
 	 3,
@@ -754,7 +753,7 @@ static const struct {
 	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
 	 1,
 	 0,
-	 {"t.yaml:1:51: mode: expected tcp or http, got 'htp'"}},
+	 {"t.yaml:1:51: mode: expected tcp", "http", "got 'htp'"}},
 };
 
 static void test_yaml_bad_http_files_report_line_and_column(void)
@@ -1050,9 +1049,12 @@ static void test_yaml_engine_refuses_bad_http_values(void)
 	engine_base();
 	cfg.access_log_format = (enum rp_log_format)5;
 	expect_refused("access log");
-	engine_base();
-	cfg.listeners[0].mode = RP_MODE_FORWARD;
-	expect_refused("listener 127.0.0.1:1: mode 'forward' is not available yet");
+	if (!rp__config_mode_available(RP_MODE_FORWARD)) {
+		engine_base();
+		cfg.listeners[0].mode = RP_MODE_FORWARD;
+		expect_refused(
+			"listener 127.0.0.1:1: mode 'forward' is not available yet");
+	}
 	engine_base();
 	cfg.listeners[0].mode = RP_MODE_NMODES;
 	expect_refused("listener 127.0.0.1:1: unknown mode");
@@ -1081,6 +1083,606 @@ static void test_yaml_engine_refuses_bad_http_values(void)
 	expect_refused("host_rewrite must be a host");
 }
 
+/* How many problems a file with @nfwd forward listeners and @n other
+ * problems has in this build. */
+static int with_fwd(unsigned n, unsigned nfwd)
+{
+	return (int)(n + (rp__config_mode_available(RP_MODE_FORWARD) ? 0 : nfwd));
+}
+
+/* Readable files for users_file, blocklist and hosts_file to name. */
+static char users_path[64], blocklist_path[64];
+
+static void make_forward_files(void)
+{
+	char *paths[] = {users_path, blocklist_path};
+
+	for (unsigned i = 0; i < 2; i++) {
+		int fd;
+
+		if (paths[i][0])
+			continue;
+		snprintf(paths[i], sizeof(users_path), "/tmp/rp-test-yaml-%u-XXXXXX", i);
+		fd = mkstemp(paths[i]);
+		CU_ASSERT_FATAL(fd >= 0);
+		close(fd);
+	}
+}
+
+static void remove_forward_files(void)
+{
+	unlink(users_path);
+	unlink(blocklist_path);
+}
+
+static void test_yaml_forward_file_loads_every_value(void)
+{
+	static char y[4096];
+	const struct rp_forward_config *f;
+	const struct rp_acl_rule *r;
+
+	make_forward_files();
+	snprintf(y, sizeof(y),
+		 "listeners:\n"
+		 "  - bind: 127.0.0.1:3128\n"
+		 "    mode: forward\n"
+		 "    idle_timeout: 1m\n"
+		 "    forward:\n"
+		 "      anonymity: elite\n"
+		 "      users_file: %s\n"
+		 "      blocklist: %s\n"
+		 "      ssrf_guard: false\n"
+		 "      parent: \"socks5://[::1]:1080\"\n"
+		 "      connect_timeout: 3s\n"
+		 "      dns:\n"
+		 "        timeout: 750ms\n"
+		 "        min_ttl: 0\n"
+		 "        max_ttl: 10m\n"
+		 "        servers: \"1.1.1.1,9.9.9.9:5353,2606:4700::1111,[::1]:53\"\n"
+		 "        hosts_file: %s\n"
+		 "      acl:\n"
+		 "        - {action: deny, dest: \"*.ads.example\"}\n"
+		 "        - {action: allow, client: 10.0.0.0/8, dest: 192.168.1.0/24,\n"
+		 "           ports: 80-8080}\n"
+		 "        - action: deny\n"
+		 "          client: \"fd00::/8\"\n"
+		 "          dest: intranet.example.\n"
+		 "          ports: 443\n"
+		 "        - {action: deny}\n"
+		 "  - {bind: 127.0.0.1:3129, mode: forward, forward: {anonymity: "
+		 "transparent}}\n",
+		 users_path, blocklist_path, users_path);
+	CU_ASSERT_EQUAL_FATAL(load(y), with_fwd(0, 2));
+	if (!rp__config_mode_available(RP_MODE_FORWARD)) {
+		expect_report("t.yaml:3:11: mode: 'forward' is not available yet");
+		expect_report("t.yaml:27:34: mode: 'forward' is not available yet");
+	}
+	CU_ASSERT_EQUAL(cfg.nclusters, 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.nlisteners, 2);
+	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_FORWARD);
+	CU_ASSERT_EQUAL(cfg.listeners[0].idle_timeout_ms, 60000);
+	f = &cfg.listeners[0].fwd;
+	CU_ASSERT_EQUAL(f->anonymity, RP_ANON_ELITE);
+	CU_ASSERT_STRING_EQUAL(f->users_file, users_path);
+	CU_ASSERT_STRING_EQUAL(f->blocklist_file, blocklist_path);
+	CU_ASSERT_FALSE(f->ssrf_guard);
+	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://[::1]:1080");
+	CU_ASSERT_EQUAL(f->connect_timeout_ms, 3000);
+	CU_ASSERT_EQUAL(f->dns_timeout_ms, 750);
+	CU_ASSERT_EQUAL(f->dns_min_ttl_s, 0);
+	CU_ASSERT_EQUAL(f->dns_max_ttl_s, 600);
+	CU_ASSERT_STRING_EQUAL(f->dns_servers,
+			       "1.1.1.1,9.9.9.9:5353,2606:4700::1111,[::1]:53");
+	CU_ASSERT_STRING_EQUAL(f->hosts_file, users_path);
+	/* The rules in file order, the first that matches deciding. */
+	CU_ASSERT_EQUAL_FATAL(f->nacl, 4);
+	r = &f->acl[0];
+	CU_ASSERT_TRUE(r->deny);
+	CU_ASSERT_STRING_EQUAL(r->client, "");
+	CU_ASSERT_STRING_EQUAL(r->dest, "*.ads.example");
+	CU_ASSERT_EQUAL(r->port_min, 0);
+	CU_ASSERT_EQUAL(r->port_max, 0);
+	r = &f->acl[1];
+	CU_ASSERT_FALSE(r->deny);
+	CU_ASSERT_STRING_EQUAL(r->client, "10.0.0.0/8");
+	CU_ASSERT_STRING_EQUAL(r->dest, "192.168.1.0/24");
+	CU_ASSERT_EQUAL(r->port_min, 80);
+	CU_ASSERT_EQUAL(r->port_max, 8080);
+	r = &f->acl[2];
+	CU_ASSERT_TRUE(r->deny);
+	CU_ASSERT_STRING_EQUAL(r->client, "fd00::/8");
+	CU_ASSERT_STRING_EQUAL(r->dest, "intranet.example.");
+	CU_ASSERT_EQUAL(r->port_min, 443);
+	CU_ASSERT_EQUAL(r->port_max, 443);
+	r = &f->acl[3];
+	CU_ASSERT_TRUE(r->deny);
+	CU_ASSERT_STRING_EQUAL(r->client, "");
+	CU_ASSERT_STRING_EQUAL(r->dest, "");
+	CU_ASSERT_EQUAL(cfg.listeners[1].fwd.anonymity, RP_ANON_TRANSPARENT);
+	CU_ASSERT_EQUAL(cfg.listeners[1].fwd.nacl, 0);
+	remove_forward_files();
+}
+
+static void test_yaml_forward_listener_gets_the_defaults(void)
+{
+	struct rp_listener_config ldef;
+
+	rp_listener_config_init(&ldef);
+	/* No cluster anywhere: a forward proxy needs none. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:3128, mode: forward}]\n"),
+		with_fwd(0, 1));
+	CU_ASSERT_EQUAL(cfg.nclusters, 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_FORWARD);
+	CU_ASSERT_EQUAL(memcmp(&cfg.listeners[0].fwd, &ldef.fwd, sizeof(ldef.fwd)), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].fwd.anonymity, RP_ANON_ANONYMOUS);
+	CU_ASSERT_TRUE(cfg.listeners[0].fwd.ssrf_guard);
+	/* An empty forward mapping is the same. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:3128, mode: forward, forward: {}}]\n"),
+		with_fwd(0, 1));
+	CU_ASSERT_EQUAL(memcmp(&cfg.listeners[0].fwd, &ldef.fwd, sizeof(ldef.fwd)), 0);
+	/* A tcp listener beside it still needs its cluster. */
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - {bind: 127.0.0.1:3128, mode: forward}\n"
+			     "  - {bind: 127.0.0.1:80, cluster: c}\n"),
+			with_fwd(2, 1));
+	expect_report(
+		"t.yaml:3:35: cluster: unknown cluster 'c' (no clusters are defined)");
+	expect_report("t.yaml:1:1: no clusters");
+}
+
+/* Bad forward files: @n problems, plus one per forward listener (@nfwd)
+ * when this build does not serve mode forward. */
+static const struct {
+	const char *yaml;
+	unsigned n, nfwd;
+	const char *needles[3];
+} bad_forward_files[] = {
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, forward: {anonymity: elite}}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:1:45: forward: only for mode forward (this listener is mode tcp)"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, mode: forward}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 1,
+	 {"t.yaml:1:42: cluster: not for mode forward (a forward proxy connects where "
+	  "its clients ask: remove it)"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    cluster: nope\n"
+	 "    http: {via: true}\n"
+	 "    routes: [{cluster: nope}]\n",
+	 4, /* the route's unknown cluster is one too */
+	 1,
+	 {"t.yaml:4:14: cluster: unknown cluster 'nope', and not for mode forward",
+	  "t.yaml:5:5: http: only for mode http (this listener is mode forward)",
+	  "t.yaml:6:5: routes: only for mode http (this listener is mode forward)"}},
+	{"listeners: [{bind: 127.0.0.1:1, mode: forward, forward: [elite]}]\n",
+	 1,
+	 1,
+	 {"t.yaml:1:57: forward: expected a mapping (key: value), got a list"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      anonymity: paranoid\n"
+	 "      ssrf_guard: maybe\n"
+	 "      parent: http://proxy.example:3128\n"
+	 "      connect_timeout: 0\n"
+	 "      speed: fast\n",
+	 5,
+	 1,
+	 {"t.yaml:5:18: anonymity: expected transparent, anonymous or elite, got "
+	  "'paranoid'",
+	  "t.yaml:7:15: parent: expected http://IP:PORT or socks5://IP:PORT",
+	  "t.yaml:9:7: unknown key 'speed' in forward (expected anonymity, "
+	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, dns, acl)"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      parent: \"socks4://127.0.0.1:1080\"\n"
+	 "      users_file: /nonexistent/users\n"
+	 "      blocklist: /\n"
+	 "      connect_timeout: 5 s\n",
+	 4,
+	 1,
+	 {"t.yaml:6:19: users_file: cannot read '/nonexistent/users': No such file or "
+	  "directory",
+	  "t.yaml:7:18: blocklist: cannot read '/': Is a directory",
+	  "t.yaml:8:24: connect_timeout: expected a duration"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      parent: \"http://10.0.0.1:3128\\r\\nX: y\"\n"
+	 "      users_file: \"\"\n"
+	 "      dns:\n"
+	 "        timeout: 0\n"
+	 "        min_ttl: 5\n"
+	 "        max_ttl: 1500ms\n"
+	 "        servers: \"1.1.1.1, 8.8.8.8\"\n"
+	 "        hosts_file: /nonexistent/hosts\n"
+	 "        search: example.com\n",
+	 8,
+	 1,
+	 {"t.yaml:5:15: parent: control characters are not allowed",
+	  "t.yaml:9:18: min_ttl: expected a duration in whole seconds such as 30s, 5m "
+	  "or 1h (a bare number is milliseconds), got '5'",
+	  "t.yaml:11:18: servers: expected IP[:PORT],... such as "
+	  "1.1.1.1,[2606:4700::1111]:53 (no spaces), got '1.1.1.1, 8.8.8.8'"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      users_file: \"\"\n"
+	 "      dns: {timeout: 0, hosts_file: /nonexistent/hosts, search: x}\n",
+	 4,
+	 1,
+	 {"t.yaml:5:19: users_file: expected a file path, got ''",
+	  "t.yaml:6:22: timeout: expected a duration such as 500ms, 5s or 2m (not zero)",
+	  "t.yaml:6:57: unknown key 'search' in dns"}},
+	{"listeners:\n"
+	 "  - {bind: 127.0.0.1:1, mode: forward, forward: {dns: {min_ttl: 2h}}}\n"
+	 "  - {bind: 127.0.0.1:2, mode: forward,\n"
+	 "     forward: {dns: {max_ttl: 30s, min_ttl: 1m}}}\n"
+	 "  - {bind: 127.0.0.1:3, mode: forward, forward: {dns: [1.1.1.1]}}\n",
+	 3,
+	 3,
+	 {"t.yaml:2:65: min_ttl: must not be more than max_ttl (3600 s by default)",
+	  "t.yaml:4:31: max_ttl: must not be less than min_ttl (60 s)",
+	  "t.yaml:5:55: dns: expected a mapping (key: value), got a list"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      acl:\n"
+	 "        - {client: 10.0.0.0/8}\n"
+	 "        - {action: maybe, client: 10.0.0.0/33}\n"
+	 "        - {action: allow, client: \"::1/129\", dest: \"10.0.0.256\"}\n"
+	 "        - {action: deny, client: example.com, dest: \"a.example:80\"}\n",
+	 7,
+	 1,
+	 {"t.yaml:6:11: acl rule without 'action' (allow or deny)",
+	  "t.yaml:7:20: action: expected allow or deny, got 'maybe'",
+	  "t.yaml:8:52: dest: expected a CIDR such as 10.0.0.0/8, a host such as "
+	  "a.example, or *.example (its subdomains), without a port, got "
+	  "'10.0.0.256'"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward:\n"
+	 "      acl:\n"
+	 "        - {action: allow, client: \"::1/129\"}\n"
+	 "        - {action: deny, client: example.com}\n"
+	 "        - {action: deny, dest: \"*\"}\n"
+	 "        - {action: deny, ports: 0}\n"
+	 "        - {action: deny, ports: 8080-80}\n"
+	 "        - {action: deny, ports: [80, 443], port: 80}\n",
+	 7,
+	 1,
+	 {"t.yaml:6:35: client: expected a CIDR such as 10.0.0.0/8, 192.0.2.7 or "
+	  "fd00::/8 (prefix at most 32 for IPv4, 128 for IPv6), got '::1/129'",
+	  "t.yaml:10:33: ports: expected a port such as 443 or a range such as "
+	  "80-8080 (1 to 65535, the lower first), got '8080-80'",
+	  "t.yaml:11:33: ports: expected a port such as 443 or a range such as "
+	  "80-8080, got a list"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    forward: {acl: {action: deny}}\n",
+	 1,
+	 1,
+	 {"t.yaml:4:20: acl: expected a list of {action: allow|deny, client: CIDR, "
+	  "dest: HOST|CIDR, ports: N|N-M}, got a mapping"}},
+};
+
+static void test_yaml_bad_forward_files_report_line_and_column(void)
+{
+	for (unsigned i = 0; i < sizeof(bad_forward_files) / sizeof(bad_forward_files[0]);
+	     i++) {
+		int want = with_fwd(bad_forward_files[i].n, bad_forward_files[i].nfwd);
+		int ret = load(bad_forward_files[i].yaml);
+
+		if (ret != want) {
+			fprintf(stderr,
+				"\n  bad forward file %u: %d problems, wanted %d:\n%s", i,
+				ret, want, reports);
+			CU_FAIL("wrong number of problems");
+		}
+		CU_ASSERT_EQUAL(nreports, (unsigned)(ret > 0 ? ret : 0));
+		for (unsigned k = 0; k < 3 && bad_forward_files[i].needles[k]; k++)
+			expect_report(bad_forward_files[i].needles[k]);
+		if (bad_forward_files[i].nfwd &&
+		    !rp__config_mode_available(RP_MODE_FORWARD))
+			expect_report("mode: 'forward' is not available yet");
+	}
+}
+
+/* The forward settings are checked through and through whether or not this
+ * build serves mode forward: the problems of a bad forward listener are all
+ * reported, and the only difference availability makes is the one problem
+ * at its mode. */
+static void test_yaml_forward_settings_checked_whatever_the_build(void)
+{
+	const char *y = "listeners:\n"			       /* 1 */
+			"  - bind: 127.0.0.1:3128\n"	       /* 2 */
+			"    forward:\n"		       /* 3 */
+			"      anonymity: none\n"	       /* 4 */
+			"      acl:\n"			       /* 5 */
+			"        - {action: deny, ports: 0}\n" /* 6 */
+			"    mode: forward\n";		       /* 7 */
+	char *mode_at;
+
+	CU_ASSERT_EQUAL(load(y), with_fwd(2, 1));
+	expect_report("t.yaml:4:18: anonymity: expected transparent, anonymous or "
+		      "elite, got 'none'");
+	expect_report("t.yaml:6:33: ports: expected a port");
+	mode_at = strstr(reports, "t.yaml:7:11: mode: 'forward' is not available yet");
+	CU_ASSERT_EQUAL(mode_at != NULL, !rp__config_mode_available(RP_MODE_FORWARD));
+	/* Loaded as a forward listener all the same: no cluster wanted. */
+	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_FORWARD);
+	CU_ASSERT_PTR_NULL(strstr(reports, "cluster"));
+}
+
+static void test_yaml_forward_acl_limits(void)
+{
+	static char y[16384];
+	char dest[200];
+	size_t n = 0;
+
+	n += (size_t)sprintf(y + n, "listeners:\n"
+				    "  - bind: 127.0.0.1:1\n"
+				    "    mode: forward\n"
+				    "    forward:\n"
+				    "      acl:\n");
+	for (unsigned i = 0; i < RP_MAX_ACL_RULES; i++)
+		n += (size_t)sprintf(y + n, "        - {action: deny, ports: %u}\n",
+				     i + 1);
+	CU_ASSERT_EQUAL(load(y), with_fwd(0, 1));
+	CU_ASSERT_EQUAL(cfg.listeners[0].fwd.nacl, RP_MAX_ACL_RULES);
+	CU_ASSERT_EQUAL(cfg.listeners[0].fwd.acl[31].port_max, 32);
+	/* A 33rd is one problem, however many more follow. */
+	n += (size_t)sprintf(y + n, "        - {action: deny}\n"
+				    "        - {action: deny}\n");
+	CU_ASSERT_EQUAL(load(y), with_fwd(1, 1));
+	expect_report("t.yaml:38:11: acl: too many rules (at most 32)");
+	CU_ASSERT_EQUAL(cfg.listeners[0].fwd.nacl, RP_MAX_ACL_RULES);
+
+	/* 127 characters fit dest's char[128], 128 do not. */
+	memset(dest, 'a', 127);
+	for (unsigned i = 9; i < 127; i += 10)
+		dest[i] = '.';
+	dest[127] = '\0';
+	snprintf(y, sizeof(y),
+		 "listeners: [{bind: 127.0.0.1:1, mode: forward,\n"
+		 "  forward: {acl: [{action: allow, dest: %s}]}}]\n",
+		 dest);
+	CU_ASSERT_EQUAL(load(y), with_fwd(0, 1));
+	CU_ASSERT_EQUAL(strlen(cfg.listeners[0].fwd.acl[0].dest), 127);
+	snprintf(y, sizeof(y),
+		 "listeners: [{bind: 127.0.0.1:1, mode: forward,\n"
+		 "  forward: {acl: [{action: allow, dest: a%s}]}}]\n",
+		 dest);
+	CU_ASSERT_EQUAL(load(y), with_fwd(1, 1));
+	expect_report("t.yaml:2:41: dest: too long, at most 127 characters");
+}
+
+/* docs/examples/forward.yaml passes `check` once this build serves mode
+ * forward (it waits there, out of examples/, until then). */
+static void test_yaml_forward_example_passes(void)
+{
+	const char *me = __FILE__, *tail = strstr(me, "tests/unit/config/test_yaml.c");
+	char path[4096];
+	int ret;
+
+	if (me[0] != '/' || !tail) {
+		fprintf(stderr, "\n  (source tree unknown: example not checked)\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%.*sdocs/examples/forward.yaml", (int)(tail - me),
+		 me);
+	if (access(path, F_OK) != 0)
+		snprintf(path, sizeof(path), "%.*sexamples/forward.yaml",
+			 (int)(tail - me), me);
+	reports[0] = '\0';
+	nreports = 0;
+	ret = rp__config_load_file(path, &cfg, collect, NULL);
+	if (ret != with_fwd(0, 1))
+		fprintf(stderr, "\n  %s:\n%s", path, reports);
+	CU_ASSERT_EQUAL(ret, with_fwd(0, 1));
+	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_FORWARD);
+	CU_ASSERT(cfg.listeners[0].fwd.nacl > 0);
+}
+
+/* A valid forward listener that rp_engine_create() refuses with @needle. */
+static void forward_base(void)
+{
+	engine_base();
+	cfg.listeners[0].mode = RP_MODE_FORWARD;
+}
+
+/* For embedders: the engine checks forward settings before it refuses (or,
+ * once available, accepts) the mode. */
+static void test_yaml_engine_refuses_bad_forward_values(void)
+{
+	struct rp_forward_config *f = &cfg.listeners[0].fwd;
+	struct rp_acl_rule *r = &f->acl[0];
+	const char *avail = "listener 127.0.0.1:1: mode 'forward' is not available yet";
+	static const char *const good_cidrs[] = {"10.0.0.0/8", "192.0.2.7", "::/0",
+						 "fd00::/8", "::ffff:10.0.0.1/128"};
+	static const char *const bad_cidrs[] = {
+		"10.0.0.0/33", "10.0.0/8",    "::1/129",   "10.0.0.0/",
+		"a.example",   "10.0.0.0/-1", "[::1]/128", "10.0.0.0/0008"};
+	static const char *const good_dests[] = {"a.example",
+						 "*.a.example",
+						 "a.example.",
+						 "localhost",
+						 "127.0.0.0/8",
+						 "::1",
+						 "xn--bcher-kva.example",
+						 "a_b.example"};
+	static const char *const bad_dests[] = {
+		"*",	      "*.",    "a..example", "a.example:80",
+		"10.0.0.256", "[::1]", "a b",	     ".example"};
+
+	forward_base();
+	if (rp__config_mode_available(RP_MODE_FORWARD)) {
+		struct rp_engine *e = NULL;
+		char err[512] = "";
+		int ret = rp_engine_create(&cfg, &e, err, sizeof(err));
+
+		if (ret == -EINVAL)
+			fprintf(stderr, "\n  engine: %s\n", err);
+		CU_ASSERT_NOT_EQUAL(ret, -EINVAL);
+		rp_engine_destroy(e);
+	} else {
+		expect_refused(avail);
+	}
+	/* A configuration of forward listeners only needs no cluster: what is
+	 * refused is at most the mode. */
+	forward_base();
+	cfg.nlisteners = 1;
+	cfg.nclusters = 0;
+	cfg.nroutes = 0;
+	if (!rp__config_mode_available(RP_MODE_FORWARD))
+		expect_refused(avail);
+	forward_base();
+	cfg.listeners[0].cluster = 9;
+	if (!rp__config_mode_available(RP_MODE_FORWARD))
+		expect_refused(avail);
+
+	forward_base();
+	f->anonymity = (enum rp_anonymity)3;
+	expect_refused("listener 127.0.0.1:1: unknown anonymity");
+	forward_base();
+	f->nacl = RP_MAX_ACL_RULES + 1;
+	expect_refused("listener 127.0.0.1:1: too many access rules (at most 32)");
+	for (unsigned i = 0; i < sizeof(bad_cidrs) / sizeof(bad_cidrs[0]); i++) {
+		forward_base();
+		f->nacl = 1;
+		snprintf(r->client, sizeof(r->client), "%s", bad_cidrs[i]);
+		expect_refused(
+			"listener 127.0.0.1:1: access rule 0: client must be a CIDR");
+		CU_ASSERT_FALSE(rp__config_is_cidr(bad_cidrs[i]));
+	}
+	for (unsigned i = 0; i < sizeof(good_cidrs) / sizeof(good_cidrs[0]); i++) {
+		forward_base();
+		f->nacl = 2;
+		snprintf(r->client, sizeof(r->client), "%s", good_cidrs[i]);
+		snprintf(f->acl[1].dest, sizeof(f->acl[1].dest), "%s", good_cidrs[i]);
+		f->acl[1].deny = true;
+		if (!rp__config_mode_available(RP_MODE_FORWARD))
+			expect_refused(avail);
+		CU_ASSERT_TRUE(rp__config_is_cidr(good_cidrs[i]));
+	}
+	for (unsigned i = 0; i < sizeof(bad_dests) / sizeof(bad_dests[0]); i++) {
+		forward_base();
+		f->nacl = 1;
+		snprintf(r->dest, sizeof(r->dest), "%s", bad_dests[i]);
+		expect_refused(
+			"listener 127.0.0.1:1: access rule 0: dest must be a CIDR, "
+			"a.example or *.example");
+		CU_ASSERT_FALSE(rp__config_is_acl_dest(bad_dests[i]));
+	}
+	for (unsigned i = 0; i < sizeof(good_dests) / sizeof(good_dests[0]); i++) {
+		forward_base();
+		f->nacl = 1;
+		snprintf(r->dest, sizeof(r->dest), "%s", good_dests[i]);
+		if (!rp__config_mode_available(RP_MODE_FORWARD))
+			expect_refused(avail);
+		CU_ASSERT_TRUE(rp__config_is_acl_dest(good_dests[i]));
+	}
+	forward_base();
+	f->nacl = 1;
+	r->port_min = 443;
+	r->port_max = 80;
+	expect_refused("access rule 0: port_min must not be more than port_max");
+	forward_base();
+	f->nacl = 1;
+	snprintf(r->dest, sizeof(r->dest), "a.example\r\n");
+	expect_refused("access rule 0: a condition is not terminated or holds a control");
+	forward_base();
+	f->nacl = 1;
+	memset(r->client, '1', sizeof(r->client));
+	expect_refused("access rule 0: a condition is not terminated");
+	forward_base();
+	memset(f->users_file, 'u', sizeof(f->users_file));
+	expect_refused("a file name, the parent or the DNS servers are not terminated");
+	forward_base();
+	snprintf(f->hosts_file, sizeof(f->hosts_file), "/etc/hosts\n");
+	expect_refused("a file name, the parent or the DNS servers are not terminated");
+	forward_base();
+	snprintf(f->parent, sizeof(f->parent), "http://proxy.example:3128");
+	expect_refused("parent must be http://IP:PORT or socks5://IP:PORT");
+	forward_base();
+	snprintf(f->parent, sizeof(f->parent), "socks5://127.0.0.1:0");
+	expect_refused("parent must be http://IP:PORT or socks5://IP:PORT");
+	forward_base();
+	snprintf(f->dns_servers, sizeof(f->dns_servers), "1.1.1.1,");
+	expect_refused("DNS servers must be IP[:PORT],...");
+	forward_base();
+	snprintf(f->dns_servers, sizeof(f->dns_servers), "dns.example");
+	expect_refused("DNS servers must be IP[:PORT],...");
+	forward_base();
+	snprintf(f->dns_servers, sizeof(f->dns_servers), "[::1]");
+	expect_refused("DNS servers must be IP[:PORT],...");
+	forward_base();
+	snprintf(f->parent, sizeof(f->parent), "socks5://[::1]:1080");
+	snprintf(f->dns_servers, sizeof(f->dns_servers),
+		 "1.1.1.1,[::1]:53,::1,[fe80::1]:53");
+	if (!rp__config_mode_available(RP_MODE_FORWARD))
+		expect_refused(avail);
+	forward_base();
+	f->dns_timeout_ms = 0;
+	expect_refused("listener 127.0.0.1:1: connect and DNS timeouts must be positive");
+	forward_base();
+	f->connect_timeout_ms = 0;
+	expect_refused("listener 127.0.0.1:1: connect and DNS timeouts must be positive");
+	forward_base();
+	f->dns_min_ttl_s = 60;
+	f->dns_max_ttl_s = 59;
+	expect_refused("DNS min_ttl (60 s) must not exceed max_ttl (59 s)");
+}
+
+/* What the loader accepts of a forward listener, the engine accepts too
+ * (but for availability, which both say the same way). */
+static void test_yaml_engine_agrees_on_forward(void)
+{
+	const char *y =
+		"listeners:\n"
+		"  - bind: 127.0.0.1:3128\n"
+		"    mode: forward\n"
+		"    forward:\n"
+		"      anonymity: transparent\n"
+		"      parent: http://127.0.0.1:8080\n"
+		"      dns: {servers: \"1.1.1.1,[::1]:53\", min_ttl: 1m, max_ttl: 1m}\n"
+		"      acl:\n"
+		"        - {action: allow, dest: 127.0.0.0/8}\n"
+		"        - {action: deny, client: \"::/0\", dest: \"*.example\",\n"
+		"           ports: 1-1023}\n";
+	struct rp_engine *e = NULL;
+	char err[512] = "";
+	int ret;
+
+	CU_ASSERT_EQUAL_FATAL(load(y), with_fwd(0, 1));
+	ret = rp_engine_create(&cfg, &e, err, sizeof(err));
+	if (rp__config_mode_available(RP_MODE_FORWARD)) {
+		if (ret == -EINVAL)
+			fprintf(stderr, "\n  engine: %s\n", err);
+		CU_ASSERT_NOT_EQUAL(ret, -EINVAL);
+		rp_engine_destroy(e);
+	} else {
+		CU_ASSERT_EQUAL(ret, -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(
+			strstr(err, "mode 'forward' is not available yet"));
+	}
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_full_file_loads_every_value),
 	RP_TEST(test_yaml_minimal_file_gets_the_defaults),
@@ -1099,5 +1701,13 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_example_files_pass),
 	RP_TEST(test_yaml_engine_agrees_with_the_loader),
 	RP_TEST(test_yaml_engine_refuses_bad_http_values),
+	RP_TEST(test_yaml_forward_file_loads_every_value),
+	RP_TEST(test_yaml_forward_listener_gets_the_defaults),
+	RP_TEST(test_yaml_bad_forward_files_report_line_and_column),
+	RP_TEST(test_yaml_forward_settings_checked_whatever_the_build),
+	RP_TEST(test_yaml_forward_acl_limits),
+	RP_TEST(test_yaml_forward_example_passes),
+	RP_TEST(test_yaml_engine_refuses_bad_forward_values),
+	RP_TEST(test_yaml_engine_agrees_on_forward),
 };
 RP_UNIT_MAIN("yaml", tests)
