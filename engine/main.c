@@ -15,6 +15,7 @@
 
 #include "config/cli.h"
 #include "core/core.h"
+#include "forward/policy.h"
 #include "net/net.h"
 #include "ringproxy/ringproxy.h"
 
@@ -204,6 +205,20 @@ static int run(struct rp_cli *cli)
 		const struct rp_cluster_config *cl = &cli->cfg.clusters[l->cluster];
 		char a[RP_ADDRSTRLEN], from[64] = "";
 
+		if (l->mode == RP_MODE_FORWARD) {
+			static const char *const anon[] = {"transparent", "anonymous",
+							   "elite"};
+
+			rp_info("listening on %s (forward: HTTP CONNECT, SOCKS5, SOCKS4; "
+				"%s, ssrf guard %s, %u reactors)",
+				rp__addr_format(&l->addr, a, sizeof(a)),
+				anon[l->fwd.anonymity % 3],
+				l->fwd.ssrf_guard ? "on" : "off", rp_engine_reactors(e));
+			rp_info("  try: curl -p -x http://%s http://example.com/   or   "
+				"curl --socks5-hostname %s http://example.com/",
+				a, a);
+			continue;
+		}
 		if (cli->config_path)
 			snprintf(from, sizeof(from), "cluster %s, ", cl->name);
 		rp_info("listening on %s (%s, %s%u backends, tunnel %s, %u reactors)%s",
@@ -221,13 +236,57 @@ static int run(struct rp_cli *cli)
 	return 0;
 }
 
+/*
+ * `ringproxy passwd [--iterations N]`: reads a password from stdin (one line)
+ * and prints its hash for a users file ("name:" + this), so that files never
+ * hold plain-text passwords.
+ */
+static int passwd(int argc, char **argv)
+{
+	unsigned iterations = 0;
+	char pass[1024], out[256];
+	size_t n;
+	int ret;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--iterations") && i + 1 < argc &&
+		    rp__parse_uint(argv[i + 1], 1000, 10000000, &iterations) == 0) {
+			i++;
+			continue;
+		}
+		fprintf(stderr, "usage: ringproxy passwd [--iterations N] < password\n");
+		return 2;
+	}
+	if (!fgets(pass, sizeof(pass), stdin)) {
+		fprintf(stderr, "ringproxy passwd: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(pass, "\r\n");
+	pass[n] = 0;
+	if (!n) {
+		fprintf(stderr, "ringproxy passwd: empty password\n");
+		return 1;
+	}
+	ret = rp__users_hash(pass, n, iterations, out, sizeof(out));
+	explicit_bzero(pass, sizeof(pass));
+	if (ret < 0) {
+		fprintf(stderr, "ringproxy passwd: %s\n", strerror(-ret));
+		return 1;
+	}
+	printf("%s\n", out);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* A whole struct rp_config is too big for a stack frame. */
-	struct rp_cli *cli = malloc(sizeof(*cli));
+	struct rp_cli *cli;
 	char err[512];
 	int ret;
 
+	if (argc >= 2 && !strcmp(argv[1], "passwd"))
+		return passwd(argc, argv);
+	cli = malloc(sizeof(*cli));
 	if (!cli) {
 		fprintf(stderr, "ringproxy: out of memory\n");
 		return 1;

@@ -110,6 +110,8 @@ bool rp__config_mode_available(enum rp_listener_mode mode)
 		return true;
 	case RP_MODE_HTTP:
 		return true;
+	case RP_MODE_FORWARD:
+		return true;
 	default:
 		return false;
 	}

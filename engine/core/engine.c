@@ -366,9 +366,6 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		ret = forward_check(&l->fwd, a, err, errlen);
 		if (ret < 0)
 			return ret;
-		/* Refused once its settings have been checked. */
-		BAD("listener %s: mode '%s' is not available yet", a,
-		    rp_listener_mode_name(l->mode));
 	}
 	if (l->mode != RP_MODE_HTTP)
 		return 0;

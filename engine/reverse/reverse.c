@@ -7,23 +7,30 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "forward/forward.h"
 #include "reverse/health.h"
 #include "reverse/reverse.h"
 
 static const struct rp_reverse_half *half_of(enum rp_listener_mode mode)
 {
-	return mode == RP_MODE_HTTP ? &rp__l7_half : &rp__l4_half;
+	return mode == RP_MODE_HTTP	 ? &rp__l7_half
+	       : mode == RP_MODE_FORWARD ? &rp__forward_half
+					 : &rp__l4_half;
 }
 
 static void **state_of(struct rp_reverse *rv, enum rp_listener_mode mode)
 {
-	return mode == RP_MODE_HTTP ? &rv->l7 : &rv->l4;
+	return mode == RP_MODE_HTTP	 ? &rv->l7
+	       : mode == RP_MODE_FORWARD ? &rv->fwd
+					 : &rv->l4;
 }
 
 static void reverse_fini(struct rp_reactor *r, void *state)
 {
 	struct rp_reverse *rv = state;
 
+	if (rv->fwd)
+		rp__forward_half.fini(rv->fwd);
 	if (rv->l7)
 		rp__l7_half.fini(rv->l7);
 	if (rv->l4)
@@ -102,6 +109,8 @@ static void reverse_stop(struct rp_reactor *r, void *state)
 		rp__l4_half.stop(rv->l4);
 	if (rv->l7)
 		rp__l7_half.stop(rv->l7);
+	if (rv->fwd)
+		rp__forward_half.stop(rv->fwd);
 }
 
 static void reverse_message(struct rp_reactor *r, void *state, unsigned msg)

@@ -17,6 +17,7 @@ struct rp_reverse {
 	struct rp_reactor *r;
 	void *l4; /* NULL when no listener is in that mode */
 	void *l7;
+	void *fwd; /* the forward proxy (engine/forward/) */
 	struct hc_cluster *checks[RP_MAX_CLUSTERS]; /* run here, or NULL */
 	unsigned ncl;
 	struct rp_cluster cl[]; /* one per configured cluster */

@@ -184,7 +184,7 @@ static void test_startup_check_reports_every_problem(void)
 	const char *needles[] = {
 		":2:11: reactors: expected a whole number",
 		":5:14: cluster: unknown cluster 'nope'",
-		":6:11: mode: 'forward' is not available yet",
+		":6:11: mode: expected tcp, http or forward, got 'sctp'",
 		":8:11: bind: duplicate listener address 127.0.0.1:1 (first at 4:11)",
 		":11:3: cluster 'web': the backend list is empty",
 		": 5 problems",
@@ -198,7 +198,7 @@ static void test_startup_check_reports_every_problem(void)
 			 "listeners:\n"		     /* 3 */
 			 "  - bind: 127.0.0.1:1\n"   /* 4 */
 			 "    cluster: nope\n"	     /* 5 */
-			 "    mode: forward\n"	     /* 6 */
+			 "    mode: sctp\n"	     /* 6 */
 			 "  - cluster: web\n"	     /* 7 */
 			 "    bind: 127.0.0.1:1\n"   /* 8 */
 			 "clusters:\n"		     /* 9 */

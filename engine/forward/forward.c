@@ -1,0 +1,979 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * forward.c - the forward proxy's tunnels: HTTP CONNECT, SOCKS5 and
+ * SOCKS4/4a on one listener, told apart by the first byte (socks.h).
+ *
+ * A connection reads its handshake into a buffer, authenticates (Basic for
+ * HTTP, RFC 1929 for SOCKS5; SOCKS4 has no password and is refused when
+ * users are configured), then decides where it may go: the block list and
+ * the access rules on the name, resolution on the reactor's ring (dns.h),
+ * then the access rules and the SSRF guard on each resolved address. The
+ * first allowed address is connected with a linked timeout, the next one
+ * tried on failure (the resolver lists IPv6 first, then IPv4). The reply
+ * goes out, whatever the client sent after its handshake goes to the origin,
+ * and the tunnel (engine/tunnel/) takes both sockets.
+ *
+ * Absolute-form HTTP requests are answered 501 until the HTTP forwarding
+ * path lands.
+ *
+ * Teardown follows l7.c: every SQE is counted in c->inflight; closing waits
+ * for the count to reach zero after cancelling what is in flight.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "forward/forward.h"
+#include "forward/policy.h"
+#include "forward/socks.h"
+#include "http/http.h"
+#include "net/dns.h"
+#include "net/net.h"
+#include "tunnel/tunnel.h"
+
+#define FW_BUF 16384 /* a handshake or an HTTP head, with its early data */
+
+enum fw_phase {
+	F_READ,	   /* reading a handshake step */
+	F_REPLY,   /* sending a handshake step's answer, then reading on */
+	F_RESOLVE, /* waiting for the resolver */
+	F_CONNECT, /* connecting to the origin */
+	F_EARLY,   /* sending the client's early bytes to the origin */
+	F_FINAL,   /* sending the final answer, then the tunnel or a close */
+	F_TUNNEL,
+};
+
+enum fw_step { S_DETECT, S5_GREETING, S5_AUTH, S5_REQUEST, S4_REQUEST, S_HTTP };
+
+struct fw_shard;
+
+struct fw_conn {
+	struct rp_tunnel t; /* first: zeroed with the conn */
+	struct fw_shard *sh;
+	const struct rp_listener_config *lis;
+	struct fw_listener *fl;
+	struct fw_conn *next, **pprev;
+	int cfd, ofd;
+	enum fw_phase phase;
+	enum fw_step step;
+	unsigned inflight;
+	bool closing;
+	bool reset;	  /* close with RST */
+	bool close_after; /* the final answer is an error: close after it */
+	bool authed;
+	uint8_t *buf;
+	unsigned len;	   /* bytes in buf */
+	unsigned consumed; /* handshake bytes; after them: early client data */
+	uint8_t out[512];  /* answers */
+	unsigned out_len, out_off;
+	/* where to */
+	char host[256]; /* a name, or "" for an address */
+	uint16_t port;
+	struct sockaddr_storage addrs[RP_DNS_MAX_ADDRS];
+	unsigned naddr, next_addr;
+	bool acl_allowed; /* an allow rule named this destination */
+	int last_err;	  /* of the last connect */
+	bool timed_out;
+	struct rp_dns_query *q;
+	struct __kernel_timespec ts;
+	unsigned connect_pending;
+	int connect_res;
+	struct rp_timer timer; /* handshake deadline */
+	struct rp_op recv_op, send_op, conn_op, tmo_op;
+};
+
+/* What a forward listener needs, built once per reactor. */
+struct fw_listener {
+	struct rp_acl *acl;
+	struct rp_blocklist *block;
+	struct rp_users *users;
+};
+
+struct fw_shard {
+	struct rp_reactor *r;
+	struct rp_pool conns;
+	struct fw_conn *list;
+	struct rp_dns *dns;
+	struct rp_auth_cache *auth;
+	struct fw_listener fl[RP_MAX_LISTENERS];
+	struct rp_http_request req; /* scratch */
+};
+
+static void fw_read(struct fw_conn *c);
+static void fw_send_out(struct fw_conn *c);
+static void fw_connect_next(struct fw_conn *c);
+
+/* ---- life and death ------------------------------------------------------- */
+
+static struct io_uring_sqe *c_sqe(struct fw_conn *c, struct rp_op *op)
+{
+	struct io_uring_sqe *sqe = rp__reactor_sqe(c->sh->r);
+
+	io_uring_sqe_set_data(sqe, op);
+	c->inflight++;
+	return sqe;
+}
+
+static void ring_close(struct rp_reactor *r, int fd, bool reset)
+{
+	struct io_uring_sqe *sqe;
+
+	if (reset) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+static void conn_free(struct fw_conn *c)
+{
+	struct fw_shard *sh = c->sh;
+
+	rp__timer_cancel(&sh->r->wheel, &c->timer);
+	if (c->buf)
+		free(c->buf);
+	if (c->pprev) {
+		*c->pprev = c->next;
+		if (c->next)
+			c->next->pprev = c->pprev;
+	}
+	rp__pool_put(&sh->conns, c);
+	rp__reactor_conn_closed(sh->r);
+}
+
+static void conn_finish(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (c->ofd >= 0)
+		ring_close(r, c->ofd, true);
+	ring_close(r, c->cfd, c->reset);
+	conn_free(c);
+}
+
+/* Closes once nothing is in flight. */
+static void conn_close(struct fw_conn *c, bool reset)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->reset = reset;
+	rp__timer_cancel(&r->wheel, &c->timer);
+	if (c->q) {
+		rp__dns_cancel(c->q);
+		c->q = NULL;
+	}
+	if (!c->inflight) {
+		conn_finish(c);
+		return;
+	}
+	struct io_uring_sqe *sqe = rp__reactor_sqe(r);
+
+	io_uring_prep_cancel_fd(sqe, c->cfd, IORING_ASYNC_CANCEL_ALL);
+	io_uring_sqe_set_data64(sqe, 0);
+	if (c->ofd >= 0) {
+		sqe = rp__reactor_sqe(r);
+		io_uring_prep_cancel_fd(sqe, c->ofd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, 0);
+	}
+}
+
+/* Every completion starts here: false when the conn is closing. */
+static bool op_done(struct fw_conn *c)
+{
+	RP_BUG_ON(!c->inflight);
+	c->inflight--;
+	if (c->closing) {
+		if (!c->inflight)
+			conn_finish(c);
+		return false;
+	}
+	return true;
+}
+
+static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
+{
+	conn_free(rp_container_of(t, struct fw_conn, t));
+}
+
+static void deadline_fired(struct rp_timer *t, uint64_t now)
+{
+	struct fw_conn *c = rp_container_of(t, struct fw_conn, timer);
+
+	c->sh->r->stats.header_timeouts++;
+	conn_close(c, true);
+}
+
+/* ---- answers ---------------------------------------------------------------- */
+
+static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
+{
+	const char *reason = rp__http_reason(status);
+	int n = snprintf((char *)c->out, sizeof(c->out),
+			 "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%u %s\n",
+			 status, reason ? reason : "Error", extra ? extra : "",
+			 strlen(reason ? reason : "Error") + 5, status,
+			 reason ? reason : "Error");
+
+	c->out_len = n > 0 && (size_t)n < sizeof(c->out) ? (unsigned)n : 0;
+	c->out_off = 0;
+	c->close_after = true;
+	c->phase = F_FINAL;
+	fw_send_out(c);
+}
+
+/* Refuses the request in the client's protocol, then closes. */
+static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
+{
+	struct rp_reactor *r = c->sh->r;
+	int n = 0;
+
+	r->stats.bad_requests++;
+	switch (c->step) {
+	case S5_GREETING:
+	case S5_AUTH:
+	case S5_REQUEST:
+		n = rp__socks5_build_reply(socks5_rep, NULL, c->out, sizeof(c->out));
+		break;
+	case S4_REQUEST:
+		n = rp__socks4_build_reply(RP_SOCKS4_REJECTED, NULL, c->out,
+					   sizeof(c->out));
+		break;
+	case S_HTTP:
+		answer_http(c, http_status,
+			    http_status == 407
+				    ? "Proxy-Authenticate: Basic realm=\"ringproxy\"\r\n"
+				    : NULL);
+		return;
+	case S_DETECT:
+		conn_close(c, true);
+		return;
+	}
+	c->out_len = n > 0 ? (unsigned)n : 0;
+	c->out_off = 0;
+	c->close_after = true;
+	c->phase = F_FINAL;
+	fw_send_out(c);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+static void tunnel_start(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	rp__timer_cancel(&r->wheel, &c->timer);
+	free(c->buf);
+	c->buf = NULL;
+	c->phase = F_TUNNEL;
+	rp__tunnel_start(&c->t, r, c->cfd, c->ofd, c->lis->tunnel,
+			 c->lis->idle_timeout_ms, tunnel_done);
+}
+
+/* What the client sent after its handshake goes to the origin first. */
+static void early_send(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->send_op);
+
+	c->phase = F_EARLY;
+	io_uring_prep_send(sqe, c->ofd, c->buf + c->consumed, c->len - c->consumed,
+			   MSG_NOSIGNAL);
+}
+
+/* The answer in c->out is out. */
+static void answer_sent(struct fw_conn *c)
+{
+	if (c->close_after) {
+		conn_close(c, false);
+		return;
+	}
+	if (c->phase == F_FINAL) {
+		if (c->consumed < c->len)
+			early_send(c);
+		else
+			tunnel_start(c);
+		return;
+	}
+	/* A handshake step's answer: on to the next step (maybe in already). */
+	c->phase = F_READ;
+	fw_read(c);
+}
+
+static void fw_send_out(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->out_off >= c->out_len) {
+		answer_sent(c);
+		return;
+	}
+	sqe = c_sqe(c, &c->send_op);
+	io_uring_prep_send(sqe, c->cfd, c->out + c->out_off, c->out_len - c->out_off,
+			   MSG_NOSIGNAL);
+}
+
+static void send_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, send_op);
+
+	if (!op_done(c))
+		return;
+	if (res <= 0) {
+		conn_close(c, true);
+		return;
+	}
+	if (c->phase == F_EARLY) {
+		c->sh->r->stats.bytes[RP_TUNNEL_COPY][0] += (unsigned)res;
+		c->consumed += (unsigned)res;
+		if (c->consumed < c->len)
+			early_send(c);
+		else
+			tunnel_start(c);
+		return;
+	}
+	c->out_off += (unsigned)res;
+	fw_send_out(c);
+}
+
+/* ---- where to: policy, resolution, connect ---------------------------------- */
+
+static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
+static void ctimeout_cqe(struct rp_op *op, int res, uint32_t flags);
+
+static void connected(struct fw_conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	int n = 0;
+
+	getsockname(c->ofd, (struct sockaddr *)&local, &ll);
+	switch (c->step) {
+	case S5_REQUEST:
+		n = rp__socks5_build_reply(RP_SOCKS5_OK, (struct sockaddr *)&local,
+					   c->out, sizeof(c->out));
+		break;
+	case S4_REQUEST:
+		n = rp__socks4_build_reply(RP_SOCKS4_GRANTED, (struct sockaddr *)&local,
+					   c->out, sizeof(c->out));
+		break;
+	default:
+		n = snprintf((char *)c->out, sizeof(c->out),
+			     "HTTP/1.1 200 Connection established\r\n\r\n");
+		break;
+	}
+	c->out_len = n > 0 ? (unsigned)n : 0;
+	c->out_off = 0;
+	c->phase = F_FINAL;
+	fw_send_out(c);
+}
+
+static void connect_failed(struct fw_conn *c)
+{
+	int e = c->last_err;
+
+	if (c->timed_out)
+		refuse(c, RP_SOCKS5_TTL_EXPIRED, 504);
+	else if (e == -ECONNREFUSED)
+		refuse(c, RP_SOCKS5_CONN_REFUSED, 502);
+	else if (e == -ENETUNREACH)
+		refuse(c, RP_SOCKS5_NET_UNREACHABLE, 502);
+	else if (e == -EHOSTUNREACH)
+		refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
+	else
+		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+}
+
+static void connect_settled(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (c->connect_res == 0) {
+		connected(c);
+		return;
+	}
+	if (c->timed_out)
+		r->stats.connect_timeouts++;
+	else
+		r->stats.connect_failures++;
+	c->last_err = c->connect_res;
+	ring_close(r, c->ofd, false);
+	c->ofd = -1;
+	fw_connect_next(c);
+}
+
+static void connect_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, conn_op);
+
+	c->connect_res = res;
+	c->connect_pending--;
+	if (op_done(c) && !c->connect_pending)
+		connect_settled(c);
+}
+
+static void ctimeout_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, tmo_op);
+
+	if (res == -ETIME)
+		c->timed_out = true;
+	c->connect_pending--;
+	if (op_done(c) && !c->connect_pending)
+		connect_settled(c);
+}
+
+/* Whether @sa may be reached: the access rules, then the SSRF guard. */
+static bool addr_allowed(struct fw_conn *c, const struct sockaddr *sa, const char **why)
+{
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	enum rp_acl_verdict v = RP_ACL_NONE;
+
+	if (c->fl->acl) {
+		if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0)
+			return false;
+		v = rp__acl_check(c->fl->acl, (struct sockaddr *)&peer,
+				  c->host[0] ? c->host : NULL, sa, c->port, why);
+	}
+	if (v == RP_ACL_DENY)
+		return false;
+	if (v == RP_ACL_ALLOW || c->acl_allowed || !c->lis->fwd.ssrf_guard)
+		return true;
+	*why = rp__ssrf_class(sa);
+	return *why == NULL;
+}
+
+/* Connects to the next allowed address, or answers the last failure. */
+static void fw_connect_next(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	const struct rp_forward_config *fc = &c->lis->fwd;
+	struct io_uring_sqe *sqe;
+	bool any_allowed = c->last_err != 0 || c->timed_out;
+	const char *why = NULL;
+	int one = 1;
+
+	while (c->next_addr < c->naddr) {
+		struct sockaddr_storage *a = &c->addrs[c->next_addr++];
+		socklen_t alen = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							  : sizeof(struct sockaddr_in);
+
+		if (a->ss_family == AF_INET6)
+			((struct sockaddr_in6 *)a)->sin6_port = htons(c->port);
+		else
+			((struct sockaddr_in *)a)->sin_port = htons(c->port);
+		if (!addr_allowed(c, (struct sockaddr *)a, &why))
+			continue;
+		any_allowed = true;
+		c->ofd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				0);
+		if (c->ofd < 0) {
+			c->last_err = -errno;
+			continue;
+		}
+		setsockopt(c->ofd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->phase = F_CONNECT;
+		c->timed_out = false;
+		c->connect_pending = 2;
+		c->connect_res = 0;
+		c->ts.tv_sec = fc->connect_timeout_ms / 1000;
+		c->ts.tv_nsec = (long long)(fc->connect_timeout_ms % 1000) * 1000000;
+		sqe = c_sqe(c, &c->conn_op);
+		io_uring_prep_connect(sqe, c->ofd, (struct sockaddr *)a, alen);
+		sqe->flags |= IOSQE_IO_LINK;
+		sqe = c_sqe(c, &c->tmo_op);
+		io_uring_prep_link_timeout(sqe, &c->ts, 0);
+		return;
+	}
+	if (!any_allowed) {
+		rp_dbg("reactor %u: forward: %s:%u refused: %s", r->id,
+		       c->host[0] ? c->host : "(address)", c->port, why ? why : "rule");
+		refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+		return;
+	}
+	connect_failed(c);
+}
+
+static void resolved(void *arg, int status, const struct sockaddr_storage *addrs,
+		     unsigned n)
+{
+	struct fw_conn *c = arg;
+
+	c->q = NULL;
+	if (status < 0 || !n) {
+		if (status == -ETIMEDOUT)
+			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 504);
+		else
+			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
+		return;
+	}
+	if (n > RP_DNS_MAX_ADDRS)
+		n = RP_DNS_MAX_ADDRS;
+	memcpy(c->addrs, addrs, n * sizeof(addrs[0]));
+	c->naddr = n;
+	c->next_addr = 0;
+	fw_connect_next(c);
+}
+
+/* The target is known (c->host or c->addrs[0], c->port): policy, then
+ * resolve or connect. */
+static void fw_target(struct fw_conn *c)
+{
+	struct fw_listener *fl = c->fl;
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	const char *why = NULL;
+
+	c->acl_allowed = false;
+	if (c->host[0]) {
+		if (fl->block && rp__blocklist_match(fl->block, c->host)) {
+			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+			return;
+		}
+		if (fl->acl && getpeername(c->cfd, (struct sockaddr *)&peer, &pl) == 0) {
+			enum rp_acl_verdict v =
+				rp__acl_check(fl->acl, (struct sockaddr *)&peer, c->host,
+					      NULL, c->port, &why);
+
+			if (v == RP_ACL_DENY) {
+				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+				return;
+			}
+			/* An allow rule naming the host lets it reach private
+			 * addresses (DNS rebinding is the caller's choice). */
+			c->acl_allowed = v == RP_ACL_ALLOW;
+		}
+		c->phase = F_RESOLVE;
+		c->q = rp__dns_resolve(c->sh->dns, c->host, resolved, c);
+		return;
+	}
+	c->next_addr = 0;
+	fw_connect_next(c);
+}
+
+/* ---- handshakes ------------------------------------------------------------ */
+
+static void set_target_addr(struct fw_conn *c, const struct rp_socks_target *t)
+{
+	c->port = t->port;
+	if (t->atyp == 3) {
+		snprintf(c->host, sizeof(c->host), "%s", t->host);
+		c->naddr = 0;
+	} else {
+		c->host[0] = 0;
+		c->addrs[0] = t->addr;
+		c->naddr = 1;
+	}
+}
+
+/* "host:port" of a CONNECT (authority-form); 0 or -EINVAL. */
+static int http_target(struct fw_conn *c, const struct rp_http_request *req)
+{
+	const char *h = (const char *)c->buf + req->target_host.off;
+	unsigned hl = req->target_host.len;
+	char tmp[256];
+	struct rp_addr a;
+
+	if (!req->port || !hl || hl >= sizeof(tmp))
+		return -EINVAL;
+	c->port = req->port;
+	if (h[0] == '[') {
+		char lit[RP_ADDRSTRLEN];
+
+		snprintf(lit, sizeof(lit), "%.*s:%u", (int)hl, h, c->port);
+		if (rp__addr_parse(lit, &a, false) < 0)
+			return -EINVAL;
+		c->host[0] = 0;
+		c->addrs[0] = a.ss;
+		c->naddr = 1;
+		return 0;
+	}
+	memcpy(tmp, h, hl);
+	tmp[hl] = 0;
+	snprintf(c->host, sizeof(c->host), "%s", tmp);
+	return 0;
+}
+
+static bool http_auth_ok(struct fw_conn *c, const struct rp_http_request *req)
+{
+	const char *buf = (const char *)c->buf;
+	char user[256], pass[256];
+	int k;
+
+	if (!c->fl->users)
+		return true;
+	k = rp__http_find_header(buf, req->headers, req->nheaders, "proxy-authorization",
+				 19, 0);
+	if (k < 0 || rp__basic_auth_decode(buf + req->headers[k].value.off,
+					   req->headers[k].value.len, user, sizeof(user),
+					   pass, sizeof(pass)) < 0)
+		return false;
+	return rp__users_check(c->fl->users, c->sh->auth, c->sh->r->now_ms, user,
+			       strlen(user), pass, strlen(pass));
+}
+
+static void step_http(struct fw_conn *c)
+{
+	struct rp_http_request *req = &c->sh->req;
+	int n = rp__http_parse_request((const char *)c->buf, c->len, NULL, req);
+
+	if (n == -EAGAIN) {
+		if (c->len == FW_BUF) {
+			refuse(c, 0, 431);
+			return;
+		}
+		fw_read(c);
+		return;
+	}
+	if (n < 0) {
+		refuse(c, 0, req->err_status ? req->err_status : 400);
+		return;
+	}
+	c->consumed = (unsigned)n;
+	c->sh->r->stats.requests++;
+	if (!http_auth_ok(c, req)) {
+		refuse(c, 0, 407);
+		return;
+	}
+	if (req->method_id != RP_HTTP_CONNECT) {
+		/* Absolute-form forwarding is not built yet; origin-form is
+		 * not a proxy request at all. */
+		refuse(c, 0, req->form == RP_HTTP_ABSOLUTE_FORM ? 501 : 400);
+		return;
+	}
+	if (http_target(c, req) < 0) {
+		refuse(c, 0, 400);
+		return;
+	}
+	fw_target(c);
+}
+
+/* Parses what has arrived for the current step; reads more when short. */
+static void fw_step(struct fw_conn *c)
+{
+	struct rp_socks_error err = {0};
+	int n;
+
+	switch (c->step) {
+	case S_DETECT:
+		switch (rp__fwd_detect(c->buf[0])) {
+		case RP_FWD_SOCKS5:
+			c->step = S5_GREETING;
+			break;
+		case RP_FWD_SOCKS4:
+			c->step = S4_REQUEST;
+			break;
+		case RP_FWD_HTTP:
+			c->step = S_HTTP;
+			break;
+		}
+		fw_step(c);
+		return;
+	case S5_GREETING: {
+		struct rp_socks5_greeting g;
+		uint8_t m;
+
+		n = rp__socks5_parse_greeting(c->buf, c->len, &g, &err);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			/* "no acceptable methods", then close */
+			c->sh->r->stats.bad_requests++;
+			c->out_len = (unsigned)rp__socks5_build_method(
+				RP_SOCKS5_NO_ACCEPTABLE, c->out, sizeof(c->out));
+			c->out_off = 0;
+			c->close_after = true;
+			c->phase = F_FINAL;
+			fw_send_out(c);
+			return;
+		}
+		m = rp__socks5_choose_method(&g, c->fl->users != NULL);
+		c->consumed = (unsigned)n;
+		c->out_len = (unsigned)rp__socks5_build_method(m, c->out, sizeof(c->out));
+		c->out_off = 0;
+		if (m == RP_SOCKS5_NO_ACCEPTABLE) {
+			c->sh->r->stats.bad_requests++;
+			c->close_after = true;
+		}
+		c->step = m == RP_SOCKS5_USERPASS ? S5_AUTH : S5_REQUEST;
+		c->phase = F_REPLY;
+		fw_send_out(c);
+		return;
+	}
+	case S5_AUTH: {
+		struct rp_socks5_auth a;
+		bool ok;
+
+		n = rp__socks5_parse_auth(c->buf, c->len, &a, &err);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			/* a failure status, then close (RFC 1929) */
+			c->sh->r->stats.bad_requests++;
+			c->out_len = (unsigned)rp__socks5_build_auth_reply(
+				0, c->out, sizeof(c->out));
+			c->out_off = 0;
+			c->close_after = true;
+			c->phase = F_FINAL;
+			fw_send_out(c);
+			return;
+		}
+		ok = rp__users_check(c->fl->users, c->sh->auth, c->sh->r->now_ms, a.user,
+				     a.ulen, a.pass, a.plen);
+		c->consumed = (unsigned)n;
+		c->out_len =
+			(unsigned)rp__socks5_build_auth_reply(ok, c->out, sizeof(c->out));
+		c->out_off = 0;
+		if (!ok) {
+			c->sh->r->stats.bad_requests++;
+			c->close_after = true;
+		}
+		c->step = S5_REQUEST;
+		c->phase = F_REPLY;
+		fw_send_out(c);
+		return;
+	}
+	case S5_REQUEST: {
+		struct rp_socks5_request rq;
+
+		n = rp__socks5_parse_request(c->buf, c->len, &rq, &err);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0) {
+			refuse(c, err.rep, 400);
+			return;
+		}
+		c->consumed = (unsigned)n;
+		c->sh->r->stats.requests++;
+		if (rq.cmd != RP_SOCKS_CONNECT) {
+			refuse(c, RP_SOCKS5_CMD_UNSUPPORTED, 400);
+			return;
+		}
+		set_target_addr(c, &rq.dst);
+		fw_target(c);
+		return;
+	}
+	case S4_REQUEST: {
+		struct rp_socks4_request rq;
+
+		n = rp__socks4_parse_request(c->buf, c->len, &rq, &err);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0 || rq.cmd != RP_SOCKS_CONNECT || c->fl->users) {
+			/* SOCKS4 carries no password: refused when users
+			 * are configured. */
+			refuse(c, 0, 400);
+			return;
+		}
+		c->consumed = (unsigned)n;
+		c->sh->r->stats.requests++;
+		set_target_addr(c, &rq.dst);
+		fw_target(c);
+		return;
+	}
+	case S_HTTP:
+		step_http(c);
+		return;
+	}
+	/* -EAGAIN: more bytes needed. */
+	if (c->len == FW_BUF) {
+		conn_close(c, true);
+		return;
+	}
+	fw_read(c);
+}
+
+static void recv_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, recv_op);
+
+	if (!op_done(c))
+		return;
+	if (res <= 0) {
+		conn_close(c, res < 0);
+		return;
+	}
+	c->len += (unsigned)res;
+	fw_step(c);
+}
+
+/* The next step: drop what the last one consumed, parse what is left, or
+ * read more. */
+static void fw_read(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->phase == F_READ && c->consumed) {
+		memmove(c->buf, c->buf + c->consumed, c->len - c->consumed);
+		c->len -= c->consumed;
+		c->consumed = 0;
+		if (c->len) {
+			fw_step(c);
+			return;
+		}
+	}
+	sqe = c_sqe(c, &c->recv_op);
+	io_uring_prep_recv(sqe, c->cfd, c->buf + c->len, FW_BUF - c->len, 0);
+}
+
+/* ---- the half's ops ----------------------------------------------------------- */
+
+static void fw_accept(void *state, unsigned listener, int fd)
+{
+	struct fw_shard *sh = state;
+	struct rp_reactor *r = sh->r;
+	struct fw_conn *c = rp__pool_get(&sh->conns);
+
+	if (!c) {
+		r->stats.oom++;
+		close(fd);
+		return;
+	}
+	rp__reactor_conn_opened(r);
+	c->sh = sh;
+	c->lis = &r->cfg->listeners[listener];
+	c->fl = &sh->fl[listener];
+	c->cfd = fd;
+	c->ofd = -1;
+	c->recv_op.fn = recv_cqe;
+	c->send_op.fn = send_cqe;
+	c->conn_op.fn = connect_cqe;
+	c->tmo_op.fn = ctimeout_cqe;
+	c->timer.fn = deadline_fired;
+	c->next = sh->list;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &sh->list;
+	sh->list = c;
+	c->buf = malloc(FW_BUF);
+	if (!c->buf) {
+		r->stats.oom++;
+		ring_close(r, fd, true);
+		conn_free(c);
+		return;
+	}
+	c->phase = F_READ;
+	c->step = S_DETECT;
+	/* The whole handshake, resolution and connect included. */
+	rp__timer_arm(&r->wheel, &c->timer,
+		      r->now_ms + c->lis->fwd.connect_timeout_ms +
+			      c->lis->fwd.dns_timeout_ms +
+			      c->lis->http.header_timeout_ms);
+	fw_read(c);
+}
+
+static void fw_stop(void *state)
+{
+	struct fw_shard *sh = state;
+	struct fw_conn *c = sh->list, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->phase == F_TUNNEL)
+			rp__tunnel_abort(&c->t);
+		else
+			conn_close(c, true);
+	}
+}
+
+static void fw_fini(void *state)
+{
+	struct fw_shard *sh = state;
+
+	for (unsigned i = 0; i < RP_MAX_LISTENERS; i++) {
+		rp__acl_free(sh->fl[i].acl);
+		rp__blocklist_free(sh->fl[i].block);
+		rp__users_free(sh->fl[i].users);
+	}
+	if (sh->dns)
+		rp__dns_fini(sh->dns);
+	if (sh->auth)
+		rp__auth_cache_free(sh->auth);
+	rp__pool_destroy(&sh->conns);
+	free(sh);
+}
+
+static int fw_init(struct rp_reverse *rv, void **state)
+{
+	struct rp_reactor *r = rv->r;
+	const struct rp_config *cfg = r->cfg;
+	const struct rp_forward_config *dc = NULL;
+	struct fw_shard *sh;
+	char err[256];
+	int ret;
+
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return -ENOMEM;
+	sh->r = r;
+	ret = rp__pool_init(&sh->conns, sizeof(struct fw_conn), cfg->max_conns);
+	if (ret < 0) {
+		free(sh);
+		return ret;
+	}
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		const struct rp_forward_config *fc = &cfg->listeners[i].fwd;
+
+		if (cfg->listeners[i].mode != RP_MODE_FORWARD)
+			continue;
+		if (!dc)
+			dc = fc; /* one resolver per reactor: the first listener's */
+		ret = rp__acl_build(fc->acl, fc->nacl, &sh->fl[i].acl, err, sizeof(err));
+		if (ret == 0 && fc->blocklist_file[0])
+			ret = rp__blocklist_load(fc->blocklist_file, &sh->fl[i].block,
+						 err, sizeof(err));
+		if (ret == 0 && fc->users_file[0])
+			ret = rp__users_load(fc->users_file, &sh->fl[i].users, err,
+					     sizeof(err));
+		if (ret < 0) {
+			rp_err("reactor %u: forward listener: %s", r->id, err);
+			goto fail;
+		}
+	}
+	if (dc) {
+		struct rp_dns_config d = {
+			.timeout_ms = dc->dns_timeout_ms,
+			.min_ttl_s = dc->dns_min_ttl_s,
+			.max_ttl_s = dc->dns_max_ttl_s,
+			.servers = dc->dns_servers,
+			.hosts_file = dc->hosts_file,
+			.cache_entries = 4096,
+		};
+
+		ret = rp__dns_init(&sh->dns, r, &d, err, sizeof(err));
+		if (ret < 0) {
+			rp_err("reactor %u: resolver: %s", r->id, err);
+			goto fail;
+		}
+	}
+	sh->auth = rp__auth_cache_new(1024, 60000);
+	if (!sh->auth) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	*state = sh;
+	return 0;
+fail:
+	fw_fini(sh);
+	return ret;
+}
+
+const struct rp_reverse_half rp__forward_half = {
+	.init = fw_init,
+	.accept = fw_accept,
+	.stop = fw_stop,
+	.fini = fw_fini,
+};

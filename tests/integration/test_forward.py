@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""test_forward.py - the forward proxy's tunnels end to end: HTTP CONNECT,
+SOCKS5 and SOCKS4/4a on one listener, with curl as the real client and
+Python origins on loopback; authentication (Basic and RFC 1929), access
+rules, block lists, the SSRF guard (an address and a name resolving to a
+private address), resolution through the hosts file and a DNS server that
+never answers, and malformed handshakes.
+
+    python3 test_forward.py --ringproxy PATH [unittest args]
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+from httpsupport import (Backend, RingProxy, TempDir, free_port, sha256)
+
+RINGPROXY = "ringproxy"
+
+
+def have(cmd):
+    from shutil import which
+    return which(cmd) is not None
+
+
+class EchoServer:
+    """Echoes every byte back, on 127.0.0.1 (or ::1)."""
+
+    def __init__(self, host="127.0.0.1"):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.ls = socket.socket(fam, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((host, 0))
+        self.ls.listen(64)
+        self.ls.settimeout(0.2)
+        self.port = self.ls.getsockname()[1]
+        self.stopping = False
+        self.conns = 0
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                s, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self._echo, args=(s,), daemon=True).start()
+
+    def _echo(self, s):
+        s.settimeout(10)
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                s.sendall(d)
+        except OSError:
+            pass
+        s.close()
+
+    def stop(self):
+        self.stopping = True
+        self.ls.close()
+
+
+class SilentDNS:
+    """A UDP socket that reads queries and never answers."""
+
+    def __init__(self):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+
+    def stop(self):
+        self.s.close()
+
+
+def recv_exact(s, n):
+    out = b""
+    while len(out) < n:
+        d = s.recv(n - len(out))
+        if not d:
+            raise EOFError("closed after %d of %d bytes" % (len(out), n))
+        out += d
+    return out
+
+
+def closed_soon(s, timeout=3.0):
+    """True when the peer closes (EOF or reset) within @timeout."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = TempDir()
+        self.addCleanup(self.tmp.cleanup)
+        self.dir = self.tmp.path
+        self.hosts = os.path.join(self.dir, "hosts")
+        with open(self.hosts, "w") as f:
+            f.write("127.0.0.1 origin.test\n127.0.0.2 other.test\n"
+                    "127.0.0.1 rebind.test\n")
+
+    def rp(self, *opts, allow_loopback=True):
+        port = free_port()
+        args = ["forward", "--listen", "127.0.0.1:%d" % port, "--reactors", "1",
+                "--drain-timeout", "2s", "--hosts-file", self.hosts]
+        if allow_loopback:
+            args += ["--allow-dest", "127.0.0.0/8"]
+        args += list(opts)
+        p = RingProxy(RINGPROXY, args, self.dir, 1)
+        self.addCleanup(self.stop, p)
+        p.wait_ready()
+        p.port = port
+        return p
+
+    def stop(self, p):
+        p.stop(signal.SIGTERM, 8.0)
+        err = p.stderr()
+        for m in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            self.assertNotIn(m, err)
+
+    def echo(self, host="127.0.0.1"):
+        e = EchoServer(host)
+        self.addCleanup(e.stop)
+        return e
+
+    def origin(self):
+        b = Backend("origin")
+        self.addCleanup(b.stop)
+        return b
+
+    def curl(self, *args):
+        if not have("curl"):
+            self.fail("curl is not installed (scripts/deps.sh test installs it)")
+        r = subprocess.run(["curl", "-sS", "--max-time", "10"] + list(args),
+                           capture_output=True, timeout=20)
+        return r.returncode, r.stdout, r.stderr.decode("utf-8", "replace")
+
+    def connect(self, p):
+        s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
+        self.addCleanup(s.close)
+        return s
+
+    def socks5(self, p, target, port, auth=None):
+        """A SOCKS5 handshake; the reply code and the socket."""
+        s = self.connect(p)
+        s.sendall(b"\x05\x01" + (b"\x02" if auth else b"\x00"))
+        m = recv_exact(s, 2)
+        if m[1] == 0xFF:
+            return None, s
+        if auth:
+            u, pw = auth
+            s.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(pw)]) + pw)
+            if recv_exact(s, 2)[1] != 0:
+                return "auth", s
+        if isinstance(target, bytes):
+            req = b"\x05\x01\x00\x03" + bytes([len(target)]) + target
+        elif ":" in target:
+            req = b"\x05\x01\x00\x04" + socket.inet_pton(socket.AF_INET6, target)
+        else:
+            req = b"\x05\x01\x00\x01" + socket.inet_aton(target)
+        s.sendall(req + struct.pack("!H", port))
+        rep = recv_exact(s, 4)
+        alen = {1: 4, 4: 16}.get(rep[3], 0)
+        if rep[3] == 3:
+            alen = recv_exact(s, 1)[0]
+        recv_exact(s, alen + 2)
+        return rep[1], s
+
+
+class T1Connect(Base):
+    def test_curl_proxytunnel(self):
+        b = self.origin()
+        p = self.rp()
+        code, out, err = self.curl("-p", "-x", "http://127.0.0.1:%d" % p.port,
+                                   "http://origin.test:%d/x" % b.port)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"target=/x", out)
+
+    def test_connect_with_early_data_and_1mb_echo(self):
+        e = self.echo()
+        p = self.rp()
+        s = self.connect(p)
+        data = os.urandom(1 << 20)
+        # the CONNECT and the first bytes in one send
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % e.port + data[:1000])
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        t = threading.Thread(target=lambda: s.sendall(data[1000:]))
+        t.start()
+        got = recv_exact(s, len(data))
+        t.join()
+        self.assertEqual(sha256(got), sha256(data))
+
+    def test_ipv6_literal_target(self):
+        e = self.echo("::1") if socket.has_ipv6 else None
+        if e is None:
+            self.skipTest("no ::1")
+        p = self.rp("--allow-dest", "::1/128")
+        s = self.connect(p)
+        s.sendall(b"CONNECT [::1]:%d HTTP/1.1\r\nHost: x\r\n\r\nhi" % e.port)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertEqual(recv_exact(s, 2), b"hi")
+
+
+class T2Socks(Base):
+    def test_curl_socks5_socks5h_socks4_socks4a(self):
+        b = self.origin()
+        p = self.rp()
+        for flag, host in (("--socks5", "127.0.0.1"), ("--socks5-hostname", "origin.test"),
+                           ("--socks4", "127.0.0.1"), ("--socks4a", "origin.test")):
+            with self.subTest(flag):
+                code, out, err = self.curl(flag, "127.0.0.1:%d" % p.port,
+                                           "http://%s:%d/s" % (host, b.port))
+                self.assertEqual(code, 0, err)
+                self.assertIn(b"target=/s", out)
+
+    def test_socks5_echo_ipv4_and_name(self):
+        e = self.echo()
+        p = self.rp()
+        for target in ("127.0.0.1", b"origin.test"):
+            rep, s = self.socks5(p, target, e.port)
+            self.assertEqual(rep, 0)
+            s.sendall(b"ping")
+            self.assertEqual(recv_exact(s, 4), b"ping")
+
+    def test_bind_and_udp_are_not_supported(self):
+        p = self.rp()
+        for cmd in (2, 3):
+            s = self.connect(p)
+            s.sendall(b"\x05\x01\x00")
+            self.assertEqual(recv_exact(s, 2), b"\x05\x00")
+            s.sendall(b"\x05" + bytes([cmd]) + b"\x00\x01\x7f\x00\x00\x01\x00\x50")
+            self.assertEqual(recv_exact(s, 2), b"\x05\x07")
+            self.assertTrue(closed_soon(s))
+
+    def test_refused_and_unreachable(self):
+        p = self.rp()
+        dead = free_port()
+        rep, s = self.socks5(p, "127.0.0.1", dead)
+        self.assertEqual(rep, 5)  # connection refused
+        rep, s = self.socks5(p, b"no-such-name.test", 80)
+        self.assertEqual(rep, 4)  # host unreachable
+
+
+class T3Auth(Base):
+    def users(self, user, password):
+        r = subprocess.run([RINGPROXY, "passwd", "--iterations", "10000"],
+                           input=password + b"\n", capture_output=True, timeout=20)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        path = os.path.join(self.dir, "users")
+        with open(path, "wb") as f:
+            f.write(user + b":" + r.stdout.strip() + b"\n")
+        return path
+
+    def test_basic_and_socks5_auth(self):
+        b = self.origin()
+        p = self.rp("--users", self.users(b"alice", b"s3cret"))
+        url = "http://origin.test:%d/a" % b.port
+        proxy = "http://127.0.0.1:%d" % p.port
+        code, out, err = self.curl("-p", "-x", proxy, "-U", "alice:s3cret", url)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"target=/a", out)
+        code, out, err = self.curl("-p", "-x", proxy, "-U", "alice:wrong", "-v", url)
+        self.assertNotEqual(code, 0)
+        self.assertIn("407", err)
+        self.assertIn("Proxy-Authenticate: Basic", err)
+        code, out, err = self.curl("-p", "-x", proxy, url)
+        self.assertIn("407", err + out.decode("latin1"))
+        code, out, err = self.curl("--socks5-hostname", "127.0.0.1:%d" % p.port,
+                                   "--proxy-user", "alice:s3cret", url)
+        self.assertEqual(code, 0, err)
+        rep, s = self.socks5(p, b"origin.test", b.port, auth=(b"alice", b"nope"))
+        self.assertEqual(rep, "auth")
+        self.assertTrue(closed_soon(s))
+        # SOCKS4 has no password: refused when users are configured
+        s = self.connect(p)
+        s.sendall(b"\x04\x01" + struct.pack("!H", b.port) + socket.inet_aton("127.0.0.1") +
+                  b"alice\x00")
+        self.assertEqual(recv_exact(s, 2)[1], 0x5b)
+
+    def test_plain_text_users_file_refused(self):
+        path = os.path.join(self.dir, "plain")
+        with open(path, "w") as f:
+            f.write("bob:hunter2\n")
+        port = free_port()
+        r = subprocess.run([RINGPROXY, "forward", "--listen", "127.0.0.1:%d" % port,
+                            "--users", path], capture_output=True, timeout=10)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"plain-text", r.stderr)
+
+
+class T4Policy(Base):
+    def test_ssrf_guard_refuses_private_destinations(self):
+        e = self.echo()
+        p = self.rp(allow_loopback=False)
+        s = self.connect(p)
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % e.port)
+        self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 403"))
+        # a name resolving to loopback (DNS rebinding) is refused too
+        rep, s = self.socks5(p, b"rebind.test", e.port)
+        self.assertEqual(rep, 2)  # not allowed by ruleset
+        for target in ("169.254.169.254", "10.1.2.3", "::ffff:127.0.0.1"):
+            rep, s = self.socks5(p, target, 80)
+            self.assertEqual(rep, 2, target)
+        self.assertEqual(e.conns, 0)
+
+    def test_deny_rule_and_block_list(self):
+        e = self.echo()
+        bl = os.path.join(self.dir, "block")
+        with open(bl, "w") as f:
+            f.write("# blocked\nblocked.test\nother.test\n")
+        p = self.rp("--blocklist", bl, "--deny-dest", "origin.test")
+        for name in (b"origin.test", b"other.test", b"sub.other.test"):
+            rep, s = self.socks5(p, name, e.port)
+            self.assertEqual(rep, 2, name)
+        rep, s = self.socks5(p, "127.0.0.1", e.port)
+        self.assertEqual(rep, 0)
+
+
+class T5DNS(Base):
+    def test_resolution_timeout(self):
+        dns = SilentDNS()
+        self.addCleanup(dns.stop)
+        p = self.rp("--dns-servers", "127.0.0.1:%d" % dns.port, "--dns-timeout", "500ms")
+        t0 = time.monotonic()
+        s = self.connect(p)
+        s.sendall(b"CONNECT slow.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 504"))
+        self.assertLess(time.monotonic() - t0, 4)
+        rep, s = self.socks5(p, b"slow2.example", 443)
+        self.assertEqual(rep, 4)
+
+
+class T6BadInput(Base):
+    def expect_closed_with(self, p, data, prefix):
+        s = self.connect(p)
+        s.sendall(data)
+        got = b""
+        s.settimeout(3)
+        try:
+            while True:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+        except (ConnectionResetError, socket.timeout):
+            pass
+        self.assertTrue(got.startswith(prefix), (data[:40], got[:80]))
+
+    def test_malformed(self):
+        p = self.rp()
+        cases = [
+            (b"CONNECT nohostport HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400"),
+            (b"CONNECT :80 HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400"),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400"),
+            (b"GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 501"),
+            (b"\x05\x00", b"\x05\xff"),                       # no methods
+            (b"\x05\x01\x00\x05\x01\x00\x09", b"\x05\x00\x05\x08"),  # bad atyp
+            (b"\x05\x01\x00\x04\x01\x00\x01", b"\x05\x00\x05\x01"),  # version mismatch
+            (b"\x04\x01\x00\x50\x00\x00\x00\x01" + b"u" * 300, b"\x00\x5b"),  # userid
+        ]
+        for data, prefix in cases:
+            with self.subTest(data=data[:20]):
+                self.expect_closed_with(p, data, prefix)
+        # a truncated handshake is closed at the deadline, not kept forever
+        self.assertTrue(p.alive())
+
+
+def main():
+    global RINGPROXY
+    argv = list(sys.argv)
+    if "--ringproxy" in argv:
+        i = argv.index("--ringproxy")
+        RINGPROXY = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
+    unittest.main(argv=argv)
+
+
+if __name__ == "__main__":
+    main()
