@@ -136,8 +136,8 @@ enum rp_anonymity {
  * the request is allowed (the SSRF guard still applies). */
 struct rp_acl_rule {
 	bool deny;
-	char client[64];	    /* client CIDR, "10.0.0.0/8", "::1/128" */
-	char dest[RP_ROUTE_STR];    /* destination: "a.example", "*.example" (any
+	char client[64];	     /* client CIDR, "10.0.0.0/8", "::1/128" */
+	char dest[RP_ROUTE_STR];     /* destination: "a.example", "*.example" (any
 				     * subdomain), or a CIDR matched against the
 				     * resolved address */
 	uint16_t port_min, port_max; /* destination ports, inclusive */
@@ -149,7 +149,7 @@ struct rp_forward_config {
 	char blocklist_file[RP_PATH_MAX]; /* one domain per line; "": none */
 	unsigned nacl;
 	struct rp_acl_rule acl[RP_MAX_ACL_RULES];
-	bool ssrf_guard; /* refuse private, loopback, link-local... destinations
+	bool ssrf_guard;	   /* refuse private, loopback, link-local... destinations
 			  * unless an allow rule names them (default on) */
 	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT": chain
 				    * through it; "" = direct */
