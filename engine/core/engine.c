@@ -334,6 +334,8 @@ static int forward_check(const struct rp_forward_config *f, const char *a, char 
 		    a);
 	if (!parent_ok(f->parent))
 		BAD("listener %s: parent must be http://IP:PORT or socks5://IP:PORT", a);
+	if (f->parent[0])
+		BAD("listener %s: parent proxy chaining is not available yet", a);
 	if (!dns_servers_ok(f->dns_servers))
 		BAD("listener %s: DNS servers must be IP[:PORT],... ([IPv6]:PORT)", a);
 	if (!f->connect_timeout_ms || !f->dns_timeout_ms)
@@ -366,6 +368,10 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		ret = forward_check(&l->fwd, a, err, errlen);
 		if (ret < 0)
 			return ret;
+		if (l->accept_proxy)
+			BAD("listener %s: accept_proxy is not available on forward "
+			    "listeners yet",
+			    a);
 	}
 	if (l->mode != RP_MODE_HTTP)
 		return 0;

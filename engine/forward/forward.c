@@ -13,8 +13,8 @@
  * goes out, whatever the client sent after its handshake goes to the origin,
  * and the tunnel (engine/tunnel/) takes both sockets.
  *
- * Absolute-form HTTP requests are answered 501 until the HTTP forwarding
- * path lands.
+ * Absolute-form HTTP requests go to the HTTP half (l7.c), which serves them
+ * with this file's resolver and policy (rp__forward_*()).
  *
  * Teardown follows l7.c: every SQE is counted in c->inflight; closing waits
  * for the count to reach zero after cancelling what is in flight.
@@ -98,6 +98,7 @@ struct fw_listener {
 
 struct fw_shard {
 	struct rp_reactor *r;
+	struct rp_reverse *rv;
 	struct rp_pool conns;
 	struct fw_conn *list;
 	struct rp_dns *dns;
@@ -435,25 +436,33 @@ static void ctimeout_cqe(struct rp_op *op, int res, uint32_t flags)
 		connect_settled(c);
 }
 
+static bool addr_check(const struct fw_listener *fl, const struct rp_forward_config *fc,
+		       const struct sockaddr *client, const char *host,
+		       const struct sockaddr *dest, uint16_t port, bool named,
+		       const char **why)
+{
+	enum rp_acl_verdict v = RP_ACL_NONE;
+
+	if (fl->acl)
+		v = rp__acl_check(fl->acl, client, host, dest, port, why);
+	if (v == RP_ACL_DENY)
+		return false;
+	if (v == RP_ACL_ALLOW || named || !fc->ssrf_guard)
+		return true;
+	*why = rp__ssrf_class(dest);
+	return *why == NULL;
+}
+
 /* Whether @sa may be reached: the access rules, then the SSRF guard. */
 static bool addr_allowed(struct fw_conn *c, const struct sockaddr *sa, const char **why)
 {
 	struct sockaddr_storage peer;
 	socklen_t pl = sizeof(peer);
-	enum rp_acl_verdict v = RP_ACL_NONE;
 
-	if (c->fl->acl) {
-		if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0)
-			return false;
-		v = rp__acl_check(c->fl->acl, (struct sockaddr *)&peer,
-				  c->host[0] ? c->host : NULL, sa, c->port, why);
-	}
-	if (v == RP_ACL_DENY)
+	if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0)
 		return false;
-	if (v == RP_ACL_ALLOW || c->acl_allowed || !c->lis->fwd.ssrf_guard)
-		return true;
-	*why = rp__ssrf_class(sa);
-	return *why == NULL;
+	return addr_check(c->fl, &c->lis->fwd, (struct sockaddr *)&peer,
+			  c->host[0] ? c->host : NULL, sa, c->port, c->acl_allowed, why);
 }
 
 /* Connects to the next allowed address, or answers the last failure. */
@@ -528,33 +537,41 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
 	fw_connect_next(c);
 }
 
+static int name_check(const struct fw_listener *fl, const struct sockaddr *client,
+		      const char *host, uint16_t port, bool *named)
+{
+	const char *why = NULL;
+
+	*named = false;
+	if (fl->block && rp__blocklist_match(fl->block, host))
+		return -EACCES;
+	if (fl->acl) {
+		enum rp_acl_verdict v =
+			rp__acl_check(fl->acl, client, host, NULL, port, &why);
+
+		if (v == RP_ACL_DENY)
+			return -EACCES;
+		/* An allow rule naming the host lets it reach private
+		 * addresses (DNS rebinding is then the operator's choice). */
+		*named = v == RP_ACL_ALLOW;
+	}
+	return 0;
+}
+
 /* The target is known (c->host or c->addrs[0], c->port): policy, then
  * resolve or connect. */
 static void fw_target(struct fw_conn *c)
 {
-	struct fw_listener *fl = c->fl;
 	struct sockaddr_storage peer;
 	socklen_t pl = sizeof(peer);
-	const char *why = NULL;
 
 	c->acl_allowed = false;
 	if (c->host[0]) {
-		if (fl->block && rp__blocklist_match(fl->block, c->host)) {
+		if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0 ||
+		    name_check(c->fl, (struct sockaddr *)&peer, c->host, c->port,
+			       &c->acl_allowed) < 0) {
 			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 			return;
-		}
-		if (fl->acl && getpeername(c->cfd, (struct sockaddr *)&peer, &pl) == 0) {
-			enum rp_acl_verdict v =
-				rp__acl_check(fl->acl, (struct sockaddr *)&peer, c->host,
-					      NULL, c->port, &why);
-
-			if (v == RP_ACL_DENY) {
-				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
-				return;
-			}
-			/* An allow rule naming the host lets it reach private
-			 * addresses (DNS rebinding is the caller's choice). */
-			c->acl_allowed = v == RP_ACL_ALLOW;
 		}
 		c->phase = F_RESOLVE;
 		c->q = rp__dns_resolve(c->sh->dns, c->host, resolved, c);
@@ -562,6 +579,56 @@ static void fw_target(struct fw_conn *c)
 	}
 	c->next_addr = 0;
 	fw_connect_next(c);
+}
+
+/* ---- what the HTTP half asks for absolute-form requests -------------------- */
+
+struct rp_dns *rp__forward_dns(void *fwd)
+{
+	return ((struct fw_shard *)fwd)->dns;
+}
+
+bool rp__forward_http_auth(void *fwd, unsigned li, const char *buf,
+			   const struct rp_http_request *req)
+{
+	struct fw_shard *sh = fwd;
+	char user[256], pass[256];
+	bool ok;
+	int k;
+
+	if (!sh->fl[li].users)
+		return true;
+	k = rp__http_find_header(buf, req->headers, req->nheaders, "proxy-authorization",
+				 19, 0);
+	if (k < 0 || rp__basic_auth_decode(buf + req->headers[k].value.off,
+					   req->headers[k].value.len, user, sizeof(user),
+					   pass, sizeof(pass)) < 0)
+		return false;
+	ok = rp__users_check(sh->fl[li].users, sh->auth, sh->r->now_ms, user,
+			     strlen(user), pass, strlen(pass));
+	explicit_bzero(pass, sizeof(pass));
+	return ok;
+}
+
+int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client,
+			   const char *host, uint16_t port, bool *named)
+{
+	return name_check(&((struct fw_shard *)fwd)->fl[li], client, host, port, named);
+}
+
+bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *client,
+			    const char *host, const struct sockaddr *dest, bool named)
+{
+	struct fw_shard *sh = fwd;
+	const char *why = NULL;
+	uint16_t port = dest->sa_family == AF_INET6
+				? ntohs(((const struct sockaddr_in6 *)(const void *)dest)
+						->sin6_port)
+				: ntohs(((const struct sockaddr_in *)(const void *)dest)
+						->sin_port);
+
+	return addr_check(&sh->fl[li], &sh->r->cfg->listeners[li].fwd, client, host, dest,
+			  port, named, &why);
 }
 
 /* ---- handshakes ------------------------------------------------------------ */
@@ -607,24 +674,6 @@ static int http_target(struct fw_conn *c, const struct rp_http_request *req)
 	return 0;
 }
 
-static bool http_auth_ok(struct fw_conn *c, const struct rp_http_request *req)
-{
-	const char *buf = (const char *)c->buf;
-	char user[256], pass[256];
-	int k;
-
-	if (!c->fl->users)
-		return true;
-	k = rp__http_find_header(buf, req->headers, req->nheaders, "proxy-authorization",
-				 19, 0);
-	if (k < 0 || rp__basic_auth_decode(buf + req->headers[k].value.off,
-					   req->headers[k].value.len, user, sizeof(user),
-					   pass, sizeof(pass)) < 0)
-		return false;
-	return rp__users_check(c->fl->users, c->sh->auth, c->sh->r->now_ms, user,
-			       strlen(user), pass, strlen(pass));
-}
-
 static void step_http(struct fw_conn *c)
 {
 	struct rp_http_request *req = &c->sh->req;
@@ -644,14 +693,26 @@ static void step_http(struct fw_conn *c)
 	}
 	c->consumed = (unsigned)n;
 	c->sh->r->stats.requests++;
-	if (!http_auth_ok(c, req)) {
-		refuse(c, 0, 407);
+	if (req->method_id != RP_HTTP_CONNECT) {
+		if (req->form == RP_HTTP_ABSOLUTE_FORM && c->sh->rv->l7) {
+			/* Plain HTTP through the proxy: the HTTP half serves
+			 * it (keep-alive, origin pools, anonymity). */
+			struct rp_reactor *r = c->sh->r;
+			unsigned li = (unsigned)(c->lis - r->cfg->listeners);
+
+			r->stats.requests--; /* counted again there */
+			rp__l7_adopt(c->sh->rv->l7, li, c->cfd, c->buf, c->len);
+			c->cfd = -1;
+			conn_free(c);
+			return;
+		}
+		/* origin-form is not a proxy request */
+		refuse(c, 0, 400);
 		return;
 	}
-	if (req->method_id != RP_HTTP_CONNECT) {
-		/* Absolute-form forwarding is not built yet; origin-form is
-		 * not a proxy request at all. */
-		refuse(c, 0, req->form == RP_HTTP_ABSOLUTE_FORM ? 501 : 400);
+	if (!rp__forward_http_auth(c->sh, (unsigned)(c->lis - c->sh->r->cfg->listeners),
+				   (const char *)c->buf, req)) {
+		refuse(c, 0, 407);
 		return;
 	}
 	if (http_target(c, req) < 0) {
@@ -919,6 +980,7 @@ static int fw_init(struct rp_reverse *rv, void **state)
 	if (!sh)
 		return -ENOMEM;
 	sh->r = r;
+	sh->rv = rv;
 	ret = rp__pool_init(&sh->conns, sizeof(struct fw_conn), cfg->max_conns);
 	if (ret < 0) {
 		free(sh);

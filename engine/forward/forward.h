@@ -10,4 +10,27 @@
 
 extern const struct rp_reverse_half rp__forward_half;
 
+struct rp_http_request;
+struct rp_dns;
+
+/* For absolute-form HTTP requests, which the HTTP half (l7.c) serves on a
+ * forward listener's connections: the forward half's resolver and policy.
+ * @fwd is the forward half's state (rp_reverse.fwd), @li the listener. */
+struct rp_dns *rp__forward_dns(void *fwd);
+/* Whether @req carries the credentials of a user (true when the listener has
+ * no users). */
+bool rp__forward_http_auth(void *fwd, unsigned li, const char *buf,
+			   const struct rp_http_request *req);
+/* Block list and rules on a name: 0, or -EACCES. *@named is set when an
+ * allow rule names the destination (the SSRF guard then lets it through). */
+int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client,
+			   const char *host, uint16_t port, bool *named);
+/* Rules and the SSRF guard on a resolved address (port set). */
+bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *client,
+			    const char *host, const struct sockaddr *dest, bool named);
+
+/* The HTTP half takes over an accepted forward connection whose first
+ * @len bytes (an absolute-form request head, maybe more) were read. */
+void rp__l7_adopt(void *l7, unsigned listener, int fd, const void *bytes, unsigned len);
+
 #endif

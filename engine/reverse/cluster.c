@@ -29,8 +29,11 @@ void rp__backend_failed(struct rp_cluster *cl, int b, const char *what)
 {
 	const struct rp_cluster_config *cfg = cl->cfg;
 	struct rp_reactor *r = cl->r;
-	struct rp_backend *be = &cl->be[b];
+	struct rp_backend *be;
 
+	if (b < 0)
+		return; /* not a cluster backend (a forward proxy's origin) */
+	be = &cl->be[b];
 	if (++be->failures >= cfg->fall && !be->down) {
 		be->down = true;
 		backend_update(be);
@@ -43,7 +46,8 @@ void rp__backend_failed(struct rp_cluster *cl, int b, const char *what)
 
 void rp__backend_ok(struct rp_cluster *cl, int b)
 {
-	cl->be[b].failures = 0;
+	if (b >= 0)
+		cl->be[b].failures = 0;
 }
 
 void rp__backend_set_checked(struct rp_cluster *cl, int b, bool up)

@@ -47,6 +47,8 @@
 #include <unistd.h>
 
 #include "core/alog.h"
+#include "forward/forward.h"
+#include "net/dns.h"
 #include "http/http.h"
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
@@ -142,8 +144,19 @@ struct l7_conn {
 	uint64_t start_ms, start_wall_ms;
 
 	/* the backend side */
-	struct rp_cluster *cl;
-	int backend; /* picked, not yet released; or -1 */
+	struct rp_cluster *cl; /* a forward listener's: its synthetic cluster */
+	struct rp_backend *be; /* the target: its idle pool, its name */
+	int backend;	       /* picked, not yet released; or -1 (origins) */
+	/* forward listeners: the origin of an absolute-form request */
+	bool fwd_mode;
+	struct l7_origin *origin;
+	struct rp_dns_query *q;
+	struct sockaddr_storage oaddrs[RP_DNS_MAX_ADDRS]; /* allowed, port set */
+	unsigned onaddr, onext;
+	char ohost[256]; /* the target's host, brackets removed */
+	uint16_t oport;
+	bool onamed; /* an allow rule names it: the SSRF guard lets it by */
+	char xff_ip[RP_ADDRSTRLEN];
 	struct l7_bconn *b;
 	bool b_reused;
 	unsigned attempts;
@@ -204,9 +217,30 @@ struct l7_conn {
 		shut_op;
 };
 
+/* A forward proxy's origin ("host:port"): a backend made on demand, with its
+ * own idle pool, kept for the reactor's life (at most L7_MAX_ORIGINS; later
+ * ones share one origin that pools nothing). */
+#define L7_MAX_ORIGINS	  4096
+#define L7_ORIGIN_BUCKETS 1024
+struct l7_origin {
+	struct rp_backend be; /* be.cl: the listener's synthetic cluster */
+	struct l7_origin *hnext;
+	uint64_t hash;
+	char key[262]; /* "host:port" */
+};
+
 struct l7_shard {
 	struct rp_reactor *r;
 	struct rp_reverse *rv;
+	/* forward listeners: a synthetic cluster each (timeouts, pool
+	 * settings), the origins, and the one that pools nothing */
+	struct rp_cluster *fcl[RP_MAX_LISTENERS];
+	struct rp_cluster_config *fcfg[RP_MAX_LISTENERS];
+	struct l7_origin *otab[L7_ORIGIN_BUCKETS];
+	unsigned norigins;
+	struct l7_origin nopool;
+	struct rp_cluster nopool_cl;
+	struct rp_cluster_config nopool_cfg;
 	struct rp_pool conns;
 	struct rp_pool bconns;
 	struct rp_pool bufs;
@@ -227,6 +261,9 @@ static void down_send(struct l7_conn *c);
 static void head_try(struct l7_conn *c);
 static void client_recv(struct l7_conn *c);
 static void xchg_start_backend(struct l7_conn *c);
+static void fwd_resolve(struct l7_conn *c);
+static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
+		    struct rp_http_field *extra, unsigned *nx);
 static bool splice_start(struct l7_conn *c, int d, uint64_t left);
 static void splice_run(struct l7_conn *c, int d);
 static void splice_ready(struct l7_conn *c, int d, int res);
@@ -395,6 +432,11 @@ static void pools_close(struct l7_shard *sh)
 {
 	struct rp_reverse *rv = sh->rv;
 
+	for (unsigned k = 0; k < L7_ORIGIN_BUCKETS; k++)
+		for (struct l7_origin *o = sh->otab[k]; o; o = o->hnext)
+			while (o->be.idle)
+				bconn_close(o->be.idle, false);
+
 	for (unsigned k = 0; k < rv->ncl; k++)
 		for (unsigned i = 0; i < rv->cl[k].cfg->nbackends; i++)
 			while (rv->cl[k].be[i].idle)
@@ -517,8 +559,9 @@ static void conn_log(struct l7_conn *c)
 	e.duration_us = (r->now_ms - c->start_ms) * 1000;
 	if (c->cl) {
 		e.cluster = c->cl->cfg->name;
-		if (c->backend >= 0)
-			e.backend = c->cl->be[c->backend].addr;
+		if (c->be)
+			e.backend =
+				c->fwd_mode && c->origin ? c->origin->key : c->be->addr;
 	}
 write:
 	n = rp__alog_format(r->cfg->access_log_format, &e, sh->logline,
@@ -561,7 +604,19 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	}
 	if (!c->obuf)
 		c->obuf = buf_get(c->sh);
-	n = c->obuf ? rp__http_error_response(status, true, c->obuf, c->sh->bufsz) : -1;
+	if (status == 407 && c->obuf) {
+		static const char body[] = "407 Proxy Authentication Required\n";
+
+		n = snprintf(c->obuf, c->sh->bufsz,
+			     "HTTP/1.1 407 Proxy Authentication Required\r\n"
+			     "Proxy-Authenticate: Basic realm=\"ringproxy\"\r\n"
+			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%s",
+			     sizeof(body) - 1, body);
+	} else {
+		n = c->obuf ? rp__http_error_response(status, true, c->obuf, c->sh->bufsz)
+			    : -1;
+	}
 	if (n <= 0) {
 		conn_close_now(c, true);
 		return;
@@ -656,6 +711,10 @@ static void conn_quiesce(struct l7_conn *c, enum l7_action a, uint16_t status)
 	}
 	if (a == A_FAIL && c->resp_started)
 		status = 0; /* mid-response: reset, a status would corrupt it */
+	if (c->q) {
+		rp__dns_cancel(c->q); /* its callback will not run */
+		c->q = NULL;
+	}
 	c->quiescing = true;
 	c->action = a;
 	c->fail_status = status;
@@ -1013,6 +1072,147 @@ static void forwarded_node(const struct sockaddr_storage *ss, char *out, size_t 
 		snprintf(out, cap, "%s", a);
 }
 
+/* ---- forward listeners: absolute-form requests to origins ----------------- */
+
+static struct l7_origin *origin_get(struct l7_shard *sh, unsigned li, const char *key)
+{
+	uint64_t h = rp__hash_bytes(key, strlen(key));
+	struct l7_origin **slot = &sh->otab[h % L7_ORIGIN_BUCKETS], *o;
+
+	for (o = *slot; o; o = o->hnext)
+		if (o->hash == h && !strcmp(o->key, key))
+			return o;
+	if (sh->norigins >= L7_MAX_ORIGINS || !(o = calloc(1, sizeof(*o))))
+		return &sh->nopool;
+	o->hash = h;
+	snprintf(o->key, sizeof(o->key), "%s", key);
+	o->be.cl = sh->fcl[li];
+	o->be.index = 0;
+	snprintf(o->be.addr, sizeof(o->be.addr), "%s", key);
+	o->hnext = *slot;
+	*slot = o;
+	sh->norigins++;
+	return o;
+}
+
+static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *addrs,
+			 unsigned n)
+{
+	struct l7_conn *c = arg;
+	struct l7_shard *sh = c->sh;
+	unsigned li = (unsigned)(c->lis - sh->r->cfg->listeners);
+	char key[sizeof(((struct l7_origin *)0)->key)];
+
+	c->q = NULL;
+	if (status < 0 || !n) {
+		conn_fail(c, status == -ETIMEDOUT ? 504 : 502);
+		return;
+	}
+	conn_peer(c);
+	c->onaddr = c->onext = 0;
+	for (unsigned i = 0; i < n && i < RP_DNS_MAX_ADDRS; i++) {
+		struct sockaddr_storage a = addrs[i];
+
+		if (a.ss_family == AF_INET6)
+			((struct sockaddr_in6 *)&a)->sin6_port = htons(c->oport);
+		else
+			((struct sockaddr_in *)&a)->sin_port = htons(c->oport);
+		if (rp__forward_addr_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer,
+					   c->ohost, (struct sockaddr *)&a, c->onamed))
+			c->oaddrs[c->onaddr++] = a;
+	}
+	if (!c->onaddr) {
+		sh->r->stats.bad_requests++;
+		conn_fail(c, 403);
+		return;
+	}
+	snprintf(key, sizeof(key), "%s:%u", c->ohost, c->oport);
+	c->origin = origin_get(sh, li, key);
+	c->be = &c->origin->be;
+	xchg_start_backend(c);
+}
+
+static void fwd_resolve(struct l7_conn *c)
+{
+	c->q = rp__dns_resolve(rp__forward_dns(c->sh->rv->fwd), c->ohost, fwd_resolved,
+			       c);
+}
+
+/* A forward listener's request: credentials, the target, the policy on its
+ * name, and the anonymity level's headers. 0, or -1 once answered. */
+static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
+		    struct rp_http_field *extra, unsigned *nx)
+{
+	struct l7_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	unsigned li = (unsigned)(c->lis - r->cfg->listeners);
+	const char *buf = c->ibuf;
+	const struct rp_http_span h = req->target_host;
+	static const char *const strip[] = {"via", "x-forwarded-for", "forwarded"};
+
+	c->cl = sh->fcl[li];
+	c->backend = -1;
+	if (!rp__forward_http_auth(sh->rv->fwd, li, buf, req)) {
+		r->stats.bad_requests++;
+		conn_fail(c, 407);
+		return -1;
+	}
+	if (req->form != RP_HTTP_ABSOLUTE_FORM) {
+		r->stats.bad_requests++;
+		conn_fail(c, 400); /* not a proxy request */
+		return -1;
+	}
+	if (req->scheme_id != RP_HTTP_SCHEME_HTTP) {
+		r->stats.bad_requests++;
+		conn_fail(c, 501); /* https://, ftp://...: CONNECT is the way */
+		return -1;
+	}
+	if (!h.len || h.len >= sizeof(c->ohost)) {
+		r->stats.bad_requests++;
+		conn_fail(c, 400);
+		return -1;
+	}
+	/* "[v6]" loses its brackets: the resolver takes the bare literal. */
+	if (buf[h.off] == '[' && h.len > 2)
+		snprintf(c->ohost, sizeof(c->ohost), "%.*s", (int)h.len - 2,
+			 buf + h.off + 1);
+	else
+		snprintf(c->ohost, sizeof(c->ohost), "%.*s", (int)h.len, buf + h.off);
+	c->oport = req->port ? req->port : 80;
+	conn_peer(c);
+	if (rp__forward_name_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer, c->ohost,
+				   c->oport, &c->onamed) < 0) {
+		r->stats.bad_requests++;
+		conn_fail(c, 403);
+		return -1;
+	}
+	switch (c->lis->fwd.anonymity) {
+	case RP_ANON_TRANSPARENT:
+		if (rp__addr_ip_format((struct sockaddr *)&c->peer, c->xff_ip,
+				       sizeof(c->xff_ip)))
+			extra[(*nx)++] =
+				(struct rp_http_field){"X-Forwarded-For", c->xff_ip};
+		/* fall through */
+	case RP_ANON_ANONYMOUS:
+		extra[(*nx)++] = (struct rp_http_field){
+			"Via", req->minor ? "1.1 ringproxy" : "1.0 ringproxy"};
+		break;
+	case RP_ANON_ELITE:
+		/* Nothing that tells a proxy was used (Proxy-Connection and
+		 * Proxy-Authorization are hop-by-hop: never forwarded). */
+		for (unsigned k = 0; k < RP_ARRAY_SIZE(strip); k++)
+			for (int i = rp__http_find_header(buf, req->headers,
+							  req->nheaders, strip[k],
+							  strlen(strip[k]), 0);
+			     i >= 0; i = rp__http_find_header(
+					     buf, req->headers, req->nheaders, strip[k],
+					     strlen(strip[k]), (unsigned)i + 1))
+				req->headers[i].flags |= RP_HTTP_HDR_HOP;
+		break;
+	}
+	return 0;
+}
+
 /* Parsed @req fits: route it, write the backend's head, start the exchange.
  * @n is the head's length. */
 static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned n)
@@ -1076,18 +1276,23 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		conn_fail(c, 413);
 		return;
 	}
-	cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req);
-	if (cl < 0) {
-		conn_fail(c, 404);
-		return;
+	if (c->fwd_mode) {
+		if (fwd_head(c, req, extra, &nx) < 0)
+			return;
+	} else {
+		cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req);
+		if (cl < 0) {
+			conn_fail(c, 404);
+			return;
+		}
+		c->cl = &sh->rv->cl[cl];
+		if (!rp__cluster_has_up(c->cl)) {
+			r->stats.no_backend++;
+			conn_fail(c, 503);
+			return;
+		}
+		hash_request(c, buf, req);
 	}
-	c->cl = &sh->rv->cl[cl];
-	if (!rp__cluster_has_up(c->cl)) {
-		r->stats.no_backend++;
-		conn_fail(c, 503);
-		return;
-	}
-	hash_request(c, buf, req);
 
 	/* Upgrade (WebSocket): only asked for in HTTP/1.1 with both fields. */
 	c->upgrade_req = false;
@@ -1104,8 +1309,9 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		}
 	}
 	/* Forwarding headers: ours replace what a client claims about the
-	 * protocol; addresses are appended to the client's list. */
-	if (hc->xff || hc->forwarded) {
+	 * protocol; addresses are appended to the client's list. (A forward
+	 * listener's are its anonymity level's, set by fwd_head().) */
+	if (!c->fwd_mode && (hc->xff || hc->forwarded)) {
 		if (conn_peer(c) &&
 		    rp__addr_ip_format((struct sockaddr *)&c->peer, ip, sizeof(ip))) {
 			if (hc->xff)
@@ -1120,7 +1326,7 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 			}
 		}
 	}
-	if (hc->xfp) {
+	if (!c->fwd_mode && hc->xfp) {
 		for (k = rp__http_find_header(buf, req->headers, req->nheaders,
 					      "x-forwarded-proto", 17, 0);
 		     k >= 0;
@@ -1129,10 +1335,12 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 			req->headers[k].flags |= RP_HTTP_HDR_HOP;
 		extra[nx++] = (struct rp_http_field){"X-Forwarded-Proto", "http"};
 	}
-	if (hc->via)
+	if (!c->fwd_mode && hc->via)
 		extra[nx++] = (struct rp_http_field){"Via", req->minor ? "1.1 ringproxy"
 								       : "1.0 ringproxy"};
-	if (hc->host_rewrite[0]) {
+	if (c->fwd_mode) {
+		/* Host comes from the absolute-form target (the serializer). */
+	} else if (hc->host_rewrite[0]) {
 		for (k = rp__http_find_header(buf, req->headers, req->nheaders, "host", 4,
 					      0);
 		     k >= 0; k = rp__http_find_header(buf, req->headers, req->nheaders,
@@ -1164,6 +1372,10 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 	c->attempts = 0;
 	memset(c->tried, 0, sizeof(c->tried));
 	rp__timer_cancel(&r->wheel, &c->timer);
+	if (c->fwd_mode) {
+		fwd_resolve(c);
+		return;
+	}
 	xchg_start_backend(c);
 }
 
@@ -1287,23 +1499,33 @@ static void xchg_start_backend(struct l7_conn *c)
 	const struct rp_cluster_config *cfg = cl->cfg;
 	struct io_uring_sqe *sqe;
 	struct l7_bconn *b;
-	const struct rp_addr *a;
-	int one = 1, be, fd;
+	const struct sockaddr *sa;
+	socklen_t salen;
+	int one = 1, be = -1, fd;
 
-	/* Only a retry avoids backends: p2c samples when nothing is to be
-	 * avoided, and scans when something is. */
-	struct rp_pick_key key = {.hash = c->hash,
-				  .avoid = c->attempts ? c->tried : NULL};
+	if (c->fwd_mode) {
+		/* An origin: its pool first, then its addresses in turn. */
+		if (c->attempts && c->onext >= c->onaddr) {
+			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			return;
+		}
+	} else {
+		/* Only a retry avoids backends: p2c samples when nothing is
+		 * to be avoided, and scans when something is. */
+		struct rp_pick_key key = {.hash = c->hash,
+					  .avoid = c->attempts ? c->tried : NULL};
 
-	be = c->attempts <= cfg->retries ? rp__balance_pick(&cl->lb, &key) : -1;
-	if (be < 0) {
-		if (c->attempts == 0)
-			r->stats.no_backend++;
-		conn_fail(c, 503);
-		return;
+		be = c->attempts <= cfg->retries ? rp__balance_pick(&cl->lb, &key) : -1;
+		if (be < 0) {
+			if (c->attempts == 0)
+				r->stats.no_backend++;
+			conn_fail(c, 503);
+			return;
+		}
+		c->backend = be;
+		c->be = &cl->be[be];
+		c->tried[be / 64] |= 1ull << (be % 64);
 	}
-	c->backend = be;
-	c->tried[be / 64] |= 1ull << (be % 64);
 	/* Reset what a failed attempt sent. */
 	c->pplen = c->ppoff = 0;
 	c->ooff = 0;
@@ -1314,7 +1536,7 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->gather = false;
 	c->b_active = r->now_ms;
 	if (!c->attempts++ && cfg->send_proxy == 0) {
-		b = bconn_take(&cl->be[be]);
+		b = bconn_take(c->be);
 		if (b) {
 			c->b = b;
 			c->b_reused = true;
@@ -1324,14 +1546,25 @@ static void xchg_start_backend(struct l7_conn *c)
 		}
 	}
 	c->b_reused = false;
+	if (c->fwd_mode) {
+		if (c->onext >= c->onaddr) {
+			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			return;
+		}
+		sa = (const struct sockaddr *)&c->oaddrs[c->onext++];
+		salen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	} else {
+		sa = (const struct sockaddr *)&cfg->backends[be].ss;
+		salen = cfg->backends[be].len;
+	}
 	b = rp__pool_get(&sh->bconns);
 	if (!b) {
 		r->stats.oom++;
 		conn_fail(c, 503);
 		return;
 	}
-	a = &cfg->backends[be];
-	fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		bconn_free(b);
 		r->stats.connect_failures++;
@@ -1340,7 +1573,7 @@ static void xchg_start_backend(struct l7_conn *c)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	b->sh = sh;
-	b->be = &cl->be[be];
+	b->be = c->be;
 	b->fd = fd;
 	b->poll_op.fn = bconn_poll_cqe;
 	b->idle_timer.fn = bconn_idle_expired;
@@ -1366,7 +1599,7 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->ts.tv_sec = cfg->connect_timeout_ms / 1000;
 	c->ts.tv_nsec = (long long)(cfg->connect_timeout_ms % 1000) * 1000000;
 	sqe = c_sqe(c, &c->bconn_op);
-	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&a->ss, a->len);
+	io_uring_prep_connect(sqe, fd, sa, salen);
 	sqe->flags |= IOSQE_IO_LINK;
 	sqe = c_sqe(c, &c->btimeout_op);
 	io_uring_prep_link_timeout(sqe, &c->ts, 0);
@@ -1520,7 +1753,8 @@ static void backend_broke(struct l7_conn *c, bool sent)
 	    c->body_kept && !r->stopping) {
 		/* Try again as if for the first time, the same backend
 		 * included: one stale connection says nothing of the others. */
-		c->tried[c->backend / 64] &= ~(1ull << (c->backend % 64));
+		if (c->backend >= 0)
+			c->tried[c->backend / 64] &= ~(1ull << (c->backend % 64));
 		c->attempts--;
 		conn_quiesce(c, A_RETRY, 0);
 		return;
@@ -1934,7 +2168,7 @@ static void down_input(struct l7_conn *c)
 	if (n < 0) {
 		r->stats.bad_responses++;
 		rp_dbg("reactor %u: bad response from %s: %s", r->id,
-		       c->cl->be[c->backend].addr, sh->resp.err);
+		       c->be ? c->be->addr : "?", sh->resp.err);
 		rp__backend_failed(c->cl, c->backend, "bad responses");
 		conn_fail(c, 502);
 		return;
@@ -2146,6 +2380,8 @@ static void xchg_reset(struct l7_conn *c)
 	c->bytes_out = 0;
 	c->c_waiting = false;
 	c->cl = NULL;
+	c->be = NULL;
+	c->origin = NULL;
 	c->attempts = 0;
 }
 
@@ -2245,16 +2481,17 @@ static void upgrade_start(struct l7_conn *c)
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-static void l7_accept(void *state, unsigned listener, int fd)
+/* A connection on @fd, with its input buffer; NULL (fd closed) when out of
+ * memory. */
+static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 {
-	struct l7_shard *sh = state;
 	struct rp_reactor *r = sh->r;
 	struct l7_conn *c = rp__pool_get(&sh->conns);
 
 	if (!c) {
 		r->stats.oom++;
 		close(fd);
-		return;
+		return NULL;
 	}
 	rp__reactor_conn_opened(r);
 	c->sh = sh;
@@ -2275,13 +2512,39 @@ static void l7_accept(void *state, unsigned listener, int fd)
 		c->next->pprev = &c->next;
 	c->pprev = &sh->list;
 	sh->list = c;
+	c->fwd_mode = c->lis->mode == RP_MODE_FORWARD;
 	c->ibuf = buf_get(sh);
 	if (!c->ibuf) {
 		r->stats.oom++;
 		ring_close(r, fd, true);
 		conn_free(c);
-		return;
+		return NULL;
 	}
+	return c;
+}
+
+void rp__l7_adopt(void *l7, unsigned listener, int fd, const void *bytes, unsigned len)
+{
+	struct l7_shard *sh = l7;
+	struct l7_conn *c = conn_new(sh, listener, fd);
+
+	if (!c)
+		return;
+	RP_BUG_ON(len > sh->bufsz);
+	memcpy(c->ibuf, bytes, len);
+	c->ilen = len;
+	timer_set(c, T_HEADER, sh->r->now_ms + c->lis->http.header_timeout_ms);
+	head_try(c);
+}
+
+static void l7_accept(void *state, unsigned listener, int fd)
+{
+	struct l7_shard *sh = state;
+	struct rp_reactor *r = sh->r;
+	struct l7_conn *c = conn_new(sh, listener, fd);
+
+	if (!c)
+		return;
 	c->pp_wait = c->lis->accept_proxy;
 	timer_set(c, c->pp_wait ? T_HEADER : T_KEEPALIVE,
 		  r->now_ms + (c->pp_wait ? c->lis->proxy_timeout_ms
@@ -2321,7 +2584,7 @@ static unsigned l7_bufsz(const struct rp_config *cfg)
 
 	/* A head must fit whole, with room for the headers we add. */
 	for (unsigned i = 0; i < cfg->nlisteners; i++)
-		if (cfg->listeners[i].mode == RP_MODE_HTTP &&
+		if (cfg->listeners[i].mode != RP_MODE_TCP &&
 		    cfg->listeners[i].http.max_head > need)
 			need = cfg->listeners[i].http.max_head;
 	return (need + 4096 + 4095) & ~4095u;
@@ -2350,9 +2613,46 @@ static int l7_init(struct rp_reverse *rv, void **state)
 	ret = rp__pool_init(&sh->bufs, sh->bufsz, 3 * cfg->max_conns);
 	if (ret < 0)
 		goto fail_bconns;
+	/* Forward listeners: origins are pooled with the listener's settings
+	 * (a synthetic cluster without backends or balancer). */
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		const struct rp_listener_config *l = &cfg->listeners[i];
+		struct rp_cluster_config *cc;
+
+		if (l->mode != RP_MODE_FORWARD)
+			continue;
+		cc = calloc(1, sizeof(*cc));
+		sh->fcl[i] = calloc(1, sizeof(*sh->fcl[i]));
+		sh->fcfg[i] = cc;
+		if (!cc || !sh->fcl[i]) {
+			ret = -ENOMEM;
+			goto fail_fwd;
+		}
+		rp_cluster_config_init(cc, "forward");
+		cc->connect_timeout_ms = l->fwd.connect_timeout_ms;
+		cc->retries = 0;
+		sh->fcl[i]->r = r;
+		sh->fcl[i]->cfg = cc;
+		if (!sh->nopool.be.cl) {
+			sh->nopool_cfg = *cc;
+			sh->nopool_cfg.pool_max_idle = 0;
+			sh->nopool_cl.r = r;
+			sh->nopool_cl.cfg = &sh->nopool_cfg;
+			sh->nopool.be.cl = &sh->nopool_cl;
+			snprintf(sh->nopool.key, sizeof(sh->nopool.key), "(origin)");
+			snprintf(sh->nopool.be.addr, sizeof(sh->nopool.be.addr),
+				 "(origin)");
+		}
+	}
 	*state = sh;
 	return 0;
 
+fail_fwd:
+	for (unsigned i = 0; i < RP_MAX_LISTENERS; i++) {
+		free(sh->fcl[i]);
+		free(sh->fcfg[i]);
+	}
+	rp__pool_destroy(&sh->bufs);
 fail_bconns:
 	rp__pool_destroy(&sh->bconns);
 fail_conns:
@@ -2365,6 +2665,19 @@ fail_free:
 static void l7_fini(void *state)
 {
 	struct l7_shard *sh = state;
+
+	for (unsigned k = 0; k < L7_ORIGIN_BUCKETS; k++) {
+		struct l7_origin *o = sh->otab[k], *next;
+
+		for (; o; o = next) {
+			next = o->hnext;
+			free(o);
+		}
+	}
+	for (unsigned i = 0; i < RP_MAX_LISTENERS; i++) {
+		free(sh->fcl[i]);
+		free(sh->fcfg[i]);
+	}
 
 	rp__pool_destroy(&sh->bufs);
 	rp__pool_destroy(&sh->bconns);

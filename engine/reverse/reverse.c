@@ -69,6 +69,13 @@ static int reverse_init(struct rp_reactor *r, void **state)
 		if (ret < 0)
 			goto fail;
 	}
+	/* Absolute-form requests on forward listeners are served by the HTTP
+	 * half. */
+	if (rv->fwd && !rv->l7) {
+		ret = rp__l7_half.init(rv, &rv->l7);
+		if (ret < 0)
+			goto fail;
+	}
 	/* Each cluster's checks run on one reactor only. */
 	for (unsigned k = 0; k < cfg->nclusters; k++) {
 		if (cfg->clusters[k].health.type == RP_CHECK_NONE ||

@@ -355,6 +355,92 @@ class T5DNS(Base):
         self.assertEqual(rep, 4)
 
 
+class T7AbsoluteForm(Base):
+    """Plain HTTP through the proxy: GET http://host/path."""
+
+    def raw_requests(self, p, reqs):
+        """Sends each request on one keep-alive client connection; the
+        responses' status lines and bodies."""
+        from httpsupport import Client
+        out = []
+        with Client(p.port) as c:
+            for method, target, headers in reqs:
+                c.send(("%s %s HTTP/1.1\r\n" % (method, target)).encode() +
+                       b"".join(b"%s: %s\r\n" % (k.encode(), v.encode())
+                                for k, v in headers) + b"\r\n")
+                resp = c.response()
+                out.append((resp.status, resp.body))
+        return out
+
+    def test_curl_and_keepalive_to_the_origin(self):
+        b = self.origin()
+        p = self.rp()
+        code, out, err = self.curl("-x", "http://127.0.0.1:%d" % p.port,
+                                   "http://origin.test:%d/plain?q=1" % b.port)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"target=/plain?q=1", out)
+        host = "origin.test:%d" % b.port
+        got = self.raw_requests(p, [("GET", "http://%s/k%d" % (host, i),
+                                     [("Host", host)]) for i in range(5)])
+        self.assertEqual([s for s, _ in got], [200] * 5)
+        # the origin saw origin-form targets over reused connections
+        self.assertEqual([r.target for r in b.requests[-5:]],
+                         ["/k%d" % i for i in range(5)])
+        self.assertLessEqual(b.nconns, 2)
+        for r in b.requests:
+            self.assertIsNone(r.headers.get("proxy-connection"))
+
+    def headers_seen(self, level, sent=()):
+        b = self.origin()
+        p = self.rp("--anonymity", level)
+        host = "origin.test:%d" % b.port
+        got = self.raw_requests(p, [("GET", "http://%s/h" % host,
+                                     [("Host", host), ("Proxy-Connection", "keep-alive")] +
+                                     list(sent))])
+        self.assertEqual(got[0][0], 200)
+        return b.requests[-1].headers
+
+    def test_anonymity_levels(self):
+        h = self.headers_seen("transparent")
+        self.assertEqual(h.get("x-forwarded-for"), "127.0.0.1")
+        self.assertIn("ringproxy", h.get("via") or "")
+        h = self.headers_seen("anonymous")
+        self.assertIsNone(h.get("x-forwarded-for"))
+        self.assertIn("ringproxy", h.get("via") or "")
+        h = self.headers_seen("elite", sent=(("Via", "1.1 upstream"),
+                                             ("X-Forwarded-For", "10.9.9.9"),
+                                             ("Forwarded", "for=10.9.9.9"),
+                                             ("Proxy-Authorization", "Basic eDp5")))
+        for name in ("via", "x-forwarded-for", "forwarded", "proxy-connection",
+                     "proxy-authorization"):
+            self.assertIsNone(h.get(name), name)
+
+    def test_auth_policy_and_errors(self):
+        b = self.origin()
+        users = T3Auth.users(self, b"bob", b"pw")
+        p = self.rp("--users", users, "--deny-dest", "other.test")
+        host = "origin.test:%d" % b.port
+        cred = ("Proxy-Authorization", "Basic Ym9iOnB3")  # bob:pw
+        self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
+                                                [("Host", host)])])[0][0], 407)
+        self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
+                                                [("Host", host), cred])])[0][0], 200)
+        self.assertEqual(self.raw_requests(p, [("GET", "http://other.test/",
+                                                [("Host", "other.test"), cred])])[0][0], 403)
+        dead = free_port()
+        self.assertEqual(self.raw_requests(p, [("GET", "http://127.0.0.1:%d/" % dead,
+                                                [("Host", "127.0.0.1:%d" % dead),
+                                                 cred])])[0][0], 502)
+
+    def test_ssrf_on_absolute_form(self):
+        b = self.origin()
+        p = self.rp(allow_loopback=False)
+        host = "origin.test:%d" % b.port
+        self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
+                                                [("Host", host)])])[0][0], 403)
+        self.assertEqual(len(b.requests), 0)
+
+
 class T6BadInput(Base):
     def expect_closed_with(self, p, data, prefix):
         s = self.connect(p)
@@ -378,6 +464,7 @@ class T6BadInput(Base):
             (b"CONNECT :80 HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400"),
             (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 400"),
             (b"GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 501"),
+            (b"GET https://x/ HTTP/1.1\r\nHost: x\r\n\r\n", b"HTTP/1.1 501"),
             (b"\x05\x00", b"\x05\xff"),                       # no methods
             (b"\x05\x01\x00\x05\x01\x00\x09", b"\x05\x00\x05\x08"),  # bad atyp
             (b"\x05\x01\x00\x04\x01\x00\x01", b"\x05\x00\x05\x01"),  # version mismatch
