@@ -209,26 +209,25 @@ static int run(struct rp_cli *cli)
 			static const char *const anon[] = {"transparent", "anonymous",
 							   "elite"};
 
-			rp_info("listening on %s (forward: HTTP CONNECT, SOCKS5, SOCKS4; "
-				"%s, ssrf guard %s, %u reactors)",
+			rp_info("listening on %s (forward: HTTP, CONNECT, SOCKS5, "
+				"SOCKS4; "
+				"%s, ssrf guard %s, %u reactors)%s",
 				rp__addr_format(&l->addr, a, sizeof(a)),
 				anon[l->fwd.anonymity % 3],
-				l->fwd.ssrf_guard ? "on" : "off", rp_engine_reactors(e));
-			rp_info("  try: curl -p -x http://%s http://example.com/   or   "
-				"curl --socks5-hostname %s http://example.com/",
-				a, a);
+				l->fwd.ssrf_guard ? "on" : "off", rp_engine_reactors(e),
+				cli->defaulted ? " [embedded default]" : "");
+			rp_info("  try: curl -x http://%s http://example.com/   "
+				"curl -p -x http://%s https://example.com/   "
+				"curl --socks5-hostname %s https://example.com/",
+				a, a, a);
 			continue;
 		}
 		if (cli->config_path)
 			snprintf(from, sizeof(from), "cluster %s, ", cl->name);
-		rp_info("listening on %s (%s, %s%u backends, tunnel %s, %u reactors)%s",
+		rp_info("listening on %s (%s, %s%u backends, tunnel %s, %u reactors)",
 			rp__addr_format(&l->addr, a, sizeof(a)),
 			rp_listener_mode_name(l->mode), from, cl->nbackends,
-			rp_tunnel_mode_name(l->tunnel), rp_engine_reactors(e),
-			cli->defaulted
-				? " [embedded default: forwarding to " RP_DEFAULT_BACKEND
-				  "]"
-				: "");
+			rp_tunnel_mode_name(l->tunnel), rp_engine_reactors(e));
 	}
 	control_loop(e, &cli->cfg, &sigs);
 	print_summary(e);

@@ -1076,12 +1076,12 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	cfg->nclusters = 1;
 	cli->cmd = RP_CMD_REVERSE;
 	if (argc <= 1) {
+		/* The embedded default: `ringproxy forward` as it comes. */
+		static char *const fwd_argv[] = {"ringproxy", "forward", NULL};
+		int ret = rp__cli_parse(2, fwd_argv, cli, err, errlen);
+
 		cli->defaulted = 1;
-		cfg->listeners[0] = cli->listener;
-		rp__addr_parse(RP_DEFAULT_LISTEN, &cfg->listeners[0].addr, false);
-		rp__addr_parse(RP_DEFAULT_BACKEND, &cfg->clusters[0].backends[0], false);
-		cfg->nlisteners = cfg->clusters[0].nbackends = 1;
-		return 0;
+		return ret;
 	}
 	if (argv[1][0] != '-') {
 		if (strcmp(argv[1], "reverse") == 0) {

@@ -39,7 +39,8 @@ struct rp_cli {
 	struct rp_listener_config listener; /* what each --listen gets */
 };
 
-/* The embedded default: an L4 proxy from 127.0.0.1:3128 to 127.0.0.1:8080. */
+/* The embedded default (no arguments) is `ringproxy forward`: a forward
+ * proxy on RP_DEFAULT_FORWARD_LISTEN. */
 #define RP_DEFAULT_LISTEN  "127.0.0.1:3128"
 #define RP_DEFAULT_BACKEND "127.0.0.1:8080"
 /* Where `ringproxy forward` listens without --listen (Squid's port). */

@@ -441,6 +441,25 @@ class T7AbsoluteForm(Base):
         self.assertEqual(len(b.requests), 0)
 
 
+class T0Default(Base):
+    def test_no_arguments_is_a_forward_proxy_on_3128(self):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", 3128))
+            except OSError:
+                self.fail("127.0.0.1:3128 is taken: the embedded default needs it")
+        p = RingProxy(RINGPROXY, [], self.dir, 1)
+        self.addCleanup(self.stop, p)
+        p.wait_ready()
+        err = p.stderr()
+        self.assertIn("listening on 127.0.0.1:3128 (forward", err)
+        self.assertIn("curl -x http://127.0.0.1:3128", err)
+        p.port = 3128
+        # the SSRF guard is on: loopback is refused
+        rep, s = self.socks5(p, "127.0.0.1", 9)
+        self.assertEqual(rep, 2)
+
+
 class T6BadInput(Base):
     def expect_closed_with(self, p, data, prefix):
         s = self.connect(p)

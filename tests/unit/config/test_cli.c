@@ -35,11 +35,15 @@ static void test_cli_no_args_is_embedded_default(void)
 	char a[RP_ADDRSTRLEN];
 
 	CU_ASSERT_EQUAL_FATAL(rp__cli_parse(1, argv, &cli, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_REVERSE);
+	/* A forward proxy on 127.0.0.1:3128, anonymous, SSRF guard on. */
+	CU_ASSERT_EQUAL(cli.cmd, RP_CMD_FORWARD);
 	CU_ASSERT_TRUE(cli.defaulted);
 	CU_ASSERT_EQUAL(cli.cfg.nlisteners, 1);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].mode, RP_MODE_FORWARD);
 	CU_ASSERT_STRING_EQUAL(rp__addr_format(&cli.cfg.listeners[0].addr, a, sizeof(a)),
-			       RP_DEFAULT_LISTEN);
+			       RP_DEFAULT_FORWARD_LISTEN);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.anonymity, RP_ANON_ANONYMOUS);
+	CU_ASSERT_TRUE(cli.cfg.listeners[0].fwd.ssrf_guard);
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tunnel, RP_TUNNEL_AUTO);
 }
 
