@@ -334,8 +334,6 @@ static int forward_check(const struct rp_forward_config *f, const char *a, char 
 		    a);
 	if (!parent_ok(f->parent))
 		BAD("listener %s: parent must be http://IP:PORT or socks5://IP:PORT", a);
-	if (f->parent[0])
-		BAD("listener %s: parent proxy chaining is not available yet", a);
 	if (!dns_servers_ok(f->dns_servers))
 		BAD("listener %s: DNS servers must be IP[:PORT],... ([IPv6]:PORT)", a);
 	if (!f->connect_timeout_ms || !f->dns_timeout_ms)

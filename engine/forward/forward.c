@@ -86,7 +86,14 @@ struct fw_conn {
 	unsigned connect_pending;
 	int connect_res;
 	struct rp_timer timer; /* handshake deadline */
-	struct rp_op recv_op, send_op, conn_op, tmo_op;
+	/* through a parent proxy: its handshake, and what the parent sent
+	 * after its answer (for the client, after ours) */
+	bool via_parent, parent_done;
+	struct sockaddr_storage taddr; /* the target, when it is an address */
+	uint8_t pbuf[1024];
+	unsigned plen, poff;
+	bool psending;
+	struct rp_op recv_op, send_op, conn_op, tmo_op, parent_op;
 };
 
 /* What a forward listener needs, built once per reactor. */
@@ -94,7 +101,11 @@ struct fw_listener {
 	struct rp_acl *acl;
 	struct rp_blocklist *block;
 	struct rp_users *users;
+	int parent_kind; /* PARENT_NONE, _HTTP or _SOCKS5 */
+	struct rp_addr parent;
 };
+
+enum { PARENT_NONE, PARENT_HTTP, PARENT_SOCKS5 };
 
 struct fw_shard {
 	struct rp_reactor *r;
@@ -354,12 +365,18 @@ static void send_cqe(struct rp_op *op, int res, uint32_t flags)
 static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
 static void ctimeout_cqe(struct rp_op *op, int res, uint32_t flags);
 
+static void parent_start(struct fw_conn *c);
+
 static void connected(struct fw_conn *c)
 {
 	struct sockaddr_storage local;
 	socklen_t ll = sizeof(local);
 	int n = 0;
 
+	if (c->via_parent && !c->parent_done) {
+		parent_start(c);
+		return;
+	}
 	getsockname(c->ofd, (struct sockaddr *)&local, &ll);
 	switch (c->step) {
 	case S5_REQUEST:
@@ -376,9 +393,154 @@ static void connected(struct fw_conn *c)
 		break;
 	}
 	c->out_len = n > 0 ? (unsigned)n : 0;
+	/* The parent's first bytes of the tunnel follow our answer. */
+	if (c->plen > c->poff && c->out_len + (c->plen - c->poff) <= sizeof(c->out)) {
+		memcpy(c->out + c->out_len, c->pbuf + c->poff, c->plen - c->poff);
+		c->out_len += c->plen - c->poff;
+	} else if (c->plen > c->poff) {
+		conn_close(c, true); /* more than we hold: rare enough to refuse */
+		return;
+	}
 	c->out_off = 0;
 	c->phase = F_FINAL;
 	fw_send_out(c);
+}
+
+/* ---- through a parent proxy --------------------------------------------- */
+
+static void parent_io(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->parent_op);
+
+	if (c->psending)
+		io_uring_prep_send(sqe, c->ofd, c->pbuf + c->poff, c->plen - c->poff,
+				   MSG_NOSIGNAL);
+	else
+		io_uring_prep_recv(sqe, c->ofd, c->pbuf + c->plen,
+				   sizeof(c->pbuf) - c->plen, 0);
+}
+
+/* The parent's answer so far in pbuf[0, plen): 1 accepted (poff = its
+ * length), 0 incomplete, -1 refused. */
+static int parent_answer(struct fw_conn *c)
+{
+	const uint8_t *p = c->pbuf;
+	unsigned need;
+
+	if (c->fl->parent_kind == PARENT_HTTP) {
+		const uint8_t *end = memmem(p, c->plen, "\r\n\r\n", 4);
+
+		if (!end)
+			return c->plen == sizeof(c->pbuf) ? -1 : 0;
+		c->poff = (unsigned)(end - p) + 4;
+		return c->plen >= 12 && !memcmp(p, "HTTP/1.", 7) && p[9] == '2' ? 1 : -1;
+	}
+	/* SOCKS5: method choice (2 bytes), then VER REP RSV ATYP ADDR PORT */
+	if (c->plen < 2)
+		return 0;
+	if (p[0] != 5 || p[1] != RP_SOCKS5_NO_AUTH)
+		return -1;
+	if (c->plen < 6)
+		return 0;
+	if (p[2] != 5 || p[3] != RP_SOCKS5_OK)
+		return -1;
+	need = p[5] == 1   ? 4
+	       : p[5] == 4 ? 16
+	       : p[5] == 3 ? 1u + (c->plen > 6 ? p[6] : 255)
+			   : 0;
+	if (!need)
+		return -1;
+	if (c->plen < 6 + need + 2)
+		return c->plen == sizeof(c->pbuf) ? -1 : 0;
+	c->poff = 6 + need + 2;
+	return 1;
+}
+
+static void parent_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, parent_op);
+	int v;
+
+	if (!op_done(c))
+		return;
+	if (res <= 0) {
+		c->last_err = res ? res : -ECONNRESET;
+		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+		return;
+	}
+	if (c->psending) {
+		c->poff += (unsigned)res;
+		if (c->poff < c->plen) {
+			parent_io(c);
+			return;
+		}
+		c->psending = false;
+		c->plen = c->poff = 0;
+		parent_io(c);
+		return;
+	}
+	c->plen += (unsigned)res;
+	v = parent_answer(c);
+	if (v == 0) {
+		parent_io(c);
+		return;
+	}
+	if (v < 0) {
+		rp_dbg("reactor %u: forward: the parent refused %s:%u", c->sh->r->id,
+		       c->host[0] ? c->host : "(address)", c->port);
+		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+		return;
+	}
+	c->parent_done = true;
+	connected(c);
+}
+
+/* Asks the parent for a tunnel to the target: CONNECT, or a SOCKS5 greeting
+ * and request sent together. */
+static void parent_start(struct fw_conn *c)
+{
+	char t[300], ip[RP_ADDRSTRLEN];
+	uint8_t *p = c->pbuf;
+	int n;
+
+	if (c->host[0]) {
+		snprintf(t, sizeof(t), "%s", c->host);
+	} else {
+		rp__addr_ip_format((struct sockaddr *)&c->taddr, ip, sizeof(ip));
+		snprintf(t, sizeof(t), c->taddr.ss_family == AF_INET6 ? "[%s]" : "%s",
+			 ip);
+	}
+	if (c->fl->parent_kind == PARENT_HTTP) {
+		n = snprintf((char *)p, sizeof(c->pbuf),
+			     "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", t, c->port,
+			     t, c->port);
+		c->plen = n > 0 && (size_t)n < sizeof(c->pbuf) ? (unsigned)n : 0;
+	} else {
+		unsigned k = 0;
+
+		p[k++] = 5, p[k++] = 1, p[k++] = RP_SOCKS5_NO_AUTH; /* greeting */
+		p[k++] = 5, p[k++] = RP_SOCKS_CONNECT, p[k++] = 0;
+		if (c->host[0]) {
+			size_t hl = strlen(c->host);
+
+			p[k++] = 3, p[k++] = (uint8_t)hl;
+			memcpy(p + k, c->host, hl);
+			k += (unsigned)hl;
+		} else if (c->taddr.ss_family == AF_INET6) {
+			p[k++] = 4;
+			memcpy(p + k, &((struct sockaddr_in6 *)&c->taddr)->sin6_addr, 16);
+			k += 16;
+		} else {
+			p[k++] = 1;
+			memcpy(p + k, &((struct sockaddr_in *)&c->taddr)->sin_addr, 4);
+			k += 4;
+		}
+		p[k++] = (uint8_t)(c->port >> 8), p[k++] = (uint8_t)c->port;
+		c->plen = k;
+	}
+	c->poff = 0;
+	c->psending = true;
+	parent_io(c);
 }
 
 static void connect_failed(struct fw_conn *c)
@@ -480,11 +642,14 @@ static void fw_connect_next(struct fw_conn *c)
 		socklen_t alen = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 							  : sizeof(struct sockaddr_in);
 
-		if (a->ss_family == AF_INET6)
+		if (c->via_parent) {
+			/* the parent's address carries its own port */
+		} else if (a->ss_family == AF_INET6) {
 			((struct sockaddr_in6 *)a)->sin6_port = htons(c->port);
-		else
+		} else {
 			((struct sockaddr_in *)a)->sin_port = htons(c->port);
-		if (!addr_allowed(c, (struct sockaddr *)a, &why))
+		}
+		if (!c->via_parent && !addr_allowed(c, (struct sockaddr *)a, &why))
 			continue;
 		any_allowed = true;
 		c->ofd = socket(a->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -573,6 +738,32 @@ static void fw_target(struct fw_conn *c)
 			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 			return;
 		}
+	}
+	if (c->fl->parent_kind != PARENT_NONE) {
+		/* The parent resolves names; an address is checked here. */
+		const char *why = NULL;
+
+		if (!c->host[0]) {
+			struct sockaddr_storage *a = &c->addrs[0];
+
+			if (a->ss_family == AF_INET6)
+				((struct sockaddr_in6 *)a)->sin6_port = htons(c->port);
+			else
+				((struct sockaddr_in *)a)->sin_port = htons(c->port);
+			if (!addr_allowed(c, (struct sockaddr *)a, &why)) {
+				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+				return;
+			}
+			c->taddr = *a;
+		}
+		c->via_parent = true;
+		c->addrs[0] = c->fl->parent.ss;
+		c->naddr = 1;
+		c->next_addr = 0;
+		fw_connect_next(c);
+		return;
+	}
+	if (c->host[0]) {
 		c->phase = F_RESOLVE;
 		c->q = rp__dns_resolve(c->sh->dns, c->host, resolved, c);
 		return;
@@ -582,6 +773,15 @@ static void fw_target(struct fw_conn *c)
 }
 
 /* ---- what the HTTP half asks for absolute-form requests -------------------- */
+
+int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out)
+{
+	const struct fw_listener *fl = &((struct fw_shard *)fwd)->fl[li];
+
+	if (fl->parent_kind != PARENT_NONE)
+		*out = fl->parent;
+	return fl->parent_kind;
+}
 
 struct rp_dns *rp__forward_dns(void *fwd)
 {
@@ -913,6 +1113,7 @@ static void fw_accept(void *state, unsigned listener, int fd)
 	c->send_op.fn = send_cqe;
 	c->conn_op.fn = connect_cqe;
 	c->tmo_op.fn = ctimeout_cqe;
+	c->parent_op.fn = parent_cqe;
 	c->timer.fn = deadline_fired;
 	c->next = sh->list;
 	if (c->next)
@@ -1000,6 +1201,15 @@ static int fw_init(struct rp_reverse *rv, void **state)
 		if (ret == 0 && fc->users_file[0])
 			ret = rp__users_load(fc->users_file, &sh->fl[i].users, err,
 					     sizeof(err));
+		if (ret == 0 && fc->parent[0]) {
+			bool http = !strncmp(fc->parent, "http://", 7);
+
+			sh->fl[i].parent_kind = http ? PARENT_HTTP : PARENT_SOCKS5;
+			ret = rp__addr_parse(fc->parent + (http ? 7 : 9),
+					     &sh->fl[i].parent, false);
+			if (ret < 0)
+				snprintf(err, sizeof(err), "bad parent '%s'", fc->parent);
+		}
 		if (ret < 0) {
 			rp_err("reactor %u: forward listener: %s", r->id, err);
 			goto fail;

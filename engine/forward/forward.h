@@ -29,6 +29,10 @@ int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client
 bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *client,
 			    const char *host, const struct sockaddr *dest, bool named);
 
+/* The listener's parent proxy: 0 none, 1 http (its address in *@out),
+ * 2 socks5. */
+int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out);
+
 /* The HTTP half takes over an accepted forward connection whose first
  * @len bytes (an absolute-form request head, maybe more) were read. */
 void rp__l7_adopt(void *l7, unsigned listener, int fd, const void *bytes, unsigned len);

@@ -156,6 +156,7 @@ struct l7_conn {
 	char ohost[256]; /* the target's host, brackets removed */
 	uint16_t oport;
 	bool onamed; /* an allow rule names it: the SSRF guard lets it by */
+	int oparent; /* the listener's parent: 0 none, 1 http, 2 socks5 */
 	char xff_ip[RP_ADDRSTRLEN];
 	struct l7_bconn *b;
 	bool b_reused;
@@ -1134,8 +1135,22 @@ static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *a
 
 static void fwd_resolve(struct l7_conn *c)
 {
-	c->q = rp__dns_resolve(rp__forward_dns(c->sh->rv->fwd), c->ohost, fwd_resolved,
-			       c);
+	struct l7_shard *sh = c->sh;
+	unsigned li = (unsigned)(c->lis - sh->r->cfg->listeners);
+	struct rp_addr parent;
+
+	if (rp__forward_parent(sh->rv->fwd, li, &parent) == 1) {
+		/* Through an HTTP parent: it resolves, we keep connections
+		 * to it. The target's name was checked by fwd_head(). */
+		c->oaddrs[0] = parent.ss;
+		c->onaddr = 1;
+		c->onext = 0;
+		c->origin = origin_get(sh, li, "(parent)");
+		c->be = &c->origin->be;
+		xchg_start_backend(c);
+		return;
+	}
+	c->q = rp__dns_resolve(rp__forward_dns(sh->rv->fwd), c->ohost, fwd_resolved, c);
 }
 
 /* A forward listener's request: credentials, the target, the policy on its
@@ -1166,6 +1181,17 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 		r->stats.bad_requests++;
 		conn_fail(c, 501); /* https://, ftp://...: CONNECT is the way */
 		return -1;
+	}
+	{
+		struct rp_addr parent;
+
+		c->oparent = rp__forward_parent(sh->rv->fwd, li, &parent);
+		if (c->oparent == 2) {
+			/* A SOCKS5 parent carries tunnels only. */
+			r->stats.bad_requests++;
+			conn_fail(c, 501);
+			return -1;
+		}
 	}
 	if (!h.len || h.len >= sizeof(c->ohost)) {
 		r->stats.bad_requests++;
@@ -1360,8 +1386,11 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		conn_fail(c, 503);
 		return;
 	}
-	ret = rp__http_serialize_request(buf, req, extra, nx, RP_HTTP_SER_ORIGIN_FORM,
-					 c->obuf, sh->bufsz);
+	/* An HTTP parent gets the absolute form, an origin the origin form. */
+	ret = rp__http_serialize_request(
+		buf, req, extra, nx,
+		c->fwd_mode && c->oparent == 1 ? 0 : RP_HTTP_SER_ORIGIN_FORM, c->obuf,
+		sh->bufsz);
 	if (ret < 0) {
 		r->stats.bad_requests++;
 		conn_fail(c, ret == -ENOSPC ? 431 : 400);

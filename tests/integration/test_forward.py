@@ -444,6 +444,8 @@ class T7AbsoluteForm(Base):
 class T0Default(Base):
     def test_no_arguments_is_a_forward_proxy_on_3128(self):
         with socket.socket() as probe:
+            # (TIME_WAIT left by an earlier run does not stop a listener)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", 3128))
             except OSError:
@@ -458,6 +460,52 @@ class T0Default(Base):
         # the SSRF guard is on: loopback is refused
         rep, s = self.socks5(p, "127.0.0.1", 9)
         self.assertEqual(rep, 2)
+
+
+class T8Parent(Base):
+    """Chaining through a second ringproxy instance."""
+
+    def test_http_parent_tunnels_and_absolute_form(self):
+        b = self.origin()
+        e = self.echo()
+        parent = self.rp()
+        child = self.rp("--parent", "http://127.0.0.1:%d" % parent.port)
+        # CONNECT through the child, tunnelled by the parent
+        code, out, err = self.curl("-p", "-x", "http://127.0.0.1:%d" % child.port,
+                                   "http://origin.test:%d/t" % b.port)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"target=/t", out)
+        # SOCKS5 to the child, CONNECT to the parent, with an address target
+        rep, s = self.socks5(child, "127.0.0.1", e.port)
+        self.assertEqual(rep, 0)
+        s.sendall(b"through")
+        self.assertEqual(recv_exact(s, 7), b"through")
+        # plain HTTP: the child sends the absolute form to the parent
+        code, out, err = self.curl("-x", "http://127.0.0.1:%d" % child.port,
+                                   "http://origin.test:%d/abs" % b.port)
+        self.assertEqual(code, 0, err)
+        self.assertIn(b"target=/abs", out)
+        heads = [r.raw_head for r in b.requests if r.target == "/abs"]
+        self.assertEqual(len(heads), 1)
+        self.assertEqual(heads[0].lower().count(b"via: 1.1 ringproxy"), 2, heads)  # both hops
+        self.stop(parent)
+        st = parent.stats()
+        self.assertGreaterEqual(st.get("requests", 0), 3)
+
+    def test_socks5_parent(self):
+        e = self.echo()
+        parent = self.rp()
+        child = self.rp("--parent", "socks5://127.0.0.1:%d" % parent.port)
+        s = self.connect(child)
+        s.sendall(b"CONNECT origin.test:%d HTTP/1.1\r\nHost: x\r\n\r\nearly" % e.port)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertEqual(recv_exact(s, 5), b"early")
+        # the parent's refusal becomes ours
+        rep, s = self.socks5(child, b"no-such-name.test", 80)
+        self.assertEqual(rep, 1)
 
 
 class T6BadInput(Base):
