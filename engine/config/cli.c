@@ -423,10 +423,11 @@ struct opt {
 	unsigned flags; /* OPTF_* */
 };
 
-#define OPTF_HTTP  0x1 /* only with --mode http */
-#define OPTF_CHECK 0x2 /* only with --check */
-#define OPTF_REV   0x4 /* only for `reverse` */
-#define OPTF_FWD   0x8 /* only for `forward` */
+#define OPTF_HTTP  0x1	/* only with --mode http */
+#define OPTF_CHECK 0x2	/* only with --check */
+#define OPTF_REV   0x4	/* only for `reverse` */
+#define OPTF_FWD   0x8	/* only for `forward` */
+#define OPTF_LOG   0x10 /* `forward`, or `reverse --mode http` */
 /* What `forward` refuses: the options of the cluster and of mode http. */
 #define OPTF_REVERSE_ONLY (OPTF_REV | OPTF_HTTP | OPTF_CHECK)
 
@@ -527,9 +528,9 @@ static const struct opt opts[] = {
 	{"--max-requests", "N", OPT_UINT, LIS(http.max_requests), 0, UINT_MAX,
 	 "http: requests per client connection; 0: no limit (0)", OPTF_HTTP},
 	{"--access-log", "PATH", OPT_ACCESS_LOG, NONE, 0, 0,
-	 "http: a line per request to PATH, - for stdout (off)", OPTF_HTTP},
+	 "http and forward: a line per request to PATH, - for stdout (off)", OPTF_LOG},
 	{"--log-format", "FORMAT", OPT_LOG_FORMAT, NONE, 0, 0,
-	 "http: access log lines: combined or json (combined)", OPTF_HTTP},
+	 "http and forward: access log lines: combined or json (combined)", OPTF_LOG},
 	{"--pool-max-idle", "N", OPT_UINT, CLU(pool_max_idle), 0, 100000,
 	 "http: idle connections kept per backend and reactor (64)", OPTF_HTTP},
 	{"--pool-idle-timeout", "DUR", OPT_DURATION, CLU(pool_idle_timeout_ms), 1, 0,
@@ -599,12 +600,12 @@ const char *rp__cli_usage(void)
 		"docs/config.md)\n"
 		"       ringproxy check -c FILE   (validate it: FILE:LINE:COL: "
 		"problem)\n"
-		"       ringproxy            (no arguments: L4 proxy %s -> %s)\n"
+		"       ringproxy            (no arguments: ringproxy forward on %s)\n"
 		"ADDR: A.B.C.D:PORT or [IPv6]:PORT; DUR: 500ms, 5s, 2m (bare: ms); "
 		"SIZE: 4096, 64k, 1m, 1g, 1t\n"
 		"forward access rules are tried in the order given, the first that "
 		"matches decides\n",
-		RP_DEFAULT_FORWARD_LISTEN, RP_DEFAULT_LISTEN, RP_DEFAULT_BACKEND);
+		RP_DEFAULT_FORWARD_LISTEN, RP_DEFAULT_FORWARD_LISTEN);
 	for (unsigned k = 0; k < RP_ARRAY_SIZE(sections) && n < sizeof(buf); k++) {
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s:\n",
 				      sections[k].title);
@@ -1134,7 +1135,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		if (apply(o, val, cli, err, errlen) < 0)
 			return -EINVAL;
 		log_format |= o->kind == OPT_LOG_FORMAT;
-		if (!first_http && (o->flags & OPTF_HTTP))
+		if (!first_http && (o->flags & (OPTF_HTTP | OPTF_LOG)))
 			first_http = o;
 		if (!first_check && (o->flags & OPTF_CHECK))
 			first_check = o;

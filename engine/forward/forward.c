@@ -28,8 +28,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/alog.h"
 #include "forward/forward.h"
 #include "forward/policy.h"
 #include "forward/socks.h"
@@ -89,6 +91,7 @@ struct fw_conn {
 	/* through a parent proxy: its handshake, and what the parent sent
 	 * after its answer (for the client, after ours) */
 	bool via_parent, parent_done;
+	const char *why;	       /* of a refusal: told to HTTP clients, logged */
 	struct sockaddr_storage taddr; /* the target, when it is an address */
 	uint8_t pbuf[1024];
 	unsigned plen, poff;
@@ -233,18 +236,65 @@ static void deadline_fired(struct rp_timer *t, uint64_t now)
 static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
 {
 	const char *reason = rp__http_reason(status);
+	char body[256];
+	int bl = snprintf(body, sizeof(body), "%u %s%s%s\n", status,
+			  reason ? reason : "Error", c->why ? ": " : "",
+			  c->why ? c->why : "");
 	int n = snprintf((char *)c->out, sizeof(c->out),
 			 "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
-			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%u %s\n",
-			 status, reason ? reason : "Error", extra ? extra : "",
-			 strlen(reason ? reason : "Error") + 5, status,
-			 reason ? reason : "Error");
+			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+			 status, reason ? reason : "Error", extra ? extra : "", bl, body);
 
 	c->out_len = n > 0 && (size_t)n < sizeof(c->out) ? (unsigned)n : 0;
 	c->out_off = 0;
 	c->close_after = true;
 	c->phase = F_FINAL;
 	fw_send_out(c);
+}
+
+/* An access log line for a tunnel request (nothing after the decision is
+ * logged: bytes of a tunnel are in the stats). */
+static void fw_log(struct fw_conn *c, unsigned status)
+{
+	struct rp_reactor *r = c->sh->r;
+	struct rp_alog *alog = rp__engine_alog(r->eng);
+	static const char *const method[] = {
+		[S_DETECT] = "-",	 [S5_GREETING] = "SOCKS5", [S5_AUTH] = "SOCKS5",
+		[S5_REQUEST] = "SOCKS5", [S4_REQUEST] = "SOCKS4",  [S_HTTP] = "CONNECT"};
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof(peer);
+	struct rp_alog_entry e = {0};
+	struct timespec ts;
+	char target[300], ip[RP_ADDRSTRLEN], line[1024];
+	size_t n;
+
+	if (!alog)
+		return;
+	if (c->host[0])
+		snprintf(target, sizeof(target), "%s:%u", c->host, c->port);
+	else if (c->port &&
+		 rp__addr_ip_format((struct sockaddr *)&c->taddr, ip, sizeof(ip)))
+		snprintf(target, sizeof(target),
+			 c->taddr.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+			 c->port);
+	else
+		snprintf(target, sizeof(target), "-");
+	if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) == 0) {
+		e.client = (struct sockaddr *)&peer;
+		e.client_len = pl;
+	}
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	e.start_ms_epoch = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	e.method = method[c->step];
+	e.method_len = strlen(e.method);
+	e.target = target;
+	e.target_len = strlen(target);
+	e.minor = 1;
+	e.status = status;
+	e.backend = c->why; /* a refusal's reason, in the backend column */
+	n = rp__alog_format(r->cfg->access_log_format, &e, line, sizeof(line));
+	if (!n || !rp__alog_write(alog, r->id, line, n))
+		r->stats.log_drops++;
 }
 
 /* Refuses the request in the client's protocol, then closes. */
@@ -254,6 +304,7 @@ static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
 	int n = 0;
 
 	r->stats.bad_requests++;
+	fw_log(c, http_status);
 	switch (c->step) {
 	case S5_GREETING:
 	case S5_AUTH:
@@ -287,6 +338,7 @@ static void tunnel_start(struct fw_conn *c)
 {
 	struct rp_reactor *r = c->sh->r;
 
+	fw_log(c, 200);
 	rp__timer_cancel(&r->wheel, &c->timer);
 	free(c->buf);
 	c->buf = NULL;
@@ -673,8 +725,9 @@ static void fw_connect_next(struct fw_conn *c)
 		return;
 	}
 	if (!any_allowed) {
+		c->why = why ? why : "not allowed";
 		rp_dbg("reactor %u: forward: %s:%u refused: %s", r->id,
-		       c->host[0] ? c->host : "(address)", c->port, why ? why : "rule");
+		       c->host[0] ? c->host : "(address)", c->port, c->why);
 		refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 		return;
 	}
@@ -703,16 +756,17 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
 }
 
 static int name_check(const struct fw_listener *fl, const struct sockaddr *client,
-		      const char *host, uint16_t port, bool *named)
+		      const char *host, uint16_t port, bool *named, const char **why)
 {
-	const char *why = NULL;
-
 	*named = false;
-	if (fl->block && rp__blocklist_match(fl->block, host))
+	*why = NULL;
+	if (fl->block && rp__blocklist_match(fl->block, host)) {
+		*why = "blocked domain";
 		return -EACCES;
+	}
 	if (fl->acl) {
 		enum rp_acl_verdict v =
-			rp__acl_check(fl->acl, client, host, NULL, port, &why);
+			rp__acl_check(fl->acl, client, host, NULL, port, why);
 
 		if (v == RP_ACL_DENY)
 			return -EACCES;
@@ -734,7 +788,7 @@ static void fw_target(struct fw_conn *c)
 	if (c->host[0]) {
 		if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0 ||
 		    name_check(c->fl, (struct sockaddr *)&peer, c->host, c->port,
-			       &c->acl_allowed) < 0) {
+			       &c->acl_allowed, &c->why) < 0) {
 			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 			return;
 		}
@@ -751,6 +805,7 @@ static void fw_target(struct fw_conn *c)
 			else
 				((struct sockaddr_in *)a)->sin_port = htons(c->port);
 			if (!addr_allowed(c, (struct sockaddr *)a, &why)) {
+				c->why = why ? why : "not allowed";
 				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 				return;
 			}
@@ -813,7 +868,10 @@ bool rp__forward_http_auth(void *fwd, unsigned li, const char *buf,
 int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client,
 			   const char *host, uint16_t port, bool *named)
 {
-	return name_check(&((struct fw_shard *)fwd)->fl[li], client, host, port, named);
+	const char *why;
+
+	return name_check(&((struct fw_shard *)fwd)->fl[li], client, host, port, named,
+			  &why);
 }
 
 bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *client,
@@ -842,6 +900,7 @@ static void set_target_addr(struct fw_conn *c, const struct rp_socks_target *t)
 	} else {
 		c->host[0] = 0;
 		c->addrs[0] = t->addr;
+		c->taddr = t->addr;
 		c->naddr = 1;
 	}
 }
@@ -865,6 +924,7 @@ static int http_target(struct fw_conn *c, const struct rp_http_request *req)
 			return -EINVAL;
 		c->host[0] = 0;
 		c->addrs[0] = a.ss;
+		c->taddr = a.ss;
 		c->naddr = 1;
 		return 0;
 	}

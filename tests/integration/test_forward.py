@@ -508,6 +508,37 @@ class T8Parent(Base):
         self.assertEqual(rep, 1)
 
 
+class T9Clients(Base):
+    def test_python_urllib_proxy_handler(self):
+        import urllib.request
+        b = self.origin()
+        p = self.rp()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler(
+            {"http": "http://127.0.0.1:%d" % p.port}))
+        with opener.open("http://origin.test:%d/urllib" % b.port, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            self.assertIn(b"target=/urllib", r.read())
+
+    def test_denials_are_answered_with_a_reason_and_logged(self):
+        import json
+        e = self.echo()
+        log = os.path.join(self.dir, "access.json")
+        p = self.rp("--access-log", log, "--log-format", "json", allow_loopback=False)
+        s = self.connect(p)
+        s.sendall(b"CONNECT 10.1.2.3:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+        resp = s.recv(1000)
+        self.assertTrue(resp.startswith(b"HTTP/1.1 403"), resp)
+        self.assertIn(b"private", resp)
+        rep, s = self.socks5(p, "127.0.0.1", e.port)
+        self.assertEqual(rep, 2)
+        self.stop(p)
+        recs = [json.loads(l) for l in open(log) if l.strip()]
+        self.assertEqual([(r["method"], r["target"], r["status"]) for r in recs],
+                         [("CONNECT", "10.1.2.3:443", 403),
+                          ("SOCKS5", "127.0.0.1:%d" % e.port, 403)])
+        self.assertIn("loopback", recs[1]["backend"])
+
+
 class T6BadInput(Base):
     def expect_closed_with(self, p, data, prefix):
         s = self.connect(p)
