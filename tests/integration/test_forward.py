@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, RingProxy, TempDir, free_port, sha256)
+from httpsupport import (Backend, Nginx, RingProxy, TempDir, free_port, sha256)
 
 RINGPROXY = "ringproxy"
 
@@ -509,6 +509,26 @@ class T8Parent(Base):
 
 
 class T9Clients(Base):
+    def test_nginx_origin_files_through_every_protocol(self):
+        if not have("nginx"):
+            self.fail("nginx is not installed (scripts/deps.sh test installs it)")
+        root = os.path.join(self.dir, "www")
+        os.makedirs(root)
+        big = os.urandom(3 << 20)
+        with open(os.path.join(root, "big"), "wb") as f:
+            f.write(big)
+        ng = Nginx(self.dir, root)
+        self.addCleanup(ng.kill)
+        p = self.rp()
+        url = "http://origin.test:%d/big" % ng.port
+        proxy = "127.0.0.1:%d" % p.port
+        for args in (["-x", "http://" + proxy], ["-p", "-x", "http://" + proxy],
+                     ["--socks5-hostname", proxy], ["--socks4a", proxy]):
+            with self.subTest(args[0]):
+                code, out, err = self.curl(*(args + [url]))
+                self.assertEqual(code, 0, err)
+                self.assertEqual(sha256(out), sha256(big))
+
     def test_python_urllib_proxy_handler(self):
         import urllib.request
         b = self.origin()
