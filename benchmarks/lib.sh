@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Helpers shared by the end-to-end benchmarks (e2e_l4.sh, e2e_http.sh).
+# Helpers shared by the end-to-end benchmarks (e2e_l4.sh, e2e_http.sh,
+# e2e_forward.sh).
 # Source it after setting BENCH_NAME (the prefix of log lines); it defines
 # functions only, plus bench_init, which creates $TMP and installs the traps
 # that stop every process in PIDS on exit.
@@ -20,6 +21,25 @@ ensure_python3() {
 	else
 		die "python3 is needed (apt-get install python3-minimal)"
 	fi
+}
+
+# apt_no_daemons CMD...: runs CMD (an install) so that the packages it installs
+# do not start their system services (squid, tinyproxy, nginx... would listen
+# on their default ports): as root, with a /usr/sbin/policy-rc.d that denies
+# every start, removed afterwards. An existing policy-rc.d is left as it is.
+apt_no_daemons() {
+	if [ "$(id -u)" -ne 0 ] || [ -e /usr/sbin/policy-rc.d ]; then
+		"$@"
+		return
+	fi
+	(
+		trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		"$@"
+	)
 }
 
 # ---- process bookkeeping and cleanup -----------------------------------------
@@ -75,6 +95,8 @@ bench_cleanup() {
 	for p in "${PIDS[@]}"; do
 		stop_pid "$p"
 	done
+	# a script's own last words, if it defines any (files outside $TMP)
+	if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
 	if [ "${KEEP_TMP:-0}" = 1 ] || [ $rc -ne 0 ]; then
 		log "logs and configs kept in $TMP"
 	else
@@ -84,7 +106,8 @@ bench_cleanup() {
 }
 
 # bench_init: creates TMP (/tmp/$BENCH_NAME.XXXXXX) and the exit/INT/TERM
-# traps; every pid added to PIDS is stopped on exit.
+# traps; every pid added to PIDS is stopped on exit, then the function
+# bench_on_exit runs if the script defines one.
 bench_init() {
 	TMP=$(mktemp -d "/tmp/$BENCH_NAME.XXXXXX")
 	trap bench_cleanup EXIT
@@ -118,6 +141,19 @@ cpu_ticks() {
 	local p sum=0 t
 	for p in "$1" $(descendants "$1"); do
 		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' /proc/"$p"/stat 2>/dev/null) || t=0
+		sum=$((sum + ${t:-0}))
+	done
+	echo "$sum"
+}
+
+# cpu_ticks_all PID: as cpu_ticks, plus cutime+cstime (fields 16+17): the CPU
+# of children already exited and reaped, for servers that fork per connection
+# (socat) or whose helpers come and go. A child is counted either live or
+# reaped, never twice; take differences, as the totals include the past.
+cpu_ticks_all() {
+	local p sum=0 t
+	for p in "$1" $(descendants "$1"); do
+		t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' /proc/"$p"/stat 2>/dev/null) || t=0
 		sum=$((sum + ${t:-0}))
 	done
 	echo "$sum"

@@ -8,7 +8,7 @@ build_pkgs=(build-essential cmake pkg-config git ca-certificates
 	liburing-dev android-libboringssl-dev libjemalloc-dev libyaml-dev libc-ares-dev)
 test_pkgs=(libcunit1-dev libbenchmark-dev clang libclang-rt-14-dev haproxy
 	curl openssl procps iproute2 util-linux python3 nginx-light wrk)
-bench_pkgs=(haproxy nginx-light libnginx-mod-stream wrk iperf3)
+bench_pkgs=(haproxy nginx-light libnginx-mod-stream wrk iperf3 squid tinyproxy socat)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
@@ -32,8 +32,11 @@ fi
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# Installing nginx/haproxy must not leave system daemons bound to port 80.
-if printf '%s\n' "${missing[@]}" | grep -qE '^(nginx-light|haproxy)$'; then
+# Installing the peers used by tests and benchmarks must not leave system
+# daemons bound to their ports (80, 3128, 8888...): a policy-rc.d denies
+# service starts for the duration, unless the machine already has one.
+if printf '%s\n' "${missing[@]}" | grep -qE '^(nginx-light|haproxy|squid|tinyproxy)$' &&
+	[ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 	chmod +x /usr/sbin/policy-rc.d
 	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
