@@ -328,6 +328,11 @@ unsigned rp__engine_nreactors(const struct rp_engine *e);
 /* The engine's access log (core/alog.h), or NULL when it is off. */
 struct rp_alog *rp__engine_alog(struct rp_engine *e);
 
+/* Closes @fd through the ring, batched with the loop turn's other SQEs.
+ * @reset: abortively (SO_LINGER 0: the peer gets an RST, not a FIN), for a
+ * stream cut short. Nothing of the caller's may be in flight on @fd. */
+void rp__reactor_close(struct rp_reactor *r, int fd, bool reset);
+
 /* The service calls these as its connections come and go. */
 void rp__reactor_conn_opened(struct rp_reactor *r);
 void rp__reactor_conn_closed(struct rp_reactor *r);

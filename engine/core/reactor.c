@@ -281,6 +281,20 @@ static void ctl_cqe(struct rp_op *op, int res, uint32_t flags)
 	}
 }
 
+void rp__reactor_close(struct rp_reactor *r, int fd, bool reset)
+{
+	struct io_uring_sqe *sqe;
+
+	if (reset) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	sqe = rp__reactor_sqe(r);
+	io_uring_prep_close(sqe, fd);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
 void rp__reactor_send(struct rp_reactor *r, unsigned to, unsigned msg)
 {
 	struct rp_reactor *t = &r->eng->reactors[to];

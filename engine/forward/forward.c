@@ -136,20 +136,6 @@ static struct io_uring_sqe *c_sqe(struct fw_conn *c, struct rp_op *op)
 	return sqe;
 }
 
-static void ring_close(struct rp_reactor *r, int fd, bool reset)
-{
-	struct io_uring_sqe *sqe;
-
-	if (reset) {
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	sqe = rp__reactor_sqe(r);
-	io_uring_prep_close(sqe, fd);
-	io_uring_sqe_set_data64(sqe, 0);
-}
-
 static void conn_free(struct fw_conn *c)
 {
 	struct fw_shard *sh = c->sh;
@@ -171,8 +157,8 @@ static void conn_finish(struct fw_conn *c)
 	struct rp_reactor *r = c->sh->r;
 
 	if (c->ofd >= 0)
-		ring_close(r, c->ofd, true);
-	ring_close(r, c->cfd, c->reset);
+		rp__reactor_close(r, c->ofd, true);
+	rp__reactor_close(r, c->cfd, c->reset);
 	conn_free(c);
 }
 
@@ -624,7 +610,7 @@ static void connect_settled(struct fw_conn *c)
 	else
 		r->stats.connect_failures++;
 	c->last_err = c->connect_res;
-	ring_close(r, c->ofd, false);
+	rp__reactor_close(r, c->ofd, false);
 	c->ofd = -1;
 	fw_connect_next(c);
 }
@@ -1183,7 +1169,7 @@ static void fw_accept(void *state, unsigned listener, int fd)
 	c->buf = malloc(FW_BUF);
 	if (!c->buf) {
 		r->stats.oom++;
-		ring_close(r, fd, true);
+		rp__reactor_close(r, fd, true);
 		conn_free(c);
 		return;
 	}

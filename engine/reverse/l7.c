@@ -280,20 +280,6 @@ static struct io_uring_sqe *c_sqe(struct l7_conn *c, struct rp_op *op)
 	return sqe;
 }
 
-static void ring_close(struct rp_reactor *r, int fd, bool reset)
-{
-	struct io_uring_sqe *sqe;
-
-	if (reset) {
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
-	sqe = rp__reactor_sqe(r);
-	io_uring_prep_close(sqe, fd);
-	io_uring_sqe_set_data64(sqe, 0);
-}
-
 static void timer_set(struct l7_conn *c, enum l7_timer kind, uint64_t at)
 {
 	c->tkind = kind;
@@ -352,7 +338,7 @@ static void bconn_close(struct l7_bconn *b, bool reset)
 		io_uring_sqe_set_data64(sqe, 0);
 		b->closing = true;
 	}
-	ring_close(r, b->fd, reset);
+	rp__reactor_close(r, b->fd, reset);
 	b->fd = -1;
 	if (!b->poll_pending)
 		bconn_free(b);
@@ -508,7 +494,7 @@ static void conn_close_now(struct l7_conn *c, bool reset)
 		c->b = NULL;
 	}
 	backend_release(c, false);
-	ring_close(c->sh->r, c->cfd, reset);
+	rp__reactor_close(c->sh->r, c->cfd, reset);
 	conn_free(c);
 }
 
@@ -2545,7 +2531,7 @@ static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 	c->ibuf = buf_get(sh);
 	if (!c->ibuf) {
 		r->stats.oom++;
-		ring_close(r, fd, true);
+		rp__reactor_close(r, fd, true);
 		conn_free(c);
 		return NULL;
 	}

@@ -45,20 +45,10 @@ static void tunnel_finish(struct rp_tunnel *t)
 			rp__pipe_put(&r->pipes, &p->pipe, p->pipe_bytes == 0);
 	}
 	for (int i = 0; i < 2; i++) {
-		struct io_uring_sqe *sqe;
-
-		if (t->how != RP_TUNNEL_CLOSED) {
-			/* Reset, not FIN: the peer must not take a cut-off
-			 * stream for a complete one. */
-			struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-			setsockopt(t->fd[i], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		}
-		/* Batched with the loop turn's other SQEs: no syscall of
-		 * its own. Nothing of ours is in flight on the fd now. */
-		sqe = rp__reactor_sqe(r);
-		io_uring_prep_close(sqe, t->fd[i]);
-		io_uring_sqe_set_data64(sqe, 0);
+		/* Reset, not FIN, unless both directions ended cleanly: the
+		 * peer must not take a cut-off stream for a complete one.
+		 * Nothing of ours is in flight on the fd now. */
+		rp__reactor_close(r, t->fd[i], t->how != RP_TUNNEL_CLOSED);
 		t->fd[i] = -1;
 	}
 	t->done(t, t->how);
