@@ -72,7 +72,8 @@ static void put(struct msg *m, unsigned width, uint32_t v)
 
 static void put_bytes(struct msg *m, const void *p, size_t len)
 {
-	memcpy(m->b + m->n, p, len);
+	if (len) /* memcpy with a NULL source is undefined even for 0 bytes */
+		memcpy(m->b + m->n, p, len);
 	m->n += len;
 }
 
