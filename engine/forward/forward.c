@@ -91,7 +91,10 @@ struct fw_conn {
 	/* through a parent proxy: its handshake, and what the parent sent
 	 * after its answer (for the client, after ours) */
 	bool via_parent, parent_done;
-	const char *why;	       /* of a refusal: told to HTTP clients, logged */
+	const char *why;	      /* of a refusal: told to HTTP clients, logged */
+	struct sockaddr_storage peer; /* the client, asked once */
+	socklen_t peer_len;
+	bool peer_known;
 	struct sockaddr_storage taddr; /* the target, when it is an address */
 	uint8_t pbuf[1024];
 	unsigned plen, poff;
@@ -134,6 +137,19 @@ static struct io_uring_sqe *c_sqe(struct fw_conn *c, struct rp_op *op)
 	io_uring_sqe_set_data(sqe, op);
 	c->inflight++;
 	return sqe;
+}
+
+/* The client's address, asked of the kernel once per connection (rules,
+ * the log); NULL when the connection is already gone. */
+static const struct sockaddr *fw_peer(struct fw_conn *c)
+{
+	if (!c->peer_known) {
+		c->peer_len = sizeof(c->peer);
+		if (getpeername(c->cfd, (struct sockaddr *)&c->peer, &c->peer_len) < 0)
+			return NULL;
+		c->peer_known = true;
+	}
+	return (const struct sockaddr *)&c->peer;
 }
 
 static void conn_free(struct fw_conn *c)
@@ -247,8 +263,6 @@ static void fw_log(struct fw_conn *c, unsigned status)
 	static const char *const method[] = {
 		[S_DETECT] = "-",	 [S5_GREETING] = "SOCKS5", [S5_AUTH] = "SOCKS5",
 		[S5_REQUEST] = "SOCKS5", [S4_REQUEST] = "SOCKS4",  [S_HTTP] = "CONNECT"};
-	struct sockaddr_storage peer;
-	socklen_t pl = sizeof(peer);
 	struct rp_alog_entry e = {0};
 	struct timespec ts;
 	char target[300], ip[RP_ADDRSTRLEN], line[1024];
@@ -265,9 +279,9 @@ static void fw_log(struct fw_conn *c, unsigned status)
 			 c->port);
 	else
 		snprintf(target, sizeof(target), "-");
-	if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) == 0) {
-		e.client = (struct sockaddr *)&peer;
-		e.client_len = pl;
+	if (fw_peer(c)) {
+		e.client = (const struct sockaddr *)&c->peer;
+		e.client_len = c->peer_len;
 	}
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	e.start_ms_epoch = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
@@ -656,13 +670,12 @@ static bool addr_check(const struct fw_listener *fl, const struct rp_forward_con
 /* Whether @sa may be reached: the access rules, then the SSRF guard. */
 static bool addr_allowed(struct fw_conn *c, const struct sockaddr *sa, const char **why)
 {
-	struct sockaddr_storage peer;
-	socklen_t pl = sizeof(peer);
+	const struct sockaddr *peer = fw_peer(c);
 
-	if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0)
+	if (!peer)
 		return false;
-	return addr_check(c->fl, &c->lis->fwd, (struct sockaddr *)&peer,
-			  c->host[0] ? c->host : NULL, sa, c->port, c->acl_allowed, why);
+	return addr_check(c->fl, &c->lis->fwd, peer, c->host[0] ? c->host : NULL, sa,
+			  c->port, c->acl_allowed, why);
 }
 
 /* Connects to the next allowed address, or answers the last failure. */
@@ -767,14 +780,10 @@ static int name_check(const struct fw_listener *fl, const struct sockaddr *clien
  * resolve or connect. */
 static void fw_target(struct fw_conn *c)
 {
-	struct sockaddr_storage peer;
-	socklen_t pl = sizeof(peer);
-
 	c->acl_allowed = false;
 	if (c->host[0]) {
-		if (getpeername(c->cfd, (struct sockaddr *)&peer, &pl) < 0 ||
-		    name_check(c->fl, (struct sockaddr *)&peer, c->host, c->port,
-			       &c->acl_allowed, &c->why) < 0) {
+		if (!fw_peer(c) || name_check(c->fl, fw_peer(c), c->host, c->port,
+					      &c->acl_allowed, &c->why) < 0) {
 			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
 			return;
 		}
