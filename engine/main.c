@@ -50,6 +50,27 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.accept_errors,
 			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
 			(unsigned long long)s.proxy_errors, bytes);
+		if (s.tls_handshakes || s.tls_failures || s.tls_timeouts ||
+		    s.tls_backend_handshakes || s.tls_backend_failures || s.sni_routed ||
+		    s.sni_failures)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u tls handshakes=%llu resumed=%llu "
+				"failures=%llu timeouts=%llu ktls_tx=%llu ktls_rx=%llu "
+				"userspace=%llu ktls_fallbacks=%llu "
+				"backend_handshakes=%llu "
+				"backend_failures=%llu sni_routed=%llu sni_failures=%llu",
+				i, (unsigned long long)s.tls_handshakes,
+				(unsigned long long)s.tls_resumed,
+				(unsigned long long)s.tls_failures,
+				(unsigned long long)s.tls_timeouts,
+				(unsigned long long)s.ktls_tx,
+				(unsigned long long)s.ktls_rx,
+				(unsigned long long)s.tls_userspace,
+				(unsigned long long)s.ktls_fallbacks,
+				(unsigned long long)s.tls_backend_handshakes,
+				(unsigned long long)s.tls_backend_failures,
+				(unsigned long long)s.sni_routed,
+				(unsigned long long)s.sni_failures);
 		if (!s.requests && !s.bad_requests)
 			continue;
 		rp__log(RP_LOG_ERR,

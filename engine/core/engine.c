@@ -71,6 +71,12 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->fwd.dns_timeout_ms = 5000;
 	l->fwd.dns_min_ttl_s = 5;
 	l->fwd.dns_max_ttl_s = 3600;
+	l->tls.min_version = 0x0303;
+	l->tls.max_version = 0x0304;
+	l->tls.tickets = true;
+	l->tls.ticket_rotate_s = 3600;
+	l->tls.handshake_timeout_ms = 10000;
+	l->sni_timeout_ms = 5000;
 }
 
 void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
@@ -90,6 +96,7 @@ void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
 	c->health.rise = 2;
 	c->health.fall = 3;
 	snprintf(c->health.path, sizeof(c->health.path), "/");
+	c->tls.verify = true;
 }
 
 const char *rp_listener_mode_name(enum rp_listener_mode mode)

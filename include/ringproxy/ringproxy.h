@@ -31,6 +31,8 @@ extern "C" {
 #define RP_MAX_ROUTES	 64
 #define RP_ROUTE_STR	 128 /* host, path prefix, header value of a route */
 #define RP_PATH_MAX	 256 /* file paths in the configuration */
+#define RP_MAX_CERTS	 16  /* certificates of one TLS listener */
+#define RP_MAX_SNI	 32  /* SNI passthrough routes of one listener */
 
 /* How a tunnel moves bytes; see engine/tunnel/tunnel.h. */
 enum rp_tunnel_mode {
@@ -84,6 +86,25 @@ struct rp_health_config {
 	unsigned expect_status;	 /* 0: any 2xx or 3xx */
 };
 
+/* Kernel TLS: after the handshake, the record layer moves into the kernel
+ * (setsockopt TLS_TX/TLS_RX) so that the plain data paths, splice included,
+ * carry the connection. */
+enum rp_ktls_mode {
+	RP_KTLS_AUTO, /* where the kernel and the cipher allow; else userspace */
+	RP_KTLS_ON,   /* refuse to start unless the kernel has the tls ULP */
+	RP_KTLS_OFF,  /* BoringSSL does the record layer in userspace */
+};
+
+/* TLS towards a cluster's backends (re-encryption). */
+struct rp_tls_backend_config {
+	bool enabled;
+	bool verify;		/* check the backend's certificate (default on) */
+	char ca[RP_PATH_MAX];	/* PEM trust anchors; "": the system's */
+	char sni[RP_ROUTE_STR]; /* server name sent and verified; "": none sent,
+				  * and verify checks nothing but the chain */
+	enum rp_ktls_mode ktls;
+};
+
 /* A named set of backends and how to reach them. */
 struct rp_cluster_config {
 	char name[RP_CLUSTER_NAME];
@@ -110,6 +131,7 @@ struct rp_cluster_config {
 	unsigned pool_idle_timeout_ms;
 	unsigned pool_max_requests; /* per backend connection; 0: no limit */
 	struct rp_health_config health;
+	struct rp_tls_backend_config tls;
 };
 
 /* Access log line formats. */
@@ -179,6 +201,40 @@ struct rp_http_listener_config {
 					  * spliced; 0: never */
 };
 
+/* A certificate chain and its private key, both PEM. The names it answers
+ * for (SNI) are its subjectAltName DNS entries, or its CN without any. */
+struct rp_tls_cert_config {
+	char cert[RP_PATH_MAX];
+	char key[RP_PATH_MAX];
+};
+
+/* TLS termination on a listener (mode tcp or http). */
+struct rp_tls_listener_config {
+	bool enabled;
+	unsigned ncerts;
+	struct rp_tls_cert_config certs[RP_MAX_CERTS]; /* certs[0]: the default */
+	bool strict_sni;	  /* no certificate names the client's SNI (or it
+				   * sent none): refuse instead of certs[0] */
+	char alpn[64];		  /* offered protocols, comma-separated;
+				   * "" = "http/1.1" on mode http, none on tcp */
+	unsigned min_version;	  /* 0x0303 (TLS 1.2, default) or 0x0304 */
+	unsigned max_version;	  /* 0x0304 (TLS 1.3, default) */
+	char ciphers[256];	  /* TLS 1.2 suites (OpenSSL syntax); "" = ECDHE
+				   * with AES-GCM or ChaCha20-Poly1305 only */
+	bool tickets;		  /* session resumption by tickets (default on) */
+	unsigned ticket_rotate_s; /* a ticket key's life; tickets stay valid
+				   * for two (default 3600) */
+	unsigned handshake_timeout_ms;
+	enum rp_ktls_mode ktls;
+};
+
+/* SNI passthrough (mode tcp without tls): the ClientHello is peeked, not
+ * terminated, and the connection goes to the cluster its server name picks. */
+struct rp_sni_route {
+	char name[RP_ROUTE_STR]; /* "a.example" exact, "*.example" any subdomain */
+	unsigned cluster;
+};
+
 /*
  * A route of mode http listeners: every condition given must hold (an empty
  * string is no condition); the first route that matches picks the cluster.
@@ -210,6 +266,14 @@ struct rp_listener_config {
 	 * to @cluster; when some do and none matches, 404. */
 	struct rp_http_listener_config http;
 	struct rp_forward_config fwd; /* mode forward */
+	struct rp_tls_listener_config tls;
+	/* SNI passthrough: when nsni > 0, a tcp listener routes by SNI; a
+	 * name that no route takes (or no SNI) goes to @cluster, or is
+	 * refused when sni_strict. */
+	unsigned nsni;
+	struct rp_sni_route sni[RP_MAX_SNI];
+	bool sni_strict;
+	unsigned sni_timeout_ms; /* for the ClientHello to arrive */
 };
 
 /*
@@ -274,6 +338,19 @@ struct rp_stats {
 	uint64_t backend_conns;	   /* backend connections opened (http) */
 	uint64_t upgrades;	   /* 101 responses turned into tunnels */
 	uint64_t log_drops;	   /* access log lines lost to a full queue */
+	/* TLS */
+	uint64_t tls_handshakes;	 /* completed as a server */
+	uint64_t tls_resumed;		 /* of which resumed a session (ticket) */
+	uint64_t tls_failures;		 /* failed handshakes: bad input, no cert... */
+	uint64_t tls_timeouts;		 /* handshakes cut at their timeout */
+	uint64_t ktls_tx;		 /* connections whose TX went to the kernel */
+	uint64_t ktls_rx;		 /* connections whose RX went to the kernel */
+	uint64_t tls_userspace;		 /* connections whose records BoringSSL does */
+	uint64_t ktls_fallbacks;	 /* kTLS wanted (auto) but refused: userspace */
+	uint64_t tls_backend_handshakes; /* re-encryption towards backends */
+	uint64_t tls_backend_failures;
+	uint64_t sni_routed;   /* passthrough connections routed by SNI */
+	uint64_t sni_failures; /* no/bad ClientHello, or no route (strict) */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 
