@@ -17,6 +17,7 @@
 #include "core/core.h"
 #include "forward/policy.h"
 #include "net/net.h"
+#include "tls/tls.h"
 #include "ringproxy/ringproxy.h"
 
 static void print_summary(const struct rp_engine *e)
@@ -177,6 +178,40 @@ static int load_file(struct rp_cli *cli)
 	return 0;
 }
 
+/* `check` loads what the engine would: every certificate and key, and the
+ * trust anchors of re-encrypting clusters. 0, or the exit status. */
+static int check_tls(const struct rp_config *cfg)
+{
+	char err[512];
+	int bad = 0;
+
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		const struct rp_listener_config *l = &cfg->listeners[i];
+		struct rp_tls_server *s;
+
+		if (!l->tls.enabled)
+			continue;
+		if (rp__tls_server_new(l, l->mode == RP_MODE_HTTP, &s, err, sizeof(err)) <
+		    0) {
+			fprintf(stderr, "ringproxy: %s\n", err);
+			bad = 1;
+		}
+		rp__tls_server_free(s);
+	}
+	for (unsigned k = 0; k < cfg->nclusters; k++) {
+		struct rp_tls_client *c;
+
+		if (!cfg->clusters[k].tls.enabled)
+			continue;
+		if (rp__tls_client_new(&cfg->clusters[k], &c, err, sizeof(err)) < 0) {
+			fprintf(stderr, "ringproxy: %s\n", err);
+			bad = 1;
+		}
+		rp__tls_client_free(c);
+	}
+	return bad;
+}
+
 static int run(struct rp_cli *cli)
 {
 	struct rp_engine *e;
@@ -197,6 +232,8 @@ static int run(struct rp_cli *cli)
 		if (ret)
 			return ret;
 		if (cli->cmd == RP_CMD_CHECK) {
+			if (check_tls(&cli->cfg))
+				return 1;
 			printf("%s: ok\n", cli->config_path);
 			return 0;
 		}
@@ -245,10 +282,11 @@ static int run(struct rp_cli *cli)
 		}
 		if (cli->config_path)
 			snprintf(from, sizeof(from), "cluster %s, ", cl->name);
-		rp_info("listening on %s (%s, %s%u backends, tunnel %s, %u reactors)",
+		rp_info("listening on %s (%s%s, %s%u backends, tunnel %s, %u reactors)",
 			rp__addr_format(&l->addr, a, sizeof(a)),
-			rp_listener_mode_name(l->mode), from, cl->nbackends,
-			rp_tunnel_mode_name(l->tunnel), rp_engine_reactors(e));
+			rp_listener_mode_name(l->mode), l->tls.enabled ? "+tls" : "",
+			from, cl->nbackends, rp_tunnel_mode_name(l->tunnel),
+			rp_engine_reactors(e));
 	}
 	control_loop(e, &cli->cfg, &sigs);
 	print_summary(e);

@@ -264,6 +264,75 @@ int rp__parse_ports(const char *s, uint16_t *min, uint16_t *max)
 	return 0;
 }
 
+int rp__parse_tls_version(const char *s, unsigned *out)
+{
+	if (strcmp(s, "1.2") == 0)
+		*out = 0x0303;
+	else if (strcmp(s, "1.3") == 0)
+		*out = 0x0304;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int rp__parse_ktls(const char *s, enum rp_ktls_mode *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = RP_KTLS_AUTO;
+	else if (strcmp(s, "on") == 0)
+		*out = RP_KTLS_ON;
+	else if (strcmp(s, "off") == 0)
+		*out = RP_KTLS_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool rp__config_is_alpn(const char *s)
+{
+	size_t n = 0; /* bytes of the current name */
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s == ',') {
+			if (!n)
+				return false;
+			n = 0;
+		} else if (*s <= 0x20 || *s >= 0x7f) {
+			return false;
+		} else {
+			n++;
+		}
+	}
+	return n > 0;
+}
+
+bool rp__config_is_server_name(const char *s)
+{
+	const char *label = s;
+	bool digits = true; /* the last label so far is all digits */
+
+	if (!*s)
+		return false;
+	for (const char *p = s;; p++) {
+		if (*p == '.' || !*p) {
+			if (p == label || p - label > 63)
+				return false;
+			if (!*p)
+				break;
+			label = p + 1;
+			digits = true;
+			continue;
+		}
+		if (!is_name_char(*p))
+			return false;
+		digits &= *p >= '0' && *p <= '9';
+	}
+	/* "192.0.2.1": top-level domains are never numbers. */
+	return !digits;
+}
+
 /* Whether the @len bytes at @s are an IP address; *@v6 says which kind. */
 static bool is_ip(const char *s, size_t len, bool *v6)
 {
@@ -397,6 +466,15 @@ enum opt_kind {
 	OPT_FILE,	 /* char[max]: a file that must be readable */
 	OPT_PARENT,	 /* char[max]: http://IP:PORT or socks5://IP:PORT */
 	OPT_DNS_SERVERS, /* char[max]: IP[:PORT],... */
+	OPT_TLS_CERT,	 /* the next certificate's chain */
+	OPT_TLS_KEY,	 /* the next certificate's key (pairs by position) */
+	OPT_PATHNAME,	 /* char[max]: a file path, read when the engine starts */
+	OPT_ALPN,	 /* char[max]: protocol names separated by commas */
+	OPT_TLS_VERSION, /* unsigned 0x0303 or 0x0304 from 1.2 or 1.3 */
+	OPT_CIPHERS,	 /* char[max]: an OpenSSL cipher list */
+	OPT_SECONDS,	 /* unsigned seconds from a duration, at least min */
+	OPT_KTLS,	 /* enum rp_ktls_mode */
+	OPT_SERVER_NAME, /* char[max]: a server name (SNI) */
 	OPT_FLAG_ACCEPT_PROXY,
 	OPT_FLAG_QUIET,
 	OPT_FLAG_VERBOSE,
@@ -428,8 +506,11 @@ struct opt {
 #define OPTF_REV   0x4	/* only for `reverse` */
 #define OPTF_FWD   0x8	/* only for `forward` */
 #define OPTF_LOG   0x10 /* `forward`, or `reverse --mode http` */
-/* What `forward` refuses: the options of the cluster and of mode http. */
-#define OPTF_REVERSE_ONLY (OPTF_REV | OPTF_HTTP | OPTF_CHECK)
+#define OPTF_TLS   0x20 /* only with --tls-cert */
+#define OPTF_BTLS  0x40 /* only with --backend-tls */
+/* What `forward` refuses: the options of the cluster, of mode http and of
+ * TLS. */
+#define OPTF_REVERSE_ONLY (OPTF_REV | OPTF_HTTP | OPTF_CHECK | OPTF_TLS | OPTF_BTLS)
 
 #define CFG(f) SC_GLOBAL, offsetof(struct rp_config, f)
 #define LIS(f) SC_LISTENER, offsetof(struct rp_listener_config, f)
@@ -498,6 +579,45 @@ static const struct opt opts[] = {
 	 "failures in a row that take a backend down (3)", OPTF_CHECK},
 	{"--check-expect", "STATUS", OPT_UINT, CLU(health.expect_status), 100, 599,
 	 "http check: the status wanted (any 2xx or 3xx)", OPTF_CHECK},
+	/* TLS termination on every listener, re-encryption towards the cluster */
+	{"--tls-cert", "FILE", OPT_TLS_CERT, NONE, 0, 0,
+	 "tls: terminate TLS; a PEM chain, leaf first (repeatable; the first is "
+	 "the default)",
+	 OPTF_REV},
+	{"--tls-key", "FILE", OPT_TLS_KEY, NONE, 0, 0,
+	 "tls: the PEM private key of the n-th --tls-cert (one each)", OPTF_TLS},
+	{"--tls-strict-sni", NULL, OPT_BOOL, LIS(tls.strict_sni), 1, 0,
+	 "tls: refuse clients whose SNI no certificate names (first cert)", OPTF_TLS},
+	{"--tls-alpn", "LIST", OPT_ALPN, LIS(tls.alpn), 0,
+	 sizeof(((struct rp_tls_listener_config *)0)->alpn),
+	 "tls: protocols offered, e.g. h2,http/1.1 (http/1.1 on http, none on tcp)",
+	 OPTF_TLS},
+	{"--tls-min", "1.2|1.3", OPT_TLS_VERSION, LIS(tls.min_version), 0, 0,
+	 "tls: the lowest version accepted (1.2)", OPTF_TLS},
+	{"--tls-max", "1.2|1.3", OPT_TLS_VERSION, LIS(tls.max_version), 0, 0,
+	 "tls: the highest version accepted (1.3)", OPTF_TLS},
+	{"--tls-ciphers", "LIST", OPT_CIPHERS, LIS(tls.ciphers), 0,
+	 sizeof(((struct rp_tls_listener_config *)0)->ciphers),
+	 "tls: TLS 1.2 suites, OpenSSL syntax (ECDHE with AES-GCM or ChaCha20)",
+	 OPTF_TLS},
+	{"--no-tls-tickets", NULL, OPT_BOOL, LIS(tls.tickets), 0, 0,
+	 "tls: no session resumption by tickets (on)", OPTF_TLS},
+	{"--tls-ticket-rotate", "DUR", OPT_SECONDS, LIS(tls.ticket_rotate_s), 1, 0,
+	 "tls: ticket keys change this often, tickets last two (1h)", OPTF_TLS},
+	{"--tls-handshake-timeout", "DUR", OPT_DURATION, LIS(tls.handshake_timeout_ms), 1,
+	 0, "tls: for a whole handshake (10s)", OPTF_TLS},
+	{"--tls-ktls", "auto|on|off", OPT_KTLS, LIS(tls.ktls), 0, 0,
+	 "tls: records in the kernel after the handshake (auto)", OPTF_TLS},
+	{"--backend-tls", NULL, OPT_BOOL, CLU(tls.enabled), 1, 0,
+	 "TLS to the backends, re-encryption (off)", OPTF_REV},
+	{"--backend-ca", "FILE", OPT_PATHNAME, CLU(tls.ca), 0, RP_PATH_MAX,
+	 "backend tls: PEM trust anchors (the system's)", OPTF_BTLS},
+	{"--backend-sni", "NAME", OPT_SERVER_NAME, CLU(tls.sni), 0, RP_ROUTE_STR,
+	 "backend tls: the server name sent and verified (none)", OPTF_BTLS},
+	{"--no-backend-verify", NULL, OPT_BOOL, CLU(tls.verify), 0, 0,
+	 "backend tls: accept any certificate (verify on)", OPTF_BTLS},
+	{"--backend-ktls", "auto|on|off", OPT_KTLS, CLU(tls.ktls), 0, 0,
+	 "backend tls: records in the kernel after the handshake (auto)", OPTF_BTLS},
 	/* --mode http only */
 	{"--xff", NULL, OPT_BOOL, LIS(http.xff), 1, 0,
 	 "http: append the client to X-Forwarded-For (on)", OPTF_HTTP},
@@ -580,10 +700,12 @@ const char *rp__cli_usage(void)
 		unsigned flags; /* the rows whose flags intersect these; 0: none */
 	} sections[] = {
 		{"options of both commands", 0},
-		{"reverse options (http: only with --mode http)", OPTF_REVERSE_ONLY},
+		{"reverse options (http: only with --mode http; tls: only with "
+		 "--tls-cert; backend tls: only with --backend-tls)",
+		 OPTF_REVERSE_ONLY},
 		{"forward options", OPTF_FWD},
 	};
-	static char buf[12288];
+	static char buf[16384];
 	size_t n;
 
 	if (buf[0])
@@ -617,8 +739,15 @@ const char *rp__cli_usage(void)
 				continue;
 			snprintf(left, sizeof(left), "%s%s%s", opts[i].name,
 				 opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
-			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %-24s %s\n",
-					      left, opts[i].help);
+			/* A long one has its help on the next line. */
+			if (strlen(left) > 24) {
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "  %s\n",
+						      left);
+				left[0] = '\0';
+			}
+			if (n < sizeof(buf))
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+						      "  %-24s %s\n", left, opts[i].help);
 		}
 	}
 	return buf;
@@ -975,6 +1104,75 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 				 "(no spaces)",
 				 base + o->off, o->max, err, errlen);
 		break;
+	case OPT_TLS_CERT:
+	case OPT_TLS_KEY: {
+		struct rp_tls_listener_config *t = &cli->listener.tls;
+		bool cert = o->kind == OPT_TLS_CERT;
+		unsigned *n = cert ? &t->ncerts : &cli->tls_nkeys;
+
+		if (*n == RP_MAX_CERTS) {
+			snprintf(err, errlen, "%s: at most %d certificates", o->name,
+				 RP_MAX_CERTS);
+			return -EINVAL;
+		}
+		ret = apply_text(o, val, *val, "a file path",
+				 cert ? t->certs[*n].cert : t->certs[*n].key,
+				 sizeof(t->certs[0].cert), err, errlen);
+		if (ret == 0)
+			(*n)++;
+		break;
+	}
+	case OPT_PATHNAME:
+		/* Read, and judged, when the engine starts. */
+		ret = apply_text(o, val, *val, "a file path", base + o->off, o->max, err,
+				 errlen);
+		break;
+	case OPT_ALPN:
+		ret = apply_text(o, val, rp__config_is_alpn(val),
+				 "protocol names separated by commas such as "
+				 "h2,http/1.1 (no spaces, none empty)",
+				 base + o->off, o->max, err, errlen);
+		break;
+	case OPT_TLS_VERSION:
+		ret = rp__parse_tls_version(val, field);
+		if (ret < 0)
+			snprintf(err, errlen, "%s: expected 1.2 or 1.3, got '%s'",
+				 o->name, val);
+		break;
+	case OPT_CIPHERS:
+		/* BoringSSL judges the list when the engine starts. */
+		ret = apply_text(o, val, *val,
+				 "a cipher list such as "
+				 "ECDHE-RSA-AES128-GCM-SHA256",
+				 base + o->off, o->max, err, errlen);
+		break;
+	case OPT_SECONDS: {
+		unsigned ms = 0;
+
+		ret = rp__parse_duration_ms(val, &ms);
+		if (ret == 0 && (ms % 1000 || ms / 1000 < o->min))
+			ret = -EINVAL;
+		if (ret < 0)
+			snprintf(err, errlen,
+				 "%s: expected a duration in whole seconds such as 30s, "
+				 "5m or 1h, at least %us, got '%s'",
+				 o->name, o->min, val);
+		else
+			*field = ms / 1000;
+		break;
+	}
+	case OPT_KTLS:
+		ret = rp__parse_ktls(val, (enum rp_ktls_mode *)(base + o->off));
+		if (ret < 0)
+			snprintf(err, errlen, "%s: expected auto, on or off, got '%s'",
+				 o->name, val);
+		break;
+	case OPT_SERVER_NAME:
+		ret = apply_text(o, val, rp__config_is_server_name(val),
+				 "a server name such as backend.example (no port, no IP "
+				 "address, no trailing dot)",
+				 base + o->off, o->max, err, errlen);
+		break;
 	case OPT_FLAG_ACCEPT_PROXY:
 		cli->listener.accept_proxy = 1;
 		break;
@@ -1067,6 +1265,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	struct rp_config *cfg = &cli->cfg;
 	const struct rp_cluster_config *cl = &cfg->clusters[0];
 	const struct opt *first_http = NULL, *first_check = NULL, *first_other = NULL;
+	const struct opt *first_tls = NULL, *first_btls = NULL;
 	bool check = false, log_format = false, fwd = false;
 	int i = 1;
 
@@ -1139,6 +1338,10 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 			first_http = o;
 		if (!first_check && (o->flags & OPTF_CHECK))
 			first_check = o;
+		if (!first_tls && (o->flags & OPTF_TLS))
+			first_tls = o;
+		if (!first_btls && (o->flags & OPTF_BTLS))
+			first_btls = o;
 	}
 	if (cli->cmd == RP_CMD_HELP || cli->cmd == RP_CMD_VERSION)
 		return 0;
@@ -1205,6 +1408,33 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 			 "--hash-key is only used by --balance ringhash or maglev (not "
 			 "%s)",
 			 cl->balance);
+		return -EINVAL;
+	}
+	if (first_tls && !cli->listener.tls.ncerts) {
+		snprintf(err, errlen, "%s needs --tls-cert", first_tls->name);
+		return -EINVAL;
+	}
+	if (cli->listener.tls.ncerts != cli->tls_nkeys) {
+		snprintf(err, errlen,
+			 "--tls-cert and --tls-key go in pairs, the n-th key with the "
+			 "n-th certificate: got %u --tls-cert and %u --tls-key",
+			 cli->listener.tls.ncerts, cli->tls_nkeys);
+		return -EINVAL;
+	}
+	if (cli->listener.tls.ncerts && cli->listener.accept_proxy) {
+		snprintf(err, errlen,
+			 "--accept-proxy with --tls-cert is not available yet");
+		return -EINVAL;
+	}
+	if (cli->listener.tls.min_version > cli->listener.tls.max_version) {
+		snprintf(err, errlen, "--tls-min (%s) must not be above --tls-max (%s)",
+			 cli->listener.tls.min_version == 0x0304 ? "1.3" : "1.2",
+			 cli->listener.tls.max_version == 0x0304 ? "1.3" : "1.2");
+		return -EINVAL;
+	}
+	cli->listener.tls.enabled = cli->listener.tls.ncerts > 0;
+	if (first_btls && !cl->tls.enabled) {
+		snprintf(err, errlen, "%s needs --backend-tls", first_btls->name);
 		return -EINVAL;
 	}
 	if (log_format && !cfg->access_log[0]) {

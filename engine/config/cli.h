@@ -37,6 +37,7 @@ struct rp_cli {
 	const char *config_path; /* -c FILE (RP_CMD_RUN_FILE, RP_CMD_CHECK) */
 	int log_level_set;	 /* -q or -v was given (overrides the file's) */
 	struct rp_listener_config listener; /* what each --listen gets */
+	unsigned tls_nkeys; /* --tls-key given so far (the n-th is certs[n]'s) */
 };
 
 /* The embedded default (no arguments) is `ringproxy forward`: a forward
@@ -124,6 +125,23 @@ bool rp__config_is_parent(const char *s);
  * with no spaces, an IPv6 address bare or with a port ("[::1]:53"), the port
  * not 0. */
 bool rp__config_is_dns_servers(const char *s);
+
+/* "1.2" or "1.3": 0x0303 or 0x0304 (the TLS wire versions). 0 or -EINVAL. */
+int rp__parse_tls_version(const char *s, unsigned *out);
+
+/* "auto", "on" or "off". 0 or -EINVAL. */
+int rp__parse_ktls(const char *s, enum rp_ktls_mode *out);
+
+/* Whether @s is a list of ALPN protocol names: "h2,http/1.1", each name
+ * visible ASCII other than ',', none empty. */
+bool rp__config_is_alpn(const char *s);
+
+/*
+ * Whether @s is a server name to send in SNI and verify: labels of letters,
+ * digits, '-' and '_', 1 to 63 characters each, no port, no trailing dot, no
+ * wildcard, and not an IP address (RFC 6066 section 3 allows none).
+ */
+bool rp__config_is_server_name(const char *s);
 
 /*
  * Whether the file at @path can be opened for reading now (the engine reads

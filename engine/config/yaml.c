@@ -11,7 +11,9 @@
  * listeners and routes that use them; that is also when the routes are laid
  * out in the order they are tried (see resolve_routes()). Files that the
  * engine reads later (a forward listener's users and block list) are opened
- * once here, so that `check` says when one cannot be.
+ * once here, so that `check` says when one cannot be; TLS certificates, keys
+ * and trust anchors are not, as engine/tls loads and judges them whole (PEM,
+ * key match, validity) when the engine starts.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -82,6 +84,17 @@ enum field_kind {
 	F_CIDR,	       /* char[max]: an access rule's client */
 	F_DEST,	       /* char[max]: an access rule's destination */
 	F_PORTS,       /* an access rule's port_min and port_max */
+	/* TLS */
+	F_TLS,	       /* a listener's tls mapping */
+	F_CERTS,       /* a tls mapping's list of certificates */
+	F_PATHNAME,    /* char[max]: a file path stored as given, read when the
+			* engine starts; not empty when min */
+	F_ALPN,	       /* char[max]: protocol names separated by commas */
+	F_TLS_VERSION, /* unsigned 0x0303 or 0x0304, from "1.2" or "1.3" */
+	F_CIPHERS,     /* char[max]: an OpenSSL cipher list, "" the defaults */
+	F_KTLS,	       /* enum rp_ktls_mode */
+	F_BACKEND_TLS, /* a cluster's tls: a mapping, or true/false */
+	F_SERVER_NAME, /* char[max]: a server name (SNI), "" none */
 };
 
 /*
@@ -102,6 +115,15 @@ enum slot {
 	S_FORWARD,
 	S_DNS_MIN_TTL,
 	S_DNS_MAX_TTL,
+	S_ACCEPT_PROXY,
+	S_TLS,
+	S_TLS_CERTS, /* a listener's tls mapping */
+	S_TLS_CERT,
+	S_TLS_KEY,
+	S_TLS_MIN,
+	S_TLS_MAX,
+	S_CERT_CERT, /* one of its certificates */
+	S_CERT_KEY,
 	S_HASH_KEY,   /* cluster */
 	S_CHECK_TYPE, /* health_check */
 	S_CHECK_INTERVAL,
@@ -141,6 +163,9 @@ struct route_in {
 #define R(f)  offsetof(struct route_in, f)
 #define FW(f) offsetof(struct rp_forward_config, f)
 #define A(f)  offsetof(struct rp_acl_rule, f)
+#define T(f)  offsetof(struct rp_tls_listener_config, f)
+#define TC(f) offsetof(struct rp_tls_cert_config, f)
+#define TB(f) offsetof(struct rp_tls_backend_config, f)
 
 static const struct field global_fields[] = {
 	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
@@ -174,13 +199,38 @@ static const struct field listener_fields[] = {
 	{"mode", F_MODE, L(mode), 0, 0, S_NONE},
 	{"cluster", F_CLUSTER, 0, 0, 0, S_NONE},
 	{"backlog", F_INT, L(backlog), 1, 1u << 20, S_NONE},
-	{"accept_proxy", F_BOOL, L(accept_proxy), 0, 0, S_NONE},
+	{"accept_proxy", F_BOOL, L(accept_proxy), 0, 0, S_ACCEPT_PROXY},
 	{"proxy_timeout", F_DURATION, L(proxy_timeout_ms), 1, 0, S_NONE},
 	{"tunnel", F_TUNNEL, L(tunnel), 0, 0, S_NONE},
 	{"idle_timeout", F_DURATION, L(idle_timeout_ms), 1, 0, S_NONE},
 	{"http", F_HTTP, L(http), 0, 0, S_HTTP},
 	{"routes", F_LROUTES, 0, 0, 0, S_LROUTES},
 	{"forward", F_FORWARD, L(fwd), 0, 0, S_FORWARD},
+	{"tls", F_TLS, L(tls), 0, 0, S_TLS},
+};
+
+/* A listener's tls mapping: certificates, or the cert and key of one. */
+static const struct field tls_fields[] = {
+	{"certificates", F_CERTS, 0, 0, 0, S_TLS_CERTS},
+	{"cert", F_PATHNAME, T(certs[0].cert), 1, RP_PATH_MAX, S_TLS_CERT},
+	{"key", F_PATHNAME, T(certs[0].key), 1, RP_PATH_MAX, S_TLS_KEY},
+	{"strict_sni", F_FLAG, T(strict_sni), 0, 0, S_NONE},
+	{"alpn", F_ALPN, T(alpn), 0, sizeof(((struct rp_tls_listener_config *)0)->alpn),
+	 S_NONE},
+	{"min_version", F_TLS_VERSION, T(min_version), 0, 0, S_TLS_MIN},
+	{"max_version", F_TLS_VERSION, T(max_version), 0, 0, S_TLS_MAX},
+	{"ciphers", F_CIPHERS, T(ciphers), 0,
+	 sizeof(((struct rp_tls_listener_config *)0)->ciphers), S_NONE},
+	{"tickets", F_FLAG, T(tickets), 0, 0, S_NONE},
+	{"ticket_rotate", F_TTL, T(ticket_rotate_s), 1, 0, S_NONE},
+	{"handshake_timeout", F_DURATION, T(handshake_timeout_ms), 1, 0, S_NONE},
+	{"ktls", F_KTLS, T(ktls), 0, 0, S_NONE},
+};
+
+/* One item of certificates. */
+static const struct field cert_fields[] = {
+	{"cert", F_PATHNAME, TC(cert), 1, RP_PATH_MAX, S_CERT_CERT},
+	{"key", F_PATHNAME, TC(key), 1, RP_PATH_MAX, S_CERT_KEY},
 };
 
 static const struct field http_fields[] = {
@@ -258,6 +308,15 @@ static const struct field cluster_fields[] = {
 	{"response_timeout", F_DURATION, C(response_timeout_ms), 1, 0, S_NONE},
 	{"pool", F_POOL, 0, 0, 0, S_NONE},
 	{"health_check", F_HEALTH, C(health), 0, 0, S_NONE},
+	{"tls", F_BACKEND_TLS, C(tls), 0, 0, S_NONE},
+};
+
+/* A cluster's tls mapping (re-encryption towards its backends). */
+static const struct field backend_tls_fields[] = {
+	{"ca", F_PATHNAME, TB(ca), 0, RP_PATH_MAX, S_NONE},
+	{"verify", F_FLAG, TB(verify), 0, 0, S_NONE},
+	{"sni", F_SERVER_NAME, TB(sni), 0, RP_ROUTE_STR, S_NONE},
+	{"ktls", F_KTLS, TB(ktls), 0, 0, S_NONE},
 };
 
 static const struct field pool_fields[] = {
@@ -297,6 +356,7 @@ _Static_assert(NFIELDS(listener_fields) <= MAX_FIELDS, "too many listener keys")
 _Static_assert(NFIELDS(http_fields) <= MAX_FIELDS, "too many http keys");
 _Static_assert(NFIELDS(cluster_fields) <= MAX_FIELDS, "too many cluster keys");
 _Static_assert(NFIELDS(forward_fields) <= MAX_FIELDS, "too many forward keys");
+_Static_assert(NFIELDS(tls_fields) <= MAX_FIELDS, "too many tls keys");
 
 struct loader {
 	const char *name;
@@ -462,6 +522,18 @@ static const char *kind_wants(enum field_kind kind)
 		return "a host such as a.example, \"*.example\" or a CIDR";
 	case F_PORTS:
 		return "a port such as 443 or a range such as 80-8080";
+	case F_PATHNAME:
+		return "a file path";
+	case F_ALPN:
+		return "protocol names separated by commas such as \"h2,http/1.1\"";
+	case F_TLS_VERSION:
+		return "\"1.2\" or \"1.3\"";
+	case F_CIPHERS:
+		return "a cipher list such as ECDHE-RSA-AES128-GCM-SHA256";
+	case F_KTLS:
+		return "auto, on or off";
+	case F_SERVER_NAME:
+		return "a server name such as backend.example";
 	default:
 		return "a name";
 	}
@@ -473,6 +545,8 @@ static void load_backends(struct loader *ld, yaml_node_t *n,
 			  struct rp_cluster_config *cl);
 static void load_routes(struct loader *ld, yaml_node_t *n, int listener);
 static void load_acl(struct loader *ld, yaml_node_t *n, struct rp_forward_config *fw);
+static void load_certs(struct loader *ld, yaml_node_t *n,
+		       struct rp_tls_listener_config *t);
 static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fields,
 		     unsigned nfields, char *base, const char *what);
 
@@ -575,6 +649,38 @@ static void check_dns(struct loader *ld, const struct rp_forward_config *fw)
 			fw->dns_max_ttl_s);
 }
 
+/*
+ * The checks of a listener's tls mapping that involve several keys: one of
+ * the two ways of giving certificates, the shorthand whole, the versions in
+ * order. The shorthand is certificate 0.
+ */
+static void check_tls(struct loader *ld, const yaml_node_t *n,
+		      struct rp_tls_listener_config *t)
+{
+	bool cert = seen(ld, S_TLS_CERT), key = seen(ld, S_TLS_KEY);
+
+	if (seen(ld, S_TLS_CERTS) && (cert || key))
+		problem(ld, &ld->slot_mark[cert ? S_TLS_CERT : S_TLS_KEY],
+			"%s: give either certificates: [...] or cert and key (one "
+			"certificate), not both",
+			cert ? "cert" : "key");
+	else if (cert != key)
+		problem(ld, &n->start_mark,
+			"tls: %s without %s: give both cert: FILE (the PEM chain, "
+			"leaf first) and key: FILE (its PEM private key)",
+			cert ? "cert" : "key", cert ? "key" : "cert");
+	else if (cert)
+		t->ncerts = 1;
+	else if (!seen(ld, S_TLS_CERTS))
+		problem(ld, &n->start_mark,
+			"tls without certificates: give certificates: [{cert: FILE, "
+			"key: FILE}, ...] or cert: FILE and key: FILE");
+	if (t->min_version > t->max_version && seen(ld, S_TLS_MAX))
+		problem(ld, &ld->slot_mark[S_TLS_MAX],
+			"max_version: must not be below min_version (%s)",
+			t->min_version == 0x0304 ? "1.3" : "1.2");
+}
+
 /* Applies the value @v of key @f to @base. */
 static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		       char *base)
@@ -645,6 +751,44 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 	case F_ACL:
 		load_acl(ld, v, (struct rp_forward_config *)base);
 		return;
+	case F_TLS: {
+		struct rp_tls_listener_config *t =
+			(struct rp_tls_listener_config *)(base + f->off);
+
+		forget(ld, S_TLS_CERTS, S_TLS_MAX);
+		load_map(ld, v, tls_fields, NFIELDS(tls_fields), (char *)t, "tls");
+		if (v->type == YAML_MAPPING_NODE) {
+			t->enabled = true;
+			check_tls(ld, v, t);
+		}
+		return;
+	}
+	case F_CERTS:
+		load_certs(ld, v, (struct rp_tls_listener_config *)base);
+		return;
+	case F_BACKEND_TLS: {
+		struct rp_tls_backend_config *bt =
+			(struct rp_tls_backend_config *)(base + f->off);
+		int b;
+
+		if (v->type != YAML_SCALAR_NODE) {
+			load_map(ld, v, backend_tls_fields, NFIELDS(backend_tls_fields),
+				 (char *)bt, "tls");
+			bt->enabled = v->type == YAML_MAPPING_NODE;
+			return;
+		}
+		s = scalar(ld, v, f->key, "a mapping, or true or false");
+		if (!s)
+			return;
+		if (parse_bool(s, &b))
+			bt->enabled = b;
+		else
+			problem(ld, &v->start_mark,
+				"%s: expected a mapping {ca, verify, sni, ktls}, or true "
+				"or false, got '%s'",
+				f->key, s);
+		return;
+	}
 	case F_HEADER:
 		forget(ld, S_HEADER_NAME, S_HEADER_VALUE);
 		load_map(ld, v, header_fields, NFIELDS(header_fields), base, "header");
@@ -936,12 +1080,12 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 			  base + f->off);
 		break;
 	case F_TTL:
-		if (rp__parse_duration_ms(s, &x) < 0 || x % 1000)
+		if (rp__parse_duration_ms(s, &x) < 0 || x % 1000 || x / 1000 < f->min)
 			problem(ld, &v->start_mark,
 				"%s: expected a duration in whole seconds such as "
-				"30s, 5m or 1h (a bare number is milliseconds), got "
+				"30s, 5m or 1h%s (a bare number is milliseconds), got "
 				"'%s'",
-				f->key, s);
+				f->key, f->min ? ", at least 1s" : "", s);
 		else
 			*u = x / 1000;
 		break;
@@ -974,6 +1118,39 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 				f->key, s);
 		break;
 	}
+	case F_PATHNAME:
+		/* Stored as given: the engine reads it at start, and says then
+		 * what is wrong with it (engine/tls). */
+		load_text(ld, f, v, s, *s || !f->min, "a file path", base + f->off);
+		break;
+	case F_ALPN:
+		load_text(ld, f, v, s, !*s || rp__config_is_alpn(s),
+			  "protocol names separated by commas such as h2,http/1.1 (no "
+			  "spaces, none empty)",
+			  base + f->off);
+		break;
+	case F_TLS_VERSION:
+		if (rp__parse_tls_version(s, u) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected \"1.2\" or \"1.3\" (older versions are "
+				"not offered), got '%s'",
+				f->key, s);
+		break;
+	case F_CIPHERS:
+		/* BoringSSL judges the list when the engine starts. */
+		load_text(ld, f, v, s, true, "a cipher list", base + f->off);
+		break;
+	case F_KTLS:
+		if (rp__parse_ktls(s, (enum rp_ktls_mode *)(base + f->off)) < 0)
+			problem(ld, &v->start_mark,
+				"%s: expected auto, on or off, got '%s'", f->key, s);
+		break;
+	case F_SERVER_NAME:
+		load_text(ld, f, v, s, !*s || rp__config_is_server_name(s),
+			  "a server name such as backend.example (no port, no IP "
+			  "address, no trailing dot)",
+			  base + f->off);
+		break;
 	case F_SEND_PROXY:
 		if (!strcmp(s, "v1"))
 			*u = 1;
@@ -1078,6 +1255,16 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 				"routes: only for mode http (this listener is mode %s)",
 				rp_listener_mode_name(l->mode));
 	}
+	if (seen(ld, S_TLS) && !ld->mode_bad) {
+		if (l->mode == RP_MODE_FORWARD)
+			problem(ld, &ld->slot_mark[S_TLS],
+				"tls: tls is available on mode tcp and http listeners "
+				"(this listener is mode forward)");
+		else if (l->accept_proxy)
+			problem(ld, &ld->slot_mark[S_ACCEPT_PROXY],
+				"accept_proxy: accept_proxy with tls is not available "
+				"yet");
+	}
 	if (l->mode == RP_MODE_HTTP && h->max_target > h->max_head) {
 		if (seen(ld, S_MAX_TARGET))
 			problem(ld, &ld->slot_mark[S_MAX_TARGET],
@@ -1119,7 +1306,7 @@ static void load_listeners(struct loader *ld, yaml_node_t *n)
 		l = &cfg->listeners[cfg->nlisteners];
 		rp_listener_config_init(l);
 		ld->have_bind = ld->have_cluster = ld->mode_bad = false;
-		forget(ld, S_HTTP, S_DNS_MAX_TTL);
+		forget(ld, S_HTTP, S_CERT_KEY);
 		/* Set when a valid bind and cluster are found. */
 		ld->lbind_mark[cfg->nlisteners].line = (size_t)-1;
 		ld->lcluster_bad[cfg->nlisteners] = true;
@@ -1212,6 +1399,59 @@ static void load_acl(struct loader *ld, yaml_node_t *n, struct rp_forward_config
 		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_ACL_ACTION))
 			problem(ld, &item->start_mark,
 				"acl rule without 'action' (allow or deny)");
+	}
+}
+
+/* A tls mapping's certificates, the first the default. */
+static void load_certs(struct loader *ld, yaml_node_t *n,
+		       struct rp_tls_listener_config *t)
+{
+	bool too_many = false;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		problem(ld, &n->start_mark,
+			"certificates: expected a list of {cert: FILE, key: FILE}, got "
+			"%s",
+			node_kind(n));
+		return;
+	}
+	if (n->data.sequence.items.top == n->data.sequence.items.start)
+		problem(ld, &n->start_mark,
+			"certificates: the list is empty (give at least one {cert: "
+			"FILE, key: FILE})");
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&ld->doc, *it);
+		struct rp_tls_cert_config *c;
+
+		if (!item)
+			continue;
+		if (t->ncerts == RP_MAX_CERTS) {
+			if (!too_many)
+				problem(ld, &item->start_mark,
+					"certificates: too many (at most %d)",
+					RP_MAX_CERTS);
+			too_many = true;
+			continue;
+		}
+		c = &t->certs[t->ncerts++];
+		memset(c, 0, sizeof(*c));
+		forget(ld, S_CERT_CERT, S_CERT_KEY);
+		load_map(ld, item, cert_fields, NFIELDS(cert_fields), (char *)c,
+			 "a certificate");
+		if (item->type != YAML_MAPPING_NODE)
+			continue;
+		if (!seen(ld, S_CERT_CERT) && !seen(ld, S_CERT_KEY))
+			problem(ld, &item->start_mark,
+				"certificate without 'cert' and 'key' (its PEM chain, "
+				"leaf first, and its PEM private key)");
+		else if (!seen(ld, S_CERT_CERT))
+			problem(ld, &item->start_mark,
+				"certificate without 'cert' (its PEM chain, leaf "
+				"first)");
+		else if (!seen(ld, S_CERT_KEY))
+			problem(ld, &item->start_mark,
+				"certificate without 'key' (its PEM private key)");
 	}
 }
 

@@ -537,7 +537,12 @@ static void format_combined(struct out *o, const struct rp_alog_entry *e)
 		put_esc_nginx(o, e->backend, strlen(e->backend));
 	else
 		put_lit(o, "-");
-	put_lit(o, "\"\n");
+	put_lit(o, "\"");
+	if (e->tls) {
+		put_lit(o, " tls=");
+		put_esc_nginx(o, e->tls, strlen(e->tls));
+	}
+	put_lit(o, "\n");
 }
 
 static void format_json(struct out *o, const struct rp_alog_entry *e)
@@ -591,6 +596,8 @@ static void format_json(struct out *o, const struct rp_alog_entry *e)
 	put_json_opt(o, e->backend, e->backend ? strlen(e->backend) : 0);
 	put_lit(o, ",\"cluster\":");
 	put_json_opt(o, e->cluster, e->cluster ? strlen(e->cluster) : 0);
+	put_lit(o, ",\"tls\":");
+	put_json_opt(o, e->tls, e->tls ? strlen(e->tls) : 0);
 	put_lit(o, "}\n");
 }
 

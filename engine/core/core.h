@@ -230,7 +230,13 @@ struct rp_snapshot {
 	unsigned refs; /* atomic */
 	uint64_t generation;
 	struct rp_config cfg;
+	/* TLS contexts (engine/tls/tls.h), built with the snapshot and shared
+	 * read-only by the reactors; NULL where TLS is off. */
+	struct rp_tls_server *tls_srv[RP_MAX_LISTENERS];
+	struct rp_tls_client *tls_cli[RP_MAX_CLUSTERS];
 };
+struct rp_tls_server;
+struct rp_tls_client;
 /* A snapshot of @cfg with one reference, or NULL. */
 struct rp_snapshot *rp__snapshot_new(const struct rp_config *cfg, uint64_t generation);
 struct rp_snapshot *rp__snapshot_ref(struct rp_snapshot *s);

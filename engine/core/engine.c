@@ -22,6 +22,7 @@
 #include "core/engine_int.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
+#include "tls/tls.h"
 
 const char *rp_version(void)
 {
@@ -168,6 +169,18 @@ static int cluster_check(const struct rp_cluster_config *c, char *err, size_t er
 	if (!c->response_timeout_ms || !c->pool_idle_timeout_ms)
 		BAD("cluster '%s': response and pool idle timeouts must be positive",
 		    c->name);
+	if (c->tls.enabled) {
+		if (!TEXT_OK(c->tls.ca) || !TEXT_OK(c->tls.sni))
+			BAD("cluster '%s': tls ca or sni is not terminated or holds a "
+			    "control character",
+			    c->name);
+		if (strchr(c->tls.sni, ' '))
+			BAD("cluster '%s': tls sni must be a server name (no spaces)",
+			    c->name);
+		if ((unsigned)c->tls.ktls > RP_KTLS_OFF)
+			BAD("cluster '%s': unknown tls ktls mode (auto, on or off)",
+			    c->name);
+	}
 	if ((unsigned)h->type > RP_CHECK_HTTP)
 		BAD("cluster '%s': unknown health check type", c->name);
 	if (h->type == RP_CHECK_NONE)
@@ -351,6 +364,70 @@ static int forward_check(const struct rp_forward_config *f, const char *a, char 
 	return 0;
 }
 
+/* "h2,http/1.1": names of visible ASCII, none empty; "" is the default. */
+static bool alpn_ok(const char *s)
+{
+	size_t n = 0;
+
+	if (!*s)
+		return true;
+	for (; *s; s++) {
+		if (*s == ',' && !n)
+			return false;
+		if (*s <= 0x20 || *s >= 0x7f)
+			return false;
+		n = *s == ',' ? 0 : n + 1;
+	}
+	return n > 0;
+}
+
+/*
+ * An enabled tls block. The files themselves are loaded and checked by
+ * rp__tls_server_new(), which says what is wrong with each.
+ */
+static int tls_listener_check(const struct rp_listener_config *l, const char *a,
+			      char *err, size_t errlen)
+{
+	const struct rp_tls_listener_config *t = &l->tls;
+
+	if (l->mode != RP_MODE_TCP && l->mode != RP_MODE_HTTP)
+		BAD("listener %s: tls is available on mode tcp and http listeners", a);
+	if (l->accept_proxy)
+		BAD("listener %s: accept_proxy with tls is not available yet", a);
+	if (!t->ncerts || t->ncerts > RP_MAX_CERTS)
+		BAD("listener %s: tls needs 1 to %d certificates (got %u)", a,
+		    RP_MAX_CERTS, t->ncerts);
+	for (unsigned i = 0; i < t->ncerts; i++) {
+		const struct rp_tls_cert_config *c = &t->certs[i];
+
+		if (!TEXT_OK(c->cert) || !TEXT_OK(c->key) || !c->cert[0] || !c->key[0])
+			BAD("listener %s: tls certificate %u: cert and key must be file "
+			    "paths (not empty, terminated, no control characters)",
+			    a, i);
+	}
+	if ((t->min_version != 0x0303 && t->min_version != 0x0304) ||
+	    (t->max_version != 0x0303 && t->max_version != 0x0304) ||
+	    t->min_version > t->max_version)
+		BAD("listener %s: tls min_version and max_version must be 0x0303 (1.2) "
+		    "or 0x0304 (1.3), min not above max",
+		    a);
+	if (!t->ticket_rotate_s || !t->handshake_timeout_ms)
+		BAD("listener %s: tls ticket_rotate and handshake_timeout must be "
+		    "positive",
+		    a);
+	if ((unsigned)t->ktls > RP_KTLS_OFF)
+		BAD("listener %s: unknown tls ktls mode (auto, on or off)", a);
+	if (!TEXT_OK(t->alpn) || !TEXT_OK(t->ciphers))
+		BAD("listener %s: tls alpn or ciphers are not terminated or hold a "
+		    "control character",
+		    a);
+	if (!alpn_ok(t->alpn))
+		BAD("listener %s: tls alpn must be protocol names separated by commas "
+		    "(no spaces, none empty)",
+		    a);
+	return 0;
+}
+
 static int listener_check(const struct rp_config *cfg, const struct rp_listener_config *l,
 			  char *err, size_t errlen)
 {
@@ -369,6 +446,11 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		BAD("listener %s: timeouts must be positive", a);
 	if (l->backlog < 1)
 		BAD("listener %s: backlog must be positive", a);
+	if (l->tls.enabled) {
+		ret = tls_listener_check(l, a, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 	if (l->mode == RP_MODE_FORWARD) {
 		ret = forward_check(&l->fwd, a, err, errlen);
 		if (ret < 0)
@@ -476,6 +558,51 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Loads every TLS listener's certificates and every re-encrypting cluster's
+ * trust anchors into @s, and probes kTLS when any may use it. */
+static int tls_build(struct rp_snapshot *s, char *err, size_t errlen)
+{
+	const struct rp_config *cfg = &s->cfg;
+	const struct rp_ktls_caps *caps = NULL;
+	char line[160], a[RP_ADDRSTRLEN];
+	int ret;
+
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		const struct rp_listener_config *l = &cfg->listeners[i];
+
+		if (!l->tls.enabled)
+			continue;
+		ret = rp__tls_server_new(l, l->mode == RP_MODE_HTTP, &s->tls_srv[i], err,
+					 errlen);
+		if (ret < 0)
+			return ret;
+		if (l->tls.ktls == RP_KTLS_OFF)
+			continue;
+		if (!caps) {
+			caps = rp__ktls_probe();
+			rp__ktls_describe(caps, line, sizeof(line));
+			rp_info("%s", line);
+		}
+		if (l->tls.ktls == RP_KTLS_ON && !caps->ulp) {
+			snprintf(err, errlen,
+				 "listener %s: tls ktls is on, but this kernel has no "
+				 "kTLS "
+				 "(tls ULP: %s); use ktls: auto or off",
+				 rp__addr_format(&l->addr, a, sizeof(a)),
+				 strerror(caps->ulp_errno));
+			return -EOPNOTSUPP;
+		}
+	}
+	for (unsigned k = 0; k < cfg->nclusters; k++) {
+		if (!cfg->clusters[k].tls.enabled)
+			continue;
+		ret = rp__tls_client_new(&cfg->clusters[k], &s->tls_cli[k], err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *err,
 		     size_t errlen)
 {
@@ -532,6 +659,10 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 			l->tunnel = RP_TUNNEL_SPLICE;
 		}
 	}
+
+	ret = tls_build(e->snap, err, errlen);
+	if (ret < 0)
+		goto fail_free;
 
 	e->reactors =
 		aligned_alloc(RP_CACHELINE, e->nreactors * sizeof(struct rp_reactor));
@@ -770,6 +901,8 @@ struct rp_snapshot *rp__snapshot_new(const struct rp_config *cfg, uint64_t gener
 	s->refs = 1;
 	s->generation = generation;
 	s->cfg = *cfg;
+	memset(s->tls_srv, 0, sizeof(s->tls_srv));
+	memset(s->tls_cli, 0, sizeof(s->tls_cli));
 	return s;
 }
 
@@ -781,8 +914,13 @@ struct rp_snapshot *rp__snapshot_ref(struct rp_snapshot *s)
 
 void rp__snapshot_unref(struct rp_snapshot *s)
 {
-	if (s && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(s);
+	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	for (unsigned i = 0; i < RP_MAX_LISTENERS; i++)
+		rp__tls_server_free(s->tls_srv[i]);
+	for (unsigned i = 0; i < RP_MAX_CLUSTERS; i++)
+		rp__tls_client_free(s->tls_cli[i]);
+	free(s);
 }
 
 unsigned rp__engine_nreactors(const struct rp_engine *e)

@@ -28,6 +28,9 @@
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
 #include "reverse/reverse.h"
+#include "tls/hs.h"
+#include "tls/tls.h"
+#include "tunnel/tls_tunnel.h"
 #include "tunnel/tunnel.h"
 
 struct l4_shard;
@@ -51,10 +54,12 @@ struct l4_ppbuf {
 };
 
 enum l4_phase {
-	L4_HEADER,     /* reading the client's PROXY header */
-	L4_CONNECTING, /* connecting to a backend */
-	L4_PREAMBLE,   /* sending the backend our header and early client bytes */
-	L4_TUNNEL,     /* the tunnel owns the fds */
+	L4_HEADER,	/* reading the client's PROXY header */
+	L4_CONNECTING,	/* connecting to a backend */
+	L4_PREAMBLE,	/* sending the backend our header and early client bytes */
+	L4_BACKEND_TLS, /* the TLS handshake with the backend (re-encryption) */
+	L4_EARLY,	/* sending the backend what TLS decrypted before the tunnel */
+	L4_TUNNEL,	/* the tunnel owns the fds */
 };
 
 struct l4_conn {
@@ -81,6 +86,21 @@ struct l4_conn {
 	int pp_res;	      /* of the recv or send */
 	uint64_t pp_deadline; /* ms: the whole header must be in by then */
 	struct rp_op pp_recv_op, pp_timeout_op, pp_send_op;
+	/* TLS terminated in front (tls_front.c): the client's plaintext goes
+	 * through the kernel (ktls) or through @tls in userspace. */
+	struct rp_tls *tls;
+	bool ktls;
+	uint8_t *early; /* plaintext decrypted with the handshake */
+	unsigned nearly, early_off;
+	struct rp_op early_send_op;
+	struct rp_tls_tunnel *tt; /* the tunnel, with userspace TLS */
+	/* TLS towards the backend: the kernel has its records (bktls), or
+	 * @btls does them here. */
+	struct rp_tls_hs bhs;
+	bool bhs_done;
+	struct rp_tls *btls;
+	bool bktls;
+	bool early_enc; /* @early is in btls's out buffer already */
 };
 
 struct l4_shard {
@@ -113,6 +133,10 @@ static void conn_free(struct l4_conn *c)
 	struct l4_shard *sh = c->sh;
 
 	conn_put_ppbuf(c);
+	rp__tls_free(c->tls);
+	rp__tls_free(c->btls);
+	free(c->early);
+	free(c->tt);
 	conn_release_backend(c, false);
 	if (c->pprev) {
 		*c->pprev = c->next;
@@ -135,6 +159,11 @@ static void conn_close_early(struct l4_conn *c)
 static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
 {
 	conn_free(rp_container_of(t, struct l4_conn, t));
+}
+
+static void tls_tunnel_done(struct rp_tls_tunnel *tt, enum rp_tunnel_end how)
+{
+	conn_free(tt->done_arg);
 }
 
 static void connect_cqe(struct rp_op *op, int res, uint32_t flags);
@@ -198,9 +227,162 @@ static void conn_start_tunnel(struct l4_conn *c)
 
 	/* The tunnel needs no buffer of ours: an idle one holds none. */
 	conn_put_ppbuf(c);
+	free(c->early);
+	c->early = NULL;
+	if (c->tls || c->btls) {
+		/* Userspace TLS: the tunnel takes the fds and the states. */
+		c->tt = calloc(1, sizeof(*c->tt));
+		if (!c->tt ||
+		    rp__tls_tunnel_start(c->tt, r, c->cfd, c->tls, c->bfd, c->btls,
+					 c->lis->idle_timeout_ms, tls_tunnel_done) < 0) {
+			r->stats.oom++;
+			conn_close_early(c);
+			return;
+		}
+		c->tt->done_arg = c;
+		c->tls = c->btls = NULL;
+		c->phase = L4_TUNNEL;
+		return;
+	}
 	c->phase = L4_TUNNEL;
+	c->t.ktls = (c->ktls ? 1u : 0u) | (c->bktls ? 2u : 0u);
 	rp__tunnel_start(&c->t, r, c->cfd, c->bfd, c->lis->tunnel,
 			 c->lis->idle_timeout_ms, tunnel_done);
+}
+
+/*
+ * Sends the rest of the client's bytes that came before the tunnel (with
+ * its TLS handshake, or after its PROXY header): as they are, or through
+ * the backend's userspace TLS.
+ */
+static void conn_send_early(struct l4_conn *c)
+{
+	struct io_uring_sqe *sqe;
+	const uint8_t *p = c->early + c->early_off;
+	unsigned len = c->nearly - c->early_off;
+
+	if (c->btls) {
+		if (!c->early_enc) {
+			if (rp__tls_write(c->btls, c->early, c->nearly) < 0) {
+				conn_close_early(c);
+				return;
+			}
+			c->sh->r->stats.bytes[RP_TUNNEL_COPY][0] += c->nearly;
+			c->early_enc = true;
+		}
+		p = rp__tls_out(c->btls, &len);
+	}
+	c->phase = L4_EARLY;
+	sqe = rp__reactor_sqe(c->sh->r);
+	io_uring_prep_send(sqe, c->bfd, p, len, MSG_NOSIGNAL);
+	io_uring_sqe_set_data(sqe, &c->early_send_op);
+}
+
+static void early_send_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l4_conn *c = rp_container_of(op, struct l4_conn, early_send_op);
+	unsigned left;
+
+	if (res <= 0 || c->sh->r->stopping) {
+		conn_close_early(c);
+		return;
+	}
+	if (c->btls) {
+		rp__tls_out_consumed(c->btls, (unsigned)res);
+		rp__tls_out(c->btls, &left);
+	} else {
+		c->early_off += (unsigned)res;
+		c->sh->r->stats.bytes[RP_TUNNEL_COPY][0] += (unsigned)res;
+		left = c->nearly - c->early_off;
+	}
+	if (left)
+		conn_send_early(c);
+	else
+		conn_start_tunnel(c);
+}
+
+static void conn_backend_ready(struct l4_conn *c);
+
+static void backend_tls_done(struct rp_tls_hs *hs, int res)
+{
+	struct l4_conn *c = rp_container_of(hs, struct l4_conn, bhs);
+	struct rp_reactor *r = c->sh->r;
+
+	c->bhs_done = true;
+	if (res < 0) {
+		if (res != -ECANCELED)
+			r->stats.tls_backend_failures++;
+		rp_dbg("tls to backend: %s%s%s", strerror(-res),
+		       hs->tls->errbuf[0] ? ": " : "", hs->tls->errbuf);
+		rp__tls_free(hs->tls);
+		conn_close_early(c);
+		return;
+	}
+	r->stats.tls_backend_handshakes++;
+	if (hs->ktls_on) {
+		c->bktls = true;
+		rp__tls_free(hs->tls);
+	} else {
+		c->btls = hs->tls;
+	}
+	hs->tls = NULL;
+	conn_backend_ready(c);
+}
+
+/* The backend is connected, and our PROXY header (if any) sent: TLS with
+ * it if the cluster says so, then the client's early bytes, then the
+ * tunnel. */
+static void conn_backend_ready(struct l4_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	const struct rp_cluster_config *cfg = c->cl->cfg;
+
+	if (cfg->tls.enabled && !c->bhs_done) {
+		unsigned k = (unsigned)(c->cl - c->sh->rv->cl);
+		bool ktls = cfg->tls.ktls != RP_KTLS_OFF && rp__ktls_probe()->ulp;
+		struct rp_tls *t = rp__tls_new_client(r->snap->tls_cli[k], ktls);
+
+		if (!t) {
+			r->stats.oom++;
+			conn_close_early(c);
+			return;
+		}
+		c->phase = L4_BACKEND_TLS;
+		c->bhs.no_early = true;
+		rp__tls_hs_start(&c->bhs, r, c->bfd, t, cfg->tls.ktls,
+				 cfg->connect_timeout_ms, backend_tls_done);
+		return;
+	}
+	if (c->early && c->nearly)
+		conn_send_early(c);
+	else
+		conn_start_tunnel(c);
+}
+
+/*
+ * With TLS towards the backend, the client's bytes read past its PROXY
+ * header must go through that TLS: they join the early bytes, and only our
+ * own header is sent before the handshake. false: out of memory.
+ */
+static bool pp_client_to_early(struct l4_conn *c)
+{
+	struct l4_ppbuf *pp = c->pp;
+	unsigned n = pp->out_end - pp->client_off;
+	uint8_t *e;
+
+	if (!n)
+		return true;
+	e = malloc(n + c->nearly);
+	if (!e)
+		return false;
+	memcpy(e, pp->data + pp->client_off, n);
+	if (c->nearly)
+		memcpy(e + n, c->early, c->nearly);
+	free(c->early);
+	c->early = e;
+	c->nearly += n;
+	pp->out_end = pp->client_off;
+	return true;
 }
 
 /* Sends the rest of the preamble; the send may be short, its CQE re-arms. */
@@ -232,7 +414,7 @@ static void preamble_send_cqe(struct rp_op *op, int res, uint32_t flags)
 	}
 	/* The client's early bytes were copied up, like a copy pump's. */
 	c->sh->r->stats.bytes[RP_TUNNEL_COPY][0] += c->pp->out_end - c->pp->client_off;
-	conn_start_tunnel(c);
+	conn_backend_ready(c);
 }
 
 static void connect_settled(struct l4_conn *c)
@@ -248,12 +430,17 @@ static void connect_settled(struct l4_conn *c)
 	}
 	if (c->connect_res == 0) {
 		rp__backend_ok(c->cl, c->backend);
+		if (c->pp && c->cl->cfg->tls.enabled && !pp_client_to_early(c)) {
+			r->stats.oom++;
+			conn_close_early(c);
+			return;
+		}
 		if (c->pp && c->pp->out_off < c->pp->out_end) {
 			c->phase = L4_PREAMBLE;
 			conn_send_preamble(c);
 			return;
 		}
-		conn_start_tunnel(c);
+		conn_backend_ready(c);
 		return;
 	}
 	if (c->connect_timed_out)
@@ -451,9 +638,8 @@ static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
 		header_settled(c);
 }
 
-static void l4_accept(void *state, unsigned listener, int fd)
+static struct l4_conn *conn_open(struct l4_shard *sh, unsigned listener, int fd)
 {
-	struct l4_shard *sh = state;
 	struct rp_reactor *r = sh->r;
 	const struct rp_listener_config *lis = &r->cfg->listeners[listener];
 	struct l4_conn *c = rp__pool_get(&sh->conns);
@@ -461,7 +647,7 @@ static void l4_accept(void *state, unsigned listener, int fd)
 	if (!c) {
 		r->stats.oom++;
 		close(fd);
-		return;
+		return NULL;
 	}
 	rp__reactor_conn_opened(r);
 	c->sh = sh;
@@ -475,6 +661,7 @@ static void l4_accept(void *state, unsigned listener, int fd)
 	c->pp_recv_op.fn = header_recv_cqe;
 	c->pp_timeout_op.fn = header_timeout_cqe;
 	c->pp_send_op.fn = preamble_send_cqe;
+	c->early_send_op.fn = early_send_cqe;
 	c->next = sh->list;
 	if (c->next)
 		c->next->pprev = &c->next;
@@ -485,16 +672,46 @@ static void l4_accept(void *state, unsigned listener, int fd)
 		if (!c->pp) {
 			r->stats.oom++;
 			conn_close_early(c);
-			return;
+			return NULL;
 		}
 	}
+	return c;
+}
+
+static void l4_accept(void *state, unsigned listener, int fd)
+{
+	struct l4_shard *sh = state;
+	struct l4_conn *c = conn_open(sh, listener, fd);
+
+	if (!c)
+		return;
 	/* TCP_NODELAY comes from the listener (rp__listen_socket()). */
-	if (lis->accept_proxy) {
+	if (c->lis->accept_proxy) {
 		c->phase = L4_HEADER;
-		c->pp_deadline = r->now_ms + lis->proxy_timeout_ms;
+		c->pp_deadline = sh->r->now_ms + c->lis->proxy_timeout_ms;
 		conn_recv_header(c);
 		return;
 	}
+	conn_client_known(c, 0);
+}
+
+/* A client whose TLS handshake is done (tls_front.c); the conn takes @tls
+ * (userspace records; NULL when the kernel has them) and @early. */
+static void l4_accept_tls(void *state, unsigned listener, int fd, struct rp_tls *tls,
+			  uint8_t *early, unsigned nearly)
+{
+	struct l4_shard *sh = state;
+	struct l4_conn *c = conn_open(sh, listener, fd);
+
+	if (!c) {
+		rp__tls_free(tls);
+		free(early);
+		return;
+	}
+	c->tls = tls;
+	c->ktls = !tls;
+	c->early = early;
+	c->nearly = nearly;
 	conn_client_known(c, 0);
 }
 
@@ -542,7 +759,11 @@ static void l4_stop(void *state)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->phase == L4_TUNNEL) {
+		if (c->phase == L4_TUNNEL && c->tt) {
+			rp__tls_tunnel_abort(c->tt); /* may free c */
+		} else if (c->phase == L4_BACKEND_TLS) {
+			rp__tls_hs_abort(&c->bhs); /* may free c */
+		} else if (c->phase == L4_TUNNEL) {
 			rp__tunnel_abort(&c->t); /* may free c */
 		} else {
 			/* The cancelled op settles and, the reactor stopping,
@@ -550,6 +771,7 @@ static void l4_stop(void *state)
 			struct io_uring_sqe *sqe = rp__reactor_sqe(r);
 			struct rp_op *op = c->phase == L4_HEADER     ? &c->pp_recv_op
 					   : c->phase == L4_PREAMBLE ? &c->pp_send_op
+					   : c->phase == L4_EARLY    ? &c->early_send_op
 								     : &c->connect_op;
 
 			io_uring_prep_cancel(sqe, op, 0);
@@ -571,6 +793,7 @@ static void l4_fini(void *state)
 const struct rp_reverse_half rp__l4_half = {
 	.init = l4_init,
 	.accept = l4_accept,
+	.accept_tls = l4_accept_tls,
 	.stop = l4_stop,
 	.fini = l4_fini,
 };

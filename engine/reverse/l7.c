@@ -53,6 +53,9 @@
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
 #include "reverse/reverse.h"
+#include "tls/hs.h"
+#include "tls/tls.h"
+#include "tunnel/tls_tunnel.h"
 #include "tunnel/tunnel.h"
 
 /* How long a closing connection keeps reading (and dropping) what the client
@@ -75,6 +78,12 @@ struct l7_bconn {
 	struct l7_bconn *next, **pprev;
 	struct rp_timer idle_timer;
 	struct rp_op poll_op;
+	/* TLS towards the backend (the cluster's tls): the kernel has the
+	 * records (ktls), or @tls does them here, kept with the connection in
+	 * the pool. tls_nop, tls_eof as the client's (see l7_conn). */
+	struct rp_tls *tls;
+	bool ktls;
+	bool tls_nop, tls_eof;
 };
 
 enum l7_phase {
@@ -211,6 +220,20 @@ struct l7_conn {
 	enum l7_timer tkind;
 	struct rp_timer timer;
 
+	/* A client of a TLS listener: the kernel has its records (ktls), or
+	 * @tls does them here. With @tls, client recvs take ciphertext into
+	 * its in buffer and decrypt into ibuf (tls_nop: a NOP stands for a
+	 * recv, something being readable already; tls_eof: the socket said
+	 * EOF); client sends encrypt into its out buffer and complete,
+	 * for the code above, once all of it went (tls_plain bytes). */
+	struct rp_tls *tls;
+	bool ktls;
+	bool tls_nop, tls_eof;
+	unsigned tls_plain;
+	struct rp_tls_tunnel *tt; /* after a 101, with @tls */
+	struct rp_tls_hs bhs;	  /* the backend connection's handshake */
+	unsigned btls_plain;	  /* bytes of the backend send in flight */
+
 	bool crecv_busy, csend_busy, crecv_poll, csend_poll, bsend_poll, brecv_poll;
 	struct iovec up_iov[3], down_iov[2];
 	struct msghdr up_msg, down_msg;
@@ -310,7 +333,45 @@ static bool span_eq(const char *buf, struct rp_http_span s, const char *str)
 
 static void bconn_free(struct l7_bconn *b)
 {
+	rp__tls_free(b->tls);
+	b->tls = NULL;
 	rp__pool_put(&b->sh->bconns, b);
+}
+
+/*
+ * An idle TLS backend connection became readable: a TLS 1.3 server sends
+ * its session tickets after the handshake, possibly after the response.
+ * true when only such records came (the connection stays pooled).
+ */
+static bool bconn_tls_idle_read(struct l7_bconn *b)
+{
+	uint8_t scratch[256];
+	unsigned room;
+	ssize_t n;
+	int ret;
+
+	if (b->ktls) {
+		n = recv(b->fd, scratch, sizeof(scratch), MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && errno == EIO)
+			return rp__ktls_control(b->fd) == 1;
+		return n < 0 && errno == EAGAIN;
+	}
+	for (;;) {
+		uint8_t *p = rp__tls_in_room(b->tls, &room);
+
+		if (!room)
+			return false;
+		n = recv(b->fd, p, room, MSG_DONTWAIT);
+		if (n > 0) {
+			rp__tls_in_commit(b->tls, (unsigned)n);
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			break;
+		return false;
+	}
+	ret = rp__tls_read(b->tls, scratch, sizeof(scratch));
+	return ret == RP_TLS_WANT;
 }
 
 static void bconn_unidle(struct l7_bconn *b)
@@ -340,6 +401,9 @@ static void bconn_close(struct l7_bconn *b, bool reset)
 	}
 	rp__reactor_close(r, b->fd, reset);
 	b->fd = -1;
+	/* Now, not with the bconn: a poll's CQE may never come at exit. */
+	rp__tls_free(b->tls);
+	b->tls = NULL;
 	if (!b->poll_pending)
 		bconn_free(b);
 }
@@ -362,9 +426,11 @@ static void bconn_poll_cqe(struct rp_op *op, int res, uint32_t flags)
 	 * last response. Only the last is harmless: ask the socket. */
 	if (res >= 0) {
 		char byte;
-		ssize_t n = recv(b->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+		ssize_t n = b->tls || b->ktls
+				    ? (bconn_tls_idle_read(b) ? -1 : 0)
+				    : recv(b->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
-		if (n < 0 && errno == EAGAIN) {
+		if (n < 0 && (b->tls || b->ktls || errno == EAGAIN)) {
 			bconn_unidle(b);
 			bconn_park(b); /* a fresh poll */
 			return;
@@ -441,6 +507,9 @@ static void conn_free(struct l7_conn *c)
 			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
 
 	rp__timer_cancel(&sh->r->wheel, &c->timer);
+	rp__tls_free(c->tls);
+	c->tls = NULL;
+	free(c->tt);
 	buf_put(sh, &c->ibuf);
 	buf_put(sh, &c->obuf);
 	buf_put(sh, &c->rbuf);
@@ -486,6 +555,33 @@ static void tunnel_done(struct rp_tunnel *t, enum rp_tunnel_end how)
 
 static void conn_timer_fired(struct rp_timer *t, uint64_t now);
 
+static void tls_tunnel_done(struct rp_tls_tunnel *tt, enum rp_tunnel_end how)
+{
+	struct l7_conn *c = tt->done_arg;
+
+	backend_release(c, false);
+	conn_free(c);
+}
+
+/* A clean end of a TLS client: our close_notify before the FIN (a tiny
+ * non-blocking send; if the socket is full the peer sees a plain EOF). */
+static void tls_close_notify(struct l7_conn *c)
+{
+	const uint8_t *p;
+	unsigned len;
+
+	if (c->ktls) {
+		rp__ktls_close_notify(c->cfd);
+		return;
+	}
+	if (!c->tls)
+		return;
+	rp__tls_close_notify(c->tls);
+	p = rp__tls_out(c->tls, &len);
+	if (len)
+		(void)send(c->cfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 static void conn_close_now(struct l7_conn *c, bool reset)
 {
 	RP_BUG_ON(c->inflight);
@@ -494,6 +590,8 @@ static void conn_close_now(struct l7_conn *c, bool reset)
 		c->b = NULL;
 	}
 	backend_release(c, false);
+	if (!reset)
+		tls_close_notify(c);
 	rp__reactor_close(c->sh->r, c->cfd, reset);
 	conn_free(c);
 }
@@ -515,6 +613,7 @@ static void conn_log(struct l7_conn *c)
 	e.client_len = c->peer_len;
 	e.status = c->status;
 	e.bytes_sent = c->bytes_out;
+	e.tls = c->ktls ? "ktls" : c->tls ? "userspace" : NULL;
 	if (!c->hlen) {
 		/* Refused before a head could be read (400, 408, 431...):
 		 * logged without a request line, as nginx does. */
@@ -569,13 +668,81 @@ static void linger_start(struct l7_conn *c);
 
 static void csend_cqe(struct rp_op *op, int res, uint32_t flags);
 
+/*
+ * A client send through userspace TLS: the plaintext of @iov is encrypted
+ * into the out buffer (unless a previous attempt's ciphertext is still
+ * there: a send that polled for room), then the ciphertext goes out; the
+ * CQE reports the plaintext once all of it is sent.
+ */
+static void tls_send(struct l7_conn *c, const struct iovec *iov, unsigned n)
+{
+	struct io_uring_sqe *sqe;
+	const uint8_t *p;
+	unsigned len;
+
+	p = rp__tls_out(c->tls, &len);
+	if (!c->tls_plain) {
+		for (unsigned i = 0; i < n; i++) {
+			if (rp__tls_write(c->tls, iov[i].iov_base,
+					  (unsigned)iov[i].iov_len) < 0) {
+				/* Out of memory: the connection cannot go on. */
+				sqe = c_sqe(c, &c->csend_op);
+				io_uring_prep_nop(sqe);
+				c->csend_busy = true;
+				c->tls_plain = 0;
+				rp__tls_out_consumed(c->tls, len);
+				return;
+			}
+			c->tls_plain += (unsigned)iov[i].iov_len;
+		}
+		p = rp__tls_out(c->tls, &len);
+	}
+	sqe = c_sqe(c, &c->csend_op);
+	io_uring_prep_send(sqe, c->cfd, p, len, MSG_NOSIGNAL);
+	c->csend_busy = true;
+}
+
+/* A client send's CQE with userspace TLS: true when the caller should go
+ * on with *@res as the plaintext sent (or the error). */
+static bool tls_send_done(struct l7_conn *c, int *res)
+{
+	struct io_uring_sqe *sqe;
+	const uint8_t *p;
+	unsigned len;
+
+	if (*res <= 0) {
+		if (*res == 0 || !c->tls_plain)
+			*res = -EPIPE; /* a NOP: encrypting failed */
+		return true;
+	}
+	rp__tls_out_consumed(c->tls, (unsigned)*res);
+	p = rp__tls_out(c->tls, &len);
+	if (len) {
+		/* A short send: the rest of the ciphertext first. */
+		sqe = c_sqe(c, &c->csend_op);
+		io_uring_prep_send(sqe, c->cfd, p, len, MSG_NOSIGNAL);
+		c->csend_busy = true;
+		if (c->phase != C_ERROR)
+			c->down_busy = true;
+		return false;
+	}
+	*res = (int)c->tls_plain;
+	c->tls_plain = 0;
+	return true;
+}
+
 /* Sends obuf [hsend_off, hsend_len) to the client (our own response). */
 static void error_send(struct l7_conn *c)
 {
-	struct io_uring_sqe *sqe = c_sqe(c, &c->csend_op);
+	struct io_uring_sqe *sqe;
+	struct iovec iov = {c->obuf + c->hsend_off, c->hsend_len - c->hsend_off};
 
-	io_uring_prep_send(sqe, c->cfd, c->obuf + c->hsend_off,
-			   c->hsend_len - c->hsend_off, MSG_NOSIGNAL);
+	if (c->tls) {
+		tls_send(c, &iov, 1);
+		return;
+	}
+	sqe = c_sqe(c, &c->csend_op);
+	io_uring_prep_send(sqe, c->cfd, iov.iov_base, iov.iov_len, MSG_NOSIGNAL);
 	c->csend_busy = true;
 }
 
@@ -811,6 +978,7 @@ static void linger_start(struct l7_conn *c)
 	}
 	c->phase = C_LINGER;
 	c->ilen = 0;
+	tls_close_notify(c);
 	timer_set(c, T_LINGER, r->now_ms + L7_LINGER_MS);
 	sqe = c_sqe(c, &c->shut_op);
 	io_uring_prep_shutdown(sqe, c->cfd, SHUT_WR);
@@ -824,6 +992,21 @@ static void client_recv(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe = c_sqe(c, &c->crecv_op);
 
+	if (c->tls && !c->crecv_poll) {
+		unsigned room;
+		uint8_t *p;
+
+		if (rp__tls_readable(c->tls) || c->tls_eof) {
+			/* Records are in already: decrypt them in the CQE. */
+			io_uring_prep_nop(sqe);
+			c->tls_nop = true;
+		} else {
+			p = rp__tls_in_room(c->tls, &room);
+			io_uring_prep_recv(sqe, c->cfd, p, room, 0);
+		}
+		c->crecv_busy = true;
+		return;
+	}
 	if (c->crecv_poll) {
 		io_uring_prep_poll_add(sqe, c->cfd, POLLIN | POLLRDHUP);
 	} else {
@@ -835,6 +1018,40 @@ static void client_recv(struct l7_conn *c)
 	c->crecv_busy = true;
 }
 
+/*
+ * A client recv's CQE with userspace TLS: turns the ciphertext in into
+ * plaintext in ibuf. true when the caller should go on with *@res as the
+ * plaintext bytes (0: EOF or close_notify; <0: an error).
+ */
+static bool tls_recv_done(struct l7_conn *c, int *res)
+{
+	unsigned at = c->phase == C_LINGER ? 0 : c->ilen;
+	int n;
+
+	if (c->tls_nop) {
+		c->tls_nop = false;
+	} else if (*res > 0) {
+		rp__tls_in_commit(c->tls, (unsigned)*res);
+	} else if (*res == 0) {
+		c->tls_eof = true;
+	} else {
+		return true;
+	}
+	n = rp__tls_read(c->tls, c->ibuf + at, c->sh->bufsz - at);
+	if (n > 0) {
+		*res = n;
+		return true;
+	}
+	if (n == RP_TLS_WANT && !c->tls_eof) {
+		client_recv(c);
+		return false;
+	}
+	/* close_notify, EOF (a truncation is ended like one), or bad
+	 * records. */
+	*res = n == RP_TLS_WANT || n == RP_TLS_CLOSED ? 0 : -EPROTO;
+	return true;
+}
+
 static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 {
 	struct l7_conn *c = rp_container_of(op, struct l7_conn, crecv_op);
@@ -843,6 +1060,18 @@ static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->crecv_busy = false;
 	if (!op_done(c))
 		return;
+	if (c->tls && !c->crecv_poll && !tls_recv_done(c, &res))
+		return;
+	if (c->ktls && res == -EIO && !c->crecv_poll) {
+		/* A control record: close_notify is EOF; skip what may be. */
+		int ret = rp__ktls_control(c->cfd);
+
+		if (ret == 1) {
+			client_recv(c);
+			return;
+		}
+		res = ret;
+	}
 	if (c->sp[0].on) {
 		splice_ready(c, 0, res);
 		return;
@@ -1333,7 +1562,8 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 				char node[RP_ADDRSTRLEN + 8];
 
 				forwarded_node(&c->peer, node, sizeof(node));
-				snprintf(fwd, sizeof(fwd), "for=%s;proto=http", node);
+				snprintf(fwd, sizeof(fwd), "for=%s;proto=%s", node,
+					 c->lis->tls.enabled ? "https" : "http");
 				extra[nx++] = (struct rp_http_field){"Forwarded", fwd};
 			}
 		}
@@ -1345,7 +1575,8 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		     k = rp__http_find_header(buf, req->headers, req->nheaders,
 					      "x-forwarded-proto", 17, (unsigned)k + 1))
 			req->headers[k].flags |= RP_HTTP_HDR_HOP;
-		extra[nx++] = (struct rp_http_field){"X-Forwarded-Proto", "http"};
+		extra[nx++] = (struct rp_http_field){
+			"X-Forwarded-Proto", c->lis->tls.enabled ? "https" : "http"};
 	}
 	if (!c->fwd_mode && hc->via)
 		extra[nx++] = (struct rp_http_field){"Via", req->minor ? "1.1 ringproxy"
@@ -1460,6 +1691,78 @@ static void head_try(struct l7_conn *c)
 static void bconn_cqe(struct rp_op *op, int res, uint32_t flags);
 static void btimeout_cqe(struct rp_op *op, int res, uint32_t flags);
 
+static void backend_tls_done(struct rp_tls_hs *hs, int res)
+{
+	struct l7_conn *c = rp_container_of(hs, struct l7_conn, bhs);
+	struct rp_reactor *r = c->sh->r;
+	struct l7_bconn *b = c->b;
+
+	if (res < 0 && res != -ECANCELED) {
+		r->stats.tls_backend_failures++;
+		rp_dbg("tls to backend: %s%s%s", strerror(-res),
+		       hs->tls->errbuf[0] ? ": " : "", hs->tls->errbuf);
+	}
+	if (res < 0) {
+		rp__tls_free(hs->tls);
+	} else {
+		r->stats.tls_backend_handshakes++;
+		if (hs->ktls_on) {
+			b->ktls = true;
+			rp__tls_free(hs->tls);
+		} else {
+			b->tls = hs->tls;
+		}
+	}
+	hs->tls = NULL;
+	if (!op_done(c))
+		return;
+	if (res < 0) {
+		if (c->backend >= 0)
+			rp__backend_failed(c->cl, c->backend, "failed TLS handshakes");
+		conn_fail(c, 502);
+		return;
+	}
+	c->b_active = r->now_ms;
+	up_run(c);
+}
+
+/*
+ * TLS with a freshly connected backend: our PROXY header (if any) goes
+ * first in the clear, as HAProxy sends it; then the handshake, counted as
+ * one operation in flight so that quiescing waits for it.
+ */
+static void backend_tls_start(struct l7_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	const struct rp_cluster_config *cfg = c->cl->cfg;
+	unsigned k = (unsigned)(c->cl - c->sh->rv->cl);
+	bool ktls = cfg->tls.ktls != RP_KTLS_OFF && rp__ktls_probe()->ulp;
+	struct rp_tls *t;
+
+	if (c->ppoff < c->pplen) {
+		/* A new socket's send buffer is empty: this cannot block. */
+		ssize_t n = send(c->b->fd, c->pphdr + c->ppoff, c->pplen - c->ppoff,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n != (ssize_t)(c->pplen - c->ppoff)) {
+			conn_fail(c, 502);
+			return;
+		}
+		c->ppoff = c->pplen;
+	}
+	t = rp__tls_new_client(r->snap->tls_cli[k], ktls);
+	if (!t) {
+		r->stats.oom++;
+		conn_fail(c, 502);
+		return;
+	}
+	memset(&c->bhs, 0, sizeof(c->bhs));
+	c->bhs.no_early = true;
+	c->inflight++;
+	rp__tls_hs_start(&c->bhs, r, c->b->fd, t, cfg->tls.ktls, cfg->connect_timeout_ms,
+			 backend_tls_done);
+}
+
 static void connect_settled(struct l7_conn *c)
 {
 	struct rp_reactor *r = c->sh->r;
@@ -1467,6 +1770,10 @@ static void connect_settled(struct l7_conn *c)
 	if (c->connect_res == 0) {
 		rp__backend_ok(c->cl, c->backend);
 		c->b_active = r->now_ms;
+		if (c->cl->cfg->tls.enabled && !c->fwd_mode) {
+			backend_tls_start(c);
+			return;
+		}
 		up_run(c);
 		return;
 	}
@@ -1658,6 +1965,56 @@ static int up_scan(struct l7_conn *c)
 	return 0;
 }
 
+/* A backend send through userspace TLS (see tls_send for the client's). */
+static void btls_send(struct l7_conn *c, const struct iovec *iov, unsigned n)
+{
+	struct rp_tls *t = c->b->tls;
+	struct io_uring_sqe *sqe;
+	const uint8_t *p;
+	unsigned len;
+
+	if (!c->btls_plain) {
+		for (unsigned i = 0; i < n; i++) {
+			if (rp__tls_write(t, iov[i].iov_base, (unsigned)iov[i].iov_len) <
+			    0) {
+				sqe = c_sqe(c, &c->bsend_op);
+				io_uring_prep_nop(sqe);
+				c->btls_plain = 0;
+				return;
+			}
+			c->btls_plain += (unsigned)iov[i].iov_len;
+		}
+	}
+	p = rp__tls_out(t, &len);
+	sqe = c_sqe(c, &c->bsend_op);
+	io_uring_prep_send(sqe, c->b->fd, p, len, MSG_NOSIGNAL);
+}
+
+static bool btls_send_done(struct l7_conn *c, int *res)
+{
+	struct rp_tls *t = c->b->tls;
+	struct io_uring_sqe *sqe;
+	const uint8_t *p;
+	unsigned len;
+
+	if (*res <= 0) {
+		if (*res == 0 || !c->btls_plain)
+			*res = -EPIPE;
+		return true;
+	}
+	rp__tls_out_consumed(t, (unsigned)*res);
+	p = rp__tls_out(t, &len);
+	if (len) {
+		sqe = c_sqe(c, &c->bsend_op);
+		io_uring_prep_send(sqe, c->b->fd, p, len, MSG_NOSIGNAL);
+		c->up_busy = true;
+		return false;
+	}
+	*res = (int)c->btls_plain;
+	c->btls_plain = 0;
+	return true;
+}
+
 static void up_send(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -1682,11 +2039,15 @@ static void up_send(struct l7_conn *c)
 		c->up_iov[n].iov_base = c->ibuf + c->fwd;
 		c->up_iov[n++].iov_len = c->up_len;
 	}
-	memset(&c->up_msg, 0, sizeof(c->up_msg));
-	c->up_msg.msg_iov = c->up_iov;
-	c->up_msg.msg_iovlen = n;
-	sqe = c_sqe(c, &c->bsend_op);
-	io_uring_prep_sendmsg(sqe, c->b->fd, &c->up_msg, MSG_NOSIGNAL);
+	if (c->b->tls) {
+		btls_send(c, c->up_iov, n);
+	} else {
+		memset(&c->up_msg, 0, sizeof(c->up_msg));
+		c->up_msg.msg_iov = c->up_iov;
+		c->up_msg.msg_iovlen = n;
+		sqe = c_sqe(c, &c->bsend_op);
+		io_uring_prep_sendmsg(sqe, c->b->fd, &c->up_msg, MSG_NOSIGNAL);
+	}
 	c->up_busy = true;
 	/* The response is awaited from the first send on: one loop turn
 	 * less than waiting for that send's completion. */
@@ -1789,6 +2150,8 @@ static void bsend_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->up_busy = false;
 	if (!op_done(c))
 		return;
+	if (c->b->tls && !c->bsend_poll && !btls_send_done(c, &res))
+		return;
 	if (c->sp[0].on) {
 		splice_ready(c, 0, res);
 		return;
@@ -1846,12 +2209,25 @@ static void brecv_cqe(struct rp_op *op, int res, uint32_t flags);
 static void down_recv(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe = c_sqe(c, &c->brecv_op);
+	struct l7_bconn *b = c->b;
 
-	if (c->brecv_poll)
-		io_uring_prep_poll_add(sqe, c->b->fd, POLLIN | POLLRDHUP);
-	else
-		io_uring_prep_recv(sqe, c->b->fd, c->rbuf + c->rlen,
-				   c->sh->bufsz - c->rlen, 0);
+	if (c->brecv_poll) {
+		io_uring_prep_poll_add(sqe, b->fd, POLLIN | POLLRDHUP);
+	} else if (b->tls) {
+		unsigned room;
+		uint8_t *p;
+
+		if (rp__tls_readable(b->tls) || b->tls_eof) {
+			io_uring_prep_nop(sqe);
+			b->tls_nop = true;
+		} else {
+			p = rp__tls_in_room(b->tls, &room);
+			io_uring_prep_recv(sqe, b->fd, p, room, 0);
+		}
+	} else {
+		io_uring_prep_recv(sqe, b->fd, c->rbuf + c->rlen, c->sh->bufsz - c->rlen,
+				   0);
+	}
 	c->down_recv_busy = true;
 	xchg_timer_arm(c);
 }
@@ -1929,6 +2305,12 @@ static void down_send(struct l7_conn *c)
 		c->down_iov[n].iov_base = c->rbuf + c->roff;
 		c->down_iov[n++].iov_len = c->rw - c->roff;
 	}
+	if (c->tls) {
+		tls_send(c, c->down_iov, n);
+		c->down_busy = true;
+		c->resp_started = true;
+		return;
+	}
 	memset(&c->down_msg, 0, sizeof(c->down_msg));
 	c->down_msg.msg_iov = c->down_iov;
 	c->down_msg.msg_iovlen = n;
@@ -2001,6 +2383,8 @@ static void csend_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->csend_busy = false;
 	c->down_busy = false;
 	if (!op_done(c))
+		return;
+	if (c->tls && !c->csend_poll && !tls_send_done(c, &res))
 		return;
 	if (c->sp[1].on) {
 		splice_ready(c, 1, res);
@@ -2191,6 +2575,34 @@ static void down_input(struct l7_conn *c)
 	resp_head(c, &sh->resp, (unsigned)n);
 }
 
+/* A backend recv's CQE with userspace TLS (see tls_recv_done). */
+static bool btls_recv_done(struct l7_conn *c, int *res)
+{
+	struct l7_bconn *b = c->b;
+	int n;
+
+	if (b->tls_nop) {
+		b->tls_nop = false;
+	} else if (*res > 0) {
+		rp__tls_in_commit(b->tls, (unsigned)*res);
+	} else if (*res == 0) {
+		b->tls_eof = true;
+	} else {
+		return true;
+	}
+	n = rp__tls_read(b->tls, c->rbuf + c->rlen, c->sh->bufsz - c->rlen);
+	if (n > 0) {
+		*res = n;
+		return true;
+	}
+	if (n == RP_TLS_WANT && !b->tls_eof) {
+		down_recv(c);
+		return false;
+	}
+	*res = n == RP_TLS_WANT || n == RP_TLS_CLOSED ? 0 : -EPROTO;
+	return true;
+}
+
 static void brecv_cqe(struct rp_op *op, int res, uint32_t flags)
 {
 	struct l7_conn *c = rp_container_of(op, struct l7_conn, brecv_op);
@@ -2199,6 +2611,17 @@ static void brecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->down_recv_busy = false;
 	if (!op_done(c))
 		return;
+	if (c->b->tls && !c->brecv_poll && !btls_recv_done(c, &res))
+		return;
+	if (c->b->ktls && res == -EIO && !c->brecv_poll) {
+		int ret = rp__ktls_control(c->b->fd);
+
+		if (ret == 1) {
+			down_recv(c);
+			return;
+		}
+		res = ret;
+	}
 	if (c->sp[1].on) {
 		splice_ready(c, 1, res);
 		return;
@@ -2254,7 +2677,7 @@ static bool splice_start(struct l7_conn *c, int d, uint64_t left)
 	uint64_t thr = c->lis->http.splice_threshold;
 	struct l7_splice *sp = &c->sp[d];
 
-	if (!thr || left <= thr)
+	if (!thr || left <= thr || c->tls || c->b->tls)
 		return false;
 	if (!sp->have_pipe) {
 		if (rp__pipe_get(&r->pipes, &sp->pipe) < 0) {
@@ -2467,6 +2890,8 @@ static void upgrade_start(struct l7_conn *c)
 	struct rp_reactor *r = sh->r;
 	struct l7_bconn *b = c->b;
 	int bfd = b->fd;
+	struct rp_tls *btls = b->tls;
+	bool bktls = b->ktls;
 
 	if (c->fwd < c->ilen) {
 		/* Client bytes past the request: a client must wait for the
@@ -2481,6 +2906,7 @@ static void upgrade_start(struct l7_conn *c)
 	/* The tunnel owns the descriptor now; the bconn goes (its idle poll,
 	 * if one is still due, frees it). */
 	b->fd = -1;
+	b->tls = NULL; /* the tunnel's, with the descriptor */
 	c->b = NULL;
 	if (b->poll_pending)
 		b->closing = true;
@@ -2490,6 +2916,23 @@ static void upgrade_start(struct l7_conn *c)
 	buf_put(sh, &c->obuf);
 	buf_put(sh, &c->rbuf);
 	c->phase = C_TUNNEL;
+	if (c->tls || btls) {
+		c->tt = calloc(1, sizeof(*c->tt));
+		if (!c->tt ||
+		    rp__tls_tunnel_start(c->tt, r, c->cfd, c->tls, bfd, btls,
+					 c->lis->idle_timeout_ms, tls_tunnel_done) < 0) {
+			r->stats.oom++;
+			close(bfd);
+			rp__tls_free(btls);
+			rp__reactor_close(r, c->cfd, true);
+			conn_free(c);
+			return;
+		}
+		c->tt->done_arg = c;
+		c->tls = NULL; /* the tunnel's now */
+		return;
+	}
+	c->t.ktls = (c->ktls ? 1u : 0u) | (bktls ? 2u : 0u);
 	rp__tunnel_start(&c->t, r, c->cfd, bfd, RP_TUNNEL_AUTO, c->lis->idle_timeout_ms,
 			 tunnel_done);
 }
@@ -2567,6 +3010,40 @@ static void l7_accept(void *state, unsigned listener, int fd)
 	client_recv(c);
 }
 
+/* A client whose TLS handshake is done (tls_front.c). */
+static void l7_accept_tls(void *state, unsigned listener, int fd, struct rp_tls *tls,
+			  uint8_t *early, unsigned nearly)
+{
+	struct l7_shard *sh = state;
+	struct rp_reactor *r = sh->r;
+	struct l7_conn *c = conn_new(sh, listener, fd);
+
+	if (!c || nearly > sh->bufsz) {
+		/* More than a buffer came with the handshake: a client
+		 * pipelining that much before any answer is refused. */
+		if (c) {
+			r->stats.bad_requests++;
+			rp__reactor_close(r, fd, true);
+			conn_free(c);
+		}
+		rp__tls_free(tls);
+		free(early);
+		return;
+	}
+	c->tls = tls;
+	c->ktls = !tls;
+	timer_set(c, T_HEADER, r->now_ms + c->lis->http.header_timeout_ms);
+	if (nearly) {
+		memcpy(c->ibuf, early, nearly);
+		c->ilen = nearly;
+		free(early);
+		head_try(c);
+		return;
+	}
+	free(early);
+	client_recv(c);
+}
+
 static void l7_drain(void *state)
 {
 	struct l7_shard *sh = state;
@@ -2585,7 +3062,9 @@ static void l7_stop(void *state)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->phase == C_TUNNEL)
+		if (c->phase == C_TUNNEL && c->tt)
+			rp__tls_tunnel_abort(c->tt); /* may free c */
+		else if (c->phase == C_TUNNEL)
 			rp__tunnel_abort(&c->t); /* may free c */
 		else
 			conn_quiesce(c, A_CLOSE, 0); /* may free c */
@@ -2703,6 +3182,7 @@ static void l7_fini(void *state)
 const struct rp_reverse_half rp__l7_half = {
 	.init = l7_init,
 	.accept = l7_accept,
+	.accept_tls = l7_accept_tls,
 	.drain = l7_drain,
 	.stop = l7_stop,
 	.fini = l7_fini,

@@ -29,6 +29,7 @@ static void reverse_fini(struct rp_reactor *r, void *state)
 {
 	struct rp_reverse *rv = state;
 
+	rp__tls_front_fini(rv->tls);
 	if (rv->fwd)
 		rp__forward_half.fini(rv->fwd);
 	if (rv->l7)
@@ -69,6 +70,13 @@ static int reverse_init(struct rp_reactor *r, void **state)
 		if (ret < 0)
 			goto fail;
 	}
+	for (unsigned i = 0; i < cfg->nlisteners && !rv->tls; i++) {
+		if (!cfg->listeners[i].tls.enabled)
+			continue;
+		ret = rp__tls_front_init(rv, &rv->tls);
+		if (ret < 0)
+			goto fail;
+	}
 	/* Absolute-form requests on forward listeners are served by the HTTP
 	 * half. */
 	if (rv->fwd && !rv->l7) {
@@ -104,7 +112,10 @@ static void reverse_accept(struct rp_reactor *r, void *state, unsigned listener,
 	struct rp_reverse *rv = state;
 	enum rp_listener_mode mode = r->cfg->listeners[listener].mode;
 
-	half_of(mode)->accept(*state_of(rv, mode), listener, fd);
+	if (r->cfg->listeners[listener].tls.enabled)
+		rp__tls_front_accept(rv->tls, listener, fd);
+	else
+		half_of(mode)->accept(*state_of(rv, mode), listener, fd);
 }
 
 static void reverse_stop(struct rp_reactor *r, void *state)
@@ -112,6 +123,8 @@ static void reverse_stop(struct rp_reactor *r, void *state)
 	struct rp_reverse *rv = state;
 
 	checks_stop(rv);
+	if (rv->tls)
+		rp__tls_front_stop(rv->tls);
 	if (rv->l4)
 		rp__l4_half.stop(rv->l4);
 	if (rv->l7)

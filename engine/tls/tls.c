@@ -151,6 +151,14 @@ unsigned rp__tls_in_need(const struct rp_tls *t)
 	return 5 + len - have;
 }
 
+bool rp__tls_readable(struct rp_tls *t)
+{
+	if (SSL_pending(t->ssl))
+		return true;
+	scan_records(t);
+	return t->whole_end > t->in_off;
+}
+
 static int bio_read(BIO *b, char *out, int len)
 {
 	struct rp_tls *t = BIO_get_data(b);
@@ -517,6 +525,13 @@ static int server_ctx(struct rp_tls_server *s, const struct rp_listener_config *
 		return -EINVAL;
 	}
 	if (!SSL_CTX_use_PrivateKey_file(ctx, cc->key, SSL_FILETYPE_PEM)) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(err, errlen,
+				 "listener %s: tls key %s does not match certificate %s",
+				 a, cc->key, cc->cert);
+			return -EINVAL;
+		}
 		ssl_error(why, sizeof(why));
 		snprintf(err, errlen,
 			 "listener %s: tls key %s: not a PEM private key (%s)", a,
@@ -983,13 +998,12 @@ void rp__ktls_describe(const struct rp_ktls_caps *c, char *out, size_t cap)
 			 c->chacha ? "chacha20-poly1305" : "");
 }
 
-bool rp__tls_ktls_possible(const struct rp_tls *t, const struct rp_ktls_caps *c)
+bool rp__tls_ktls_cipher(const struct rp_tls *t, const struct rp_ktls_caps *c)
 {
 	const SSL_CIPHER *ci = SSL_get_current_cipher(t->ssl);
 	int nid;
 
-	if (!c->ulp || !ci || rp__tls_in_pending(t) || t->out_len != t->out_off ||
-	    SSL_pending(t->ssl))
+	if (!c->ulp || !ci)
 		return false;
 	if (SSL_version(t->ssl) == TLS1_3_VERSION && !t->have_secrets)
 		return false;
@@ -1082,6 +1096,8 @@ int rp__tls_ktls(struct rp_tls *t, int fd, bool *clean)
 	int ret = 0;
 
 	*clean = true;
+	if (rp__tls_in_pending(t) || t->out_len != t->out_off || SSL_pending(ssl))
+		return -EAGAIN; /* BoringSSL still holds records: not at a boundary */
 	if (tls13) {
 		const EVP_MD *md = t->secret_len == 48 ? EVP_sha384() : EVP_sha256();
 		const uint8_t *rs = t->server ? t->client_secret : t->server_secret;

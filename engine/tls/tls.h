@@ -109,6 +109,11 @@ void rp__tls_free(struct rp_tls *t);
  */
 uint8_t *rp__tls_in_room(struct rp_tls *t, unsigned *room);
 
+/* Whether a read would make progress without more ciphertext: decrypted
+ * bytes wait in BoringSSL (a read smaller than a record), or whole records
+ * in the in buffer. */
+bool rp__tls_readable(struct rp_tls *t);
+
 /* Bytes the record in progress still lacks (0: none in progress). */
 unsigned rp__tls_in_need(const struct rp_tls *t);
 
@@ -157,15 +162,13 @@ const char *rp__tls_cipher(const struct rp_tls *t);
 bool rp__tls_resumed(const struct rp_tls *t);
 const char *rp__tls_sni(const struct rp_tls *t);
 
-/*
- * Whether the negotiated cipher can go to this kernel. When it can, the
- * whole out buffer must have been sent and no ciphertext be pending.
- */
-bool rp__tls_ktls_possible(const struct rp_tls *t, const struct rp_ktls_caps *caps);
+/* Whether the negotiated cipher (and version) can go to this kernel. */
+bool rp__tls_ktls_cipher(const struct rp_tls *t, const struct rp_ktls_caps *caps);
 
 /*
- * Installs RX then TX keys on @fd. 0: both in the kernel (the SSL object is
- * no longer needed); -errno: nothing usable was installed when
+ * Installs RX then TX keys on @fd; the out buffer must have been sent and no
+ * ciphertext be pending (else -EAGAIN). 0: both in the kernel (the SSL
+ * object is no longer needed); -errno: nothing usable was installed when
  * *@clean, else RX went in and TX did not (the connection must be closed).
  */
 int rp__tls_ktls(struct rp_tls *t, int fd, bool *clean);

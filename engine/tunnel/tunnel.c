@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/uring_compat.h"
+#include "tls/tls.h"
 #include "tunnel/tunnel.h"
 
 /* Bytes a splice pump moves before yielding the reactor to others. */
@@ -109,6 +110,8 @@ static void pump_finish(struct rp_pump *p)
 	p->done = true;
 	if (p->pipe.rfd >= 0)
 		rp__pipe_put(&t->r->pipes, &p->pipe, true);
+	if (t->ktls >> !p->dir & 1)
+		rp__ktls_close_notify(p->dst);
 	if (t->pump[0].done && t->pump[1].done) {
 		/* Both sources said EOF, so both receive queues are empty and
 		 * the close sends the FIN: no shutdown needed. */
@@ -123,6 +126,29 @@ static void pump_error(struct rp_pump *p, int err)
 {
 	rp_dbg("tunnel %s: %s", p->dir ? "down" : "up", strerror(-err));
 	tunnel_close(p->t, RP_TUNNEL_ERROR);
+}
+
+/*
+ * A read from the source failed. On a kTLS socket EIO (recv) and EINVAL
+ * (splice) mean a control record is next: read it; a close_notify is EOF,
+ * a record to skip lets the pump go on. true: the pump may run again.
+ */
+static bool pump_read_error(struct rp_pump *p, int err)
+{
+	int ret;
+
+	if (!(p->t->ktls >> p->dir & 1) || (err != -EIO && err != -EINVAL)) {
+		pump_error(p, err);
+		return false;
+	}
+	ret = rp__ktls_control(p->src);
+	if (ret < 0) {
+		pump_error(p, ret);
+		return false;
+	}
+	if (ret == 0)
+		p->eof = true;
+	return true;
 }
 
 static bool pump_take_pipe(struct rp_pump *p)
@@ -203,8 +229,7 @@ static void splice_run(struct rp_pump *p)
 			p->eof = true;
 		} else if (errno == EAGAIN) {
 			break;
-		} else if (errno != EINTR) {
-			pump_error(p, -errno);
+		} else if (errno != EINTR && !pump_read_error(p, -errno)) {
 			return;
 		}
 	}
@@ -268,8 +293,8 @@ static void ring_in_cqe(struct rp_op *op, int res, uint32_t flags)
 		ring_run(p);
 	} else if (res == -EAGAIN) {
 		ring_wait(p, true);
-	} else {
-		pump_error(p, res);
+	} else if (pump_read_error(p, res)) {
+		ring_run(p);
 	}
 	tunnel_leave(t);
 }
@@ -415,7 +440,12 @@ static void copy_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 				       POLLIN | POLLRDHUP);
 	} else {
 		copy_put_buffers(p);
-		pump_error(p, res);
+		if (pump_read_error(p, res)) {
+			if (p->eof)
+				pump_finish(p);
+			else
+				pump_run(p);
+		}
 	}
 	tunnel_leave(t);
 }

@@ -77,6 +77,10 @@ struct rp_tunnel {
 	unsigned idle_ms;
 	struct rp_timer idle;
 	rp_tunnel_done_fn done;
+	/* Bit i: fd[i] is a kTLS socket (set before rp__tunnel_start). Its
+	 * control records end reads with EIO/EINVAL: a close_notify is its
+	 * EOF; its clean end sends our close_notify before the FIN. */
+	unsigned ktls;
 };
 
 /*

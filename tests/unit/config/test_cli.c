@@ -834,8 +834,8 @@ static void test_cli_forward_errors_are_clear(void)
 static void test_cli_forward_help_lists_the_options(void)
 {
 	static const char *const names[] = {
-		"ringproxy forward [--listen ADDR] [--anonymity "
-		"transparent|anonymous|elite]",
+		("ringproxy forward [--listen ADDR] [--anonymity "
+		 "transparent|anonymous|elite]"),
 		"[--allow-dest CIDR]... [--users FILE]",
 		"forward options:",
 		"--anonymity LEVEL",
@@ -969,6 +969,377 @@ static void test_cli_forward_value_syntaxes(void)
 	readable[0] = '\0';
 }
 
+static void test_cli_tls_options(void)
+{
+	/* Pairs by position, whatever the order: the second --tls-key is the
+	 * second --tls-cert's though given before it. */
+	int ret = PARSE(
+		&cli, err, "reverse", "--mode", "http", "--listen", "127.0.0.1:8443",
+		"--tls-cert", "/etc/rp/a.pem", "--tls-key", "/etc/rp/a.key",
+		"--tls-key=b.key", "--tls-cert", "b.pem", "--tls-strict-sni",
+		"--tls-alpn", "h2,http/1.1", "--tls-min", "1.3", "--tls-max=1.3",
+		"--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "--no-tls-tickets",
+		"--tls-ticket-rotate", "2h", "--tls-handshake-timeout", "750ms",
+		"--tls-ktls", "on", "--listen", "[::1]:8443", "--to", "127.0.0.1:9443",
+		"--backend-tls", "--backend-ca", "/etc/ssl/ca.pem", "--backend-sni",
+		"backend.example", "--no-backend-verify", "--backend-ktls", "off");
+	const struct rp_tls_backend_config *b = &cli.cfg.clusters[0].tls;
+
+	expect_http_ok(ret);
+	CU_ASSERT_EQUAL_FATAL(cli.cfg.nlisteners, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct rp_tls_listener_config *t = &cli.cfg.listeners[i].tls;
+
+		CU_ASSERT_TRUE(t->enabled);
+		CU_ASSERT_EQUAL_FATAL(t->ncerts, 2);
+		CU_ASSERT_STRING_EQUAL(t->certs[0].cert, "/etc/rp/a.pem");
+		CU_ASSERT_STRING_EQUAL(t->certs[0].key, "/etc/rp/a.key");
+		CU_ASSERT_STRING_EQUAL(t->certs[1].cert, "b.pem");
+		CU_ASSERT_STRING_EQUAL(t->certs[1].key, "b.key");
+		CU_ASSERT_TRUE(t->strict_sni);
+		CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+		CU_ASSERT_EQUAL(t->min_version, 0x0304);
+		CU_ASSERT_EQUAL(t->max_version, 0x0304);
+		CU_ASSERT_STRING_EQUAL(t->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+		CU_ASSERT_FALSE(t->tickets);
+		CU_ASSERT_EQUAL(t->ticket_rotate_s, 7200);
+		CU_ASSERT_EQUAL(t->handshake_timeout_ms, 750);
+		CU_ASSERT_EQUAL(t->ktls, RP_KTLS_ON);
+	}
+	CU_ASSERT_TRUE(b->enabled);
+	CU_ASSERT_STRING_EQUAL(b->ca, "/etc/ssl/ca.pem");
+	CU_ASSERT_STRING_EQUAL(b->sni, "backend.example");
+	CU_ASSERT_FALSE(b->verify);
+	CU_ASSERT_EQUAL(b->ktls, RP_KTLS_OFF);
+
+	/* mode tcp too; the files are not read here (the engine does). */
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "--listen", "127.0.0.1:8443", "--to",
+				    "127.0.0.1:1", "--tls-cert", "/nonexistent/c",
+				    "--tls-key", "/nonexistent/k", "--tls-ktls", "off",
+				    "--tls-min", "1.2", "--tls-max", "1.2"),
+			      0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].mode, RP_MODE_TCP);
+	CU_ASSERT_TRUE(cli.cfg.listeners[0].tls.enabled);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tls.ncerts, 1);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].tls.certs[0].cert, "/nonexistent/c");
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tls.ktls, RP_KTLS_OFF);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tls.min_version, 0x0303);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tls.max_version, 0x0303);
+	CU_ASSERT_FALSE(cli.cfg.clusters[0].tls.enabled);
+}
+
+static void test_cli_tls_defaults(void)
+{
+	struct rp_listener_config ldef;
+	struct rp_cluster_config *cdef = malloc(sizeof(*cdef));
+	const struct rp_tls_listener_config *t = &cli.cfg.listeners[0].tls;
+	const struct rp_tls_backend_config *b = &cli.cfg.clusters[0].tls;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cdef);
+	rp_listener_config_init(&ldef);
+	rp_cluster_config_init(cdef, "default");
+	/* No TLS option: none, and the defaults untouched. */
+	CU_ASSERT_EQUAL_FATAL(
+		PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1"), 0);
+	CU_ASSERT_EQUAL(memcmp(t, &ldef.tls, sizeof(*t)), 0);
+	CU_ASSERT_EQUAL(memcmp(b, &cdef->tls, sizeof(*b)), 0);
+	CU_ASSERT_FALSE(t->enabled);
+	CU_ASSERT_FALSE(b->enabled);
+	/* One pair and --backend-tls: the rest the defaults. */
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to",
+				    "127.0.0.1:1", "--tls-cert", "c.pem", "--tls-key",
+				    "k.pem", "--backend-tls"),
+			      0);
+	CU_ASSERT_TRUE(t->enabled);
+	CU_ASSERT_EQUAL(t->ncerts, 1);
+	CU_ASSERT_FALSE(t->strict_sni);
+	CU_ASSERT_STRING_EQUAL(t->alpn, "");
+	CU_ASSERT_STRING_EQUAL(t->ciphers, "");
+	CU_ASSERT_EQUAL(t->min_version, 0x0303);
+	CU_ASSERT_EQUAL(t->max_version, 0x0304);
+	CU_ASSERT_TRUE(t->tickets);
+	CU_ASSERT_EQUAL(t->ticket_rotate_s, 3600);
+	CU_ASSERT_EQUAL(t->handshake_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(t->ktls, RP_KTLS_AUTO);
+	CU_ASSERT_TRUE(b->enabled);
+	CU_ASSERT_TRUE(b->verify);
+	CU_ASSERT_STRING_EQUAL(b->ca, "");
+	CU_ASSERT_STRING_EQUAL(b->sni, "");
+	CU_ASSERT_EQUAL(b->ktls, RP_KTLS_AUTO);
+	free(cdef);
+}
+
+static void test_cli_tls_errors_are_clear(void)
+{
+#define BASE "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1"
+#define PAIR "--tls-cert", "c.pem", "--tls-key", "k.pem"
+	static const char *const needs_cert[][2] = {
+		{"--tls-key", "k.pem"},
+		{"--tls-strict-sni", NULL},
+		{"--tls-alpn", "h2"},
+		{"--tls-min", "1.2"},
+		{"--tls-max", "1.3"},
+		{"--tls-ciphers", "ECDHE"},
+		{"--no-tls-tickets", NULL},
+		{"--tls-ticket-rotate", "1h"},
+		{"--tls-handshake-timeout", "5s"},
+		{"--tls-ktls", "auto"},
+	};
+	static const char *const needs_backend_tls[][2] = {
+		{"--backend-ca", "/etc/ssl/ca.pem"},
+		{"--backend-sni", "a.example"},
+		{"--no-backend-verify", NULL},
+		{"--backend-ktls", "on"},
+	};
+	char many[RP_MAX_CERTS + 1][2][16];
+	char *argv[4 * (RP_MAX_CERTS + 1) + 6];
+	char want[128], long_path[RP_PATH_MAX + 1];
+	int argc = 0;
+
+	/* Every TLS option needs --tls-cert, every backend one --backend-tls. */
+	for (unsigned i = 0; i < sizeof(needs_cert) / sizeof(needs_cert[0]); i++) {
+		char *a[] = {"ringproxy",
+			     "--listen",
+			     "127.0.0.1:80",
+			     "--to",
+			     "127.0.0.1:1",
+			     (char *)needs_cert[i][0],
+			     (char *)needs_cert[i][1],
+			     NULL};
+
+		snprintf(want, sizeof(want), "%s needs --tls-cert", needs_cert[i][0]);
+		expect_error(rp__cli_parse(needs_cert[i][1] ? 7 : 6, a, &cli, err,
+					   sizeof(err)),
+			     want);
+		/* ...and ringproxy forward has none of them. */
+		a[1] = "forward";
+		a[2] = (char *)needs_cert[i][0];
+		a[3] = (char *)needs_cert[i][1];
+		snprintf(want, sizeof(want), "%s is only for ringproxy reverse",
+			 needs_cert[i][0]);
+		expect_error(rp__cli_parse(needs_cert[i][1] ? 4 : 3, a, &cli, err,
+					   sizeof(err)),
+			     want);
+	}
+	for (unsigned i = 0; i < sizeof(needs_backend_tls) / sizeof(needs_backend_tls[0]);
+	     i++) {
+		char *a[] = {"ringproxy",
+			     "--listen",
+			     "127.0.0.1:80",
+			     "--to",
+			     "127.0.0.1:1",
+			     (char *)needs_backend_tls[i][0],
+			     (char *)needs_backend_tls[i][1],
+			     NULL};
+
+		snprintf(want, sizeof(want), "%s needs --backend-tls",
+			 needs_backend_tls[i][0]);
+		expect_error(rp__cli_parse(needs_backend_tls[i][1] ? 7 : 6, a, &cli, err,
+					   sizeof(err)),
+			     want);
+		a[1] = "forward";
+		a[2] = (char *)needs_backend_tls[i][0];
+		a[3] = (char *)needs_backend_tls[i][1];
+		snprintf(want, sizeof(want), "%s is only for ringproxy reverse",
+			 needs_backend_tls[i][0]);
+		expect_error(rp__cli_parse(needs_backend_tls[i][1] ? 4 : 3, a, &cli, err,
+					   sizeof(err)),
+			     want);
+	}
+	expect_error(PARSE(&cli, err, "forward", "--tls-cert", "c.pem"),
+		     "--tls-cert is only for ringproxy reverse");
+	expect_error(PARSE(&cli, err, "forward", "--backend-tls"),
+		     "--backend-tls is only for ringproxy reverse");
+
+	/* Pairs. */
+	expect_error(PARSE(&cli, err, BASE, "--tls-cert", "c.pem"),
+		     "--tls-cert and --tls-key go in pairs, the n-th key with the n-th "
+		     "certificate: got 1 --tls-cert and 0 --tls-key");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-key", "k2.pem"),
+		     "got 1 --tls-cert and 2 --tls-key");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-cert", "c2.pem"),
+		     "got 2 --tls-cert and 1 --tls-key");
+	expect_error(PARSE(&cli, err, BASE, "--tls-cert", "", "--tls-key", "k.pem"),
+		     "--tls-cert: expected a file path, got ''");
+	expect_error(PARSE(&cli, err, BASE, "--tls-cert", "c.pem", "--tls-key", ""),
+		     "--tls-key: expected a file path, got ''");
+	expect_error(PARSE(&cli, err, BASE, "--tls-cert", "a\nb", "--tls-key", "k"),
+		     "--tls-cert: expected a file path");
+	memset(long_path, 'p', RP_PATH_MAX);
+	long_path[RP_PATH_MAX] = '\0';
+	expect_error(PARSE(&cli, err, BASE, "--tls-cert", long_path, "--tls-key", "k"),
+		     "--tls-cert: too long, at most 255 characters");
+	long_path[RP_PATH_MAX - 1] = '\0';
+	CU_ASSERT_EQUAL(PARSE(&cli, err, BASE, "--tls-cert", long_path, "--tls-key", "k"),
+			0);
+	CU_ASSERT_EQUAL(strlen(cli.cfg.listeners[0].tls.certs[0].cert), RP_PATH_MAX - 1);
+
+	/* Values. */
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-min", "1.1"),
+		     "--tls-min: expected 1.2 or 1.3, got '1.1'");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-max", "TLSv1.3"),
+		     "--tls-max: expected 1.2 or 1.3, got 'TLSv1.3'");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-min", "1.3", "--tls-max", "1.2"),
+		     "--tls-min (1.3) must not be above --tls-max (1.2)");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-ktls", "yes"),
+		     "--tls-ktls: expected auto, on or off, got 'yes'");
+	expect_error(PARSE(&cli, err, BASE, "--backend-tls", "--backend-ktls", "1"),
+		     "--backend-ktls: expected auto, on or off, got '1'");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "h2, http/1.1"),
+		     "--tls-alpn: expected protocol names separated by commas");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "h2,,http/1.1"),
+		     "--tls-alpn: expected protocol names");
+	expect_error(
+		PARSE(&cli, err, BASE, PAIR, "--tls-alpn",
+		      "0123456789012345678901234567890123456789012345678901234567890123"),
+		"--tls-alpn: too long, at most 63 characters");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-ciphers", ""),
+		     "--tls-ciphers: expected a cipher list");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-ticket-rotate", "1500ms"),
+		     "--tls-ticket-rotate: expected a duration in whole seconds such as "
+		     "30s, 5m or 1h, at least 1s, got '1500ms'");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-ticket-rotate", "0s"),
+		     "--tls-ticket-rotate: expected a duration in whole seconds");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-handshake-timeout", "0"),
+		     "--tls-handshake-timeout: expected a duration such as 500ms, 5s or "
+		     "2m (not zero)");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-strict-sni=yes"),
+		     "--tls-strict-sni takes no value");
+	expect_error(
+		PARSE(&cli, err, BASE, "--backend-tls", "--backend-sni", "a.example:443"),
+		"--backend-sni: expected a server name such as backend.example (no "
+		"port, no IP address, no trailing dot), got 'a.example:443'");
+	expect_error(PARSE(&cli, err, BASE, "--backend-tls", "--backend-sni", "10.0.0.1"),
+		     "--backend-sni: expected a server name");
+	expect_error(
+		PARSE(&cli, err, BASE, "--backend-tls", "--backend-sni", "*.a.example"),
+		"--backend-sni: expected a server name");
+	expect_error(PARSE(&cli, err, BASE, "--backend-tls", "--backend-ca", ""),
+		     "--backend-ca: expected a file path, got ''");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--accept-proxy"),
+		     "--accept-proxy with --tls-cert is not available yet");
+	/* A file says everything. */
+	expect_error(PARSE(&cli, err, "-c", "x.yaml", PAIR),
+		     "'--tls-cert' cannot be combined with -c FILE");
+
+	/* At most RP_MAX_CERTS pairs. */
+	argv[argc++] = "ringproxy";
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:80";
+	argv[argc++] = "--to";
+	argv[argc++] = "127.0.0.1:1";
+	for (unsigned i = 0; i < RP_MAX_CERTS + 1; i++) {
+		snprintf(many[i][0], sizeof(many[i][0]), "c%u.pem", i);
+		snprintf(many[i][1], sizeof(many[i][1]), "k%u.pem", i);
+		argv[argc++] = "--tls-cert";
+		argv[argc++] = many[i][0];
+		argv[argc++] = "--tls-key";
+		argv[argc++] = many[i][1];
+	}
+	argv[argc] = NULL;
+	expect_error(rp__cli_parse(argc, argv, &cli, err, sizeof(err)),
+		     "--tls-cert: at most 16 certificates");
+	CU_ASSERT_EQUAL_FATAL(rp__cli_parse(argc - 4, argv, &cli, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tls.ncerts, RP_MAX_CERTS);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].tls.certs[15].cert, "c15.pem");
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].tls.certs[15].key, "k15.pem");
+#undef BASE
+#undef PAIR
+}
+
+static void test_cli_tls_help_lists_the_options(void)
+{
+	static const char *const names[] = {
+		"--tls-cert FILE",	   "--tls-key FILE",
+		"--tls-strict-sni",	   "--tls-alpn LIST",
+		"--tls-min 1.2|1.3",	   "--tls-max 1.2|1.3",
+		"--tls-ciphers LIST",	   "--no-tls-tickets",
+		"--tls-ticket-rotate DUR", "--tls-handshake-timeout DUR",
+		"--tls-ktls auto|on|off",  "--backend-tls",
+		"--backend-ca FILE",	   "--backend-sni NAME",
+		"--no-backend-verify",	   "--backend-ktls auto|on|off",
+	};
+	const char *u = rp__cli_usage(), *rev = strstr(u, "reverse options"),
+		   *fwd = strstr(u, "forward options:");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fwd);
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *at = strstr(u, names[i]);
+
+		if (!at) {
+			fprintf(stderr, "\n  not in the usage: %s\n", names[i]);
+			CU_FAIL("an option is missing from the usage text");
+			continue;
+		}
+		/* Under the reverse heading. */
+		CU_ASSERT(at > rev && at < fwd);
+	}
+	/* A name too long for its column has its help on the next line. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(u, "  --tls-handshake-timeout DUR\n"
+					 "                           tls: for a whole "
+					 "handshake (10s)\n"));
+}
+
+static void test_cli_tls_value_syntaxes(void)
+{
+	unsigned v = 0;
+	enum rp_ktls_mode k = RP_KTLS_OFF;
+
+	CU_ASSERT_EQUAL(rp__parse_tls_version("1.2", &v), 0);
+	CU_ASSERT_EQUAL(v, 0x0303);
+	CU_ASSERT_EQUAL(rp__parse_tls_version("1.3", &v), 0);
+	CU_ASSERT_EQUAL(v, 0x0304);
+	CU_ASSERT_EQUAL(rp__parse_tls_version("1.0", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_tls_version("1.1", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_tls_version("1.30", &v), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_tls_version("", &v), -EINVAL);
+	CU_ASSERT_EQUAL(v, 0x0304);
+
+	CU_ASSERT_EQUAL(rp__parse_ktls("auto", &k), 0);
+	CU_ASSERT_EQUAL(k, RP_KTLS_AUTO);
+	CU_ASSERT_EQUAL(rp__parse_ktls("on", &k), 0);
+	CU_ASSERT_EQUAL(k, RP_KTLS_ON);
+	CU_ASSERT_EQUAL(rp__parse_ktls("off", &k), 0);
+	CU_ASSERT_EQUAL(k, RP_KTLS_OFF);
+	CU_ASSERT_EQUAL(rp__parse_ktls("true", &k), -EINVAL);
+	CU_ASSERT_EQUAL(rp__parse_ktls("Auto", &k), -EINVAL);
+
+	CU_ASSERT_TRUE(rp__config_is_alpn("h2"));
+	CU_ASSERT_TRUE(rp__config_is_alpn("h2,http/1.1"));
+	CU_ASSERT_TRUE(rp__config_is_alpn("x-custom/1"));
+	CU_ASSERT_FALSE(rp__config_is_alpn(""));
+	CU_ASSERT_FALSE(rp__config_is_alpn(","));
+	CU_ASSERT_FALSE(rp__config_is_alpn("h2,"));
+	CU_ASSERT_FALSE(rp__config_is_alpn(",h2"));
+	CU_ASSERT_FALSE(rp__config_is_alpn("h2 ,http/1.1"));
+	CU_ASSERT_FALSE(rp__config_is_alpn("h2\t"));
+	CU_ASSERT_FALSE(rp__config_is_alpn("h\x7f"));
+
+	CU_ASSERT_TRUE(rp__config_is_server_name("backend.example"));
+	CU_ASSERT_TRUE(rp__config_is_server_name("localhost"));
+	CU_ASSERT_TRUE(rp__config_is_server_name("a-b_c.example"));
+	CU_ASSERT_TRUE(rp__config_is_server_name("10.0.0.1a"));
+	CU_ASSERT_TRUE(rp__config_is_server_name("123.example"));
+	CU_ASSERT_TRUE(
+		rp__config_is_server_name("a23456789012345678901234567890123456789012"
+					  "345678901234567890123.example"));
+	CU_ASSERT_FALSE(
+		rp__config_is_server_name("a2345678901234567890123456789012345678901"
+					  "23456789012345678901234.example"));
+	CU_ASSERT_FALSE(rp__config_is_server_name(""));
+	CU_ASSERT_FALSE(rp__config_is_server_name("10.0.0.1"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("443"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("a.example."));
+	CU_ASSERT_FALSE(rp__config_is_server_name(".a.example"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("a..example"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("a.example:443"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("[::1]"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("::1"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("*.example"));
+	CU_ASSERT_FALSE(rp__config_is_server_name("a example"));
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_no_args_is_embedded_default),
 	RP_TEST(test_cli_reverse_full),
@@ -989,5 +1360,10 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_forward_errors_are_clear),
 	RP_TEST(test_cli_forward_help_lists_the_options),
 	RP_TEST(test_cli_forward_value_syntaxes),
+	RP_TEST(test_cli_tls_options),
+	RP_TEST(test_cli_tls_defaults),
+	RP_TEST(test_cli_tls_errors_are_clear),
+	RP_TEST(test_cli_tls_help_lists_the_options),
+	RP_TEST(test_cli_tls_value_syntaxes),
 };
 RP_UNIT_MAIN("cli", tests)

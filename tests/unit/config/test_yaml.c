@@ -1698,6 +1698,580 @@ static void test_yaml_engine_agrees_on_forward(void)
 	}
 }
 
+static void test_yaml_tls_file_loads_every_value(void)
+{
+	const char *y =
+		"listeners:\n"
+		"  - bind: 127.0.0.1:8443\n"
+		"    mode: http\n"
+		"    cluster: web\n"
+		"    tls:\n"
+		"      certificates:\n"
+		"        - cert: /etc/ringproxy/a.pem\n"
+		"          key: /etc/ringproxy/a.key\n"
+		"        - {cert: b.pem, key: b.key}\n"
+		"      strict_sni: true\n"
+		"      alpn: \"h2,http/1.1\"\n"
+		"      min_version: 1.3\n"
+		"      max_version: \"1.3\"\n"
+		"      ciphers: \"ECDHE-RSA-AES128-GCM-SHA256\"\n"
+		"      tickets: false\n"
+		"      ticket_rotate: 2h\n"
+		"      handshake_timeout: 750ms\n"
+		"      ktls: on\n"
+		"  - bind: 127.0.0.1:8444\n"
+		"    cluster: db\n"
+		"    tls: {cert: c.pem, key: c.key, ktls: off, min_version: \"1.2\",\n"
+		"          max_version: \"1.2\"}\n"
+		"clusters:\n"
+		"  web:\n"
+		"    backends: [127.0.0.1:9443]\n"
+		"    tls:\n"
+		"      ca: /etc/ssl/certs/ca.pem\n"
+		"      verify: false\n"
+		"      sni: backend.example\n"
+		"      ktls: off\n"
+		"  db:\n"
+		"    backends: [127.0.0.1:5432]\n"
+		"    tls: {ktls: on}\n";
+	const struct rp_tls_listener_config *t;
+	const struct rp_tls_backend_config *b;
+
+	CU_ASSERT_EQUAL_FATAL(load(y), with_http(0, 1));
+	CU_ASSERT_EQUAL_FATAL(cfg.nlisteners, 2);
+	t = &cfg.listeners[0].tls;
+	CU_ASSERT_TRUE(t->enabled);
+	CU_ASSERT_EQUAL_FATAL(t->ncerts, 2);
+	CU_ASSERT_STRING_EQUAL(t->certs[0].cert, "/etc/ringproxy/a.pem");
+	CU_ASSERT_STRING_EQUAL(t->certs[0].key, "/etc/ringproxy/a.key");
+	CU_ASSERT_STRING_EQUAL(t->certs[1].cert, "b.pem");
+	CU_ASSERT_STRING_EQUAL(t->certs[1].key, "b.key");
+	CU_ASSERT_TRUE(t->strict_sni);
+	CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+	CU_ASSERT_EQUAL(t->min_version, 0x0304);
+	CU_ASSERT_EQUAL(t->max_version, 0x0304);
+	CU_ASSERT_STRING_EQUAL(t->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+	CU_ASSERT_FALSE(t->tickets);
+	CU_ASSERT_EQUAL(t->ticket_rotate_s, 7200);
+	CU_ASSERT_EQUAL(t->handshake_timeout_ms, 750);
+	CU_ASSERT_EQUAL(t->ktls, RP_KTLS_ON);
+	/* The shorthand: one certificate. */
+	t = &cfg.listeners[1].tls;
+	CU_ASSERT_EQUAL(cfg.listeners[1].mode, RP_MODE_TCP);
+	CU_ASSERT_TRUE(t->enabled);
+	CU_ASSERT_EQUAL_FATAL(t->ncerts, 1);
+	CU_ASSERT_STRING_EQUAL(t->certs[0].cert, "c.pem");
+	CU_ASSERT_STRING_EQUAL(t->certs[0].key, "c.key");
+	CU_ASSERT_EQUAL(t->ktls, RP_KTLS_OFF);
+	CU_ASSERT_EQUAL(t->min_version, 0x0303);
+	CU_ASSERT_EQUAL(t->max_version, 0x0303);
+
+	CU_ASSERT_EQUAL_FATAL(cfg.nclusters, 2);
+	b = &cfg.clusters[0].tls;
+	CU_ASSERT_TRUE(b->enabled);
+	CU_ASSERT_STRING_EQUAL(b->ca, "/etc/ssl/certs/ca.pem");
+	CU_ASSERT_FALSE(b->verify);
+	CU_ASSERT_STRING_EQUAL(b->sni, "backend.example");
+	CU_ASSERT_EQUAL(b->ktls, RP_KTLS_OFF);
+	b = &cfg.clusters[1].tls;
+	CU_ASSERT_TRUE(b->enabled);
+	CU_ASSERT_TRUE(b->verify);
+	CU_ASSERT_STRING_EQUAL(b->ca, "");
+	CU_ASSERT_STRING_EQUAL(b->sni, "");
+	CU_ASSERT_EQUAL(b->ktls, RP_KTLS_ON);
+}
+
+static void test_yaml_tls_defaults_and_shorthands(void)
+{
+	struct rp_listener_config ldef;
+	struct rp_cluster_config *cdef = malloc(sizeof(*cdef));
+	struct rp_tls_listener_config want;
+	const struct rp_tls_listener_config *t = &cfg.listeners[0].tls;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cdef);
+	rp_listener_config_init(&ldef);
+	rp_cluster_config_init(cdef, "c");
+	/* No tls anywhere: off, and the defaults untouched. */
+	CU_ASSERT_EQUAL_FATAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+				   "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+			      0);
+	CU_ASSERT_EQUAL(memcmp(t, &ldef.tls, sizeof(*t)), 0);
+	CU_ASSERT_EQUAL(memcmp(&cfg.clusters[0].tls, &cdef->tls, sizeof(cdef->tls)), 0);
+	CU_ASSERT_FALSE(t->enabled);
+	CU_ASSERT_FALSE(cfg.clusters[0].tls.enabled);
+
+	/* cert and key alone: the defaults plus that certificate. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {cert: a.pem, "
+		     "key: a.key}}]\n"
+		     "clusters: {c: {backends: [127.0.0.1:2], tls: true}}\n"),
+		0);
+	want = ldef.tls;
+	want.enabled = true;
+	want.ncerts = 1;
+	snprintf(want.certs[0].cert, sizeof(want.certs[0].cert), "a.pem");
+	snprintf(want.certs[0].key, sizeof(want.certs[0].key), "a.key");
+	CU_ASSERT_EQUAL(memcmp(t, &want, sizeof(want)), 0);
+	CU_ASSERT_EQUAL(t->min_version, 0x0303);
+	CU_ASSERT_EQUAL(t->max_version, 0x0304);
+	CU_ASSERT_TRUE(t->tickets);
+	CU_ASSERT_EQUAL(t->ticket_rotate_s, 3600);
+	CU_ASSERT_EQUAL(t->handshake_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(t->ktls, RP_KTLS_AUTO);
+	CU_ASSERT_STRING_EQUAL(t->alpn, ""); /* engine/tls: http/1.1 on http */
+	CU_ASSERT_FALSE(t->strict_sni);
+	/* tls: true is a tls mapping of defaults. */
+	CU_ASSERT_TRUE(cfg.clusters[0].tls.enabled);
+	CU_ASSERT_TRUE(cfg.clusters[0].tls.verify);
+	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].tls.ca, "");
+	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].tls.sni, "");
+	CU_ASSERT_EQUAL(cfg.clusters[0].tls.ktls, RP_KTLS_AUTO);
+
+	/* A one-item list is the same as the shorthand. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {certificates: "
+		     "[{key: a.key, cert: a.pem}]}}]\n"
+		     "clusters: {c: {backends: [127.0.0.1:2], tls: {}}}\n"),
+		0);
+	CU_ASSERT_EQUAL(memcmp(t, &want, sizeof(want)), 0);
+	CU_ASSERT_TRUE(cfg.clusters[0].tls.enabled);
+
+	/* tls: false, and "" for the defaults. */
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {cert: a.pem, "
+		     "key: a.key, alpn: \"\", ciphers: \"\"}}]\n"
+		     "clusters: {c: {backends: [127.0.0.1:2], tls: false}}\n"),
+		0);
+	CU_ASSERT_EQUAL(memcmp(t, &want, sizeof(want)), 0);
+	CU_ASSERT_FALSE(cfg.clusters[0].tls.enabled);
+	CU_ASSERT_EQUAL_FATAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+				   "clusters: {c: {backends: [127.0.0.1:2], tls: {ca: "
+				   "\"\", sni: \"\"}}}\n"),
+			      0);
+	CU_ASSERT_TRUE(cfg.clusters[0].tls.enabled);
+	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].tls.ca, "");
+	free(cdef);
+}
+
+/* Bad TLS files: @n problems, plus one per mode http listener (@nhttp)
+ * when this build does not serve http, and one per forward listener (@nfwd)
+ * when it does not serve forward. */
+static const struct {
+	const char *yaml;
+	unsigned n, nhttp, nfwd;
+	const char *needles[3];
+} bad_tls_files[] = {
+	/* No certificate, one half of the shorthand. */
+	{"listeners:\n"
+	 "  - {bind: 127.0.0.1:1, cluster: c, tls: {strict_sni: true}}\n"
+	 "  - {bind: 127.0.0.1:2, cluster: c, tls: {cert: a.pem}}\n"
+	 "  - {bind: 127.0.0.1:3, cluster: c, tls: {key: a.key}}\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 3,
+	 0,
+	 0,
+	 {"t.yaml:2:42: tls without certificates: give certificates: [{cert: FILE, "
+	  "key: FILE}, ...] or cert: FILE and key: FILE",
+	  "t.yaml:3:42: tls: cert without key: give both cert: FILE (the PEM chain, "
+	  "leaf first) and key: FILE (its PEM private key)",
+	  "t.yaml:4:42: tls: key without cert"}},
+	/* Both forms. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      certificates: [{cert: a.pem, key: a.key}]\n"
+	 "      key: b.key\n"
+	 "      cert: b.pem\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 1,
+	 0,
+	 0,
+	 {"t.yaml:7:13: cert: give either certificates: [...] or cert and key (one "
+	  "certificate), not both"}},
+	/* Each certificate needs both; items are mappings; a list. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      certificates:\n"
+	 "        - {cert: a.pem}\n"
+	 "        - {key: b.key}\n"
+	 "        - {}\n"
+	 "        - c.pem\n"
+	 "        - {cert: d.pem, key: d.key, chain: e.pem}\n"
+	 "  - {bind: 127.0.0.1:2, cluster: c, tls: {certificates: a.pem}}\n"
+	 "  - {bind: 127.0.0.1:3, cluster: c, tls: {certificates: []}}\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 7,
+	 0,
+	 0,
+	 {"t.yaml:6:11: certificate without 'key' (its PEM private key)",
+	  "t.yaml:10:37: unknown key 'chain' in a certificate (expected cert, key)",
+	  "t.yaml:11:57: certificates: expected a list of {cert: FILE, key: FILE}, "
+	  "got a scalar"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      certificates:\n"
+	 "        - {cert: a.pem}\n"
+	 "        - {key: b.key}\n"
+	 "        - {}\n"
+	 "        - c.pem\n"
+	 "  - {bind: 127.0.0.1:3, cluster: c, tls: {certificates: []}}\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 5,
+	 0,
+	 0,
+	 {"t.yaml:7:11: certificate without 'cert' (its PEM chain, leaf first)",
+	  "t.yaml:8:11: certificate without 'cert' and 'key'",
+	  "t.yaml:10:57: certificates: the list is empty"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      certificates:\n"
+	 "        - c.pem\n"
+	 "        - {cert: \"\", key: \"a\\x01\"}\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 3,
+	 0,
+	 0,
+	 {"t.yaml:6:11: a certificate: expected a mapping (key: value), got a scalar",
+	  "t.yaml:7:18: cert: expected a file path, got ''",
+	  "t.yaml:7:27: key: control characters are not allowed"}},
+	/* Values. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      cert: a.pem\n"
+	 "      key: a.key\n"
+	 "      min_version: 1.1\n"
+	 "      max_version: TLSv1.3\n"
+	 "      ktls: maybe\n"
+	 "      strict_sni: sometimes\n"
+	 "      alpn: \"h2, http/1.1\"\n"
+	 "      ticket_rotate: 1500ms\n"
+	 "      handshake_timeout: 0\n"
+	 "      tickets: [true]\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 8,
+	 0,
+	 0,
+	 {"t.yaml:7:20: min_version: expected \"1.2\" or \"1.3\" (older versions are "
+	  "not offered), got '1.1'",
+	  "t.yaml:9:13: ktls: expected auto, on or off, got 'maybe'",
+	  "t.yaml:12:22: ticket_rotate: expected a duration in whole seconds such as "
+	  "30s, 5m or 1h, at least 1s (a bare number is milliseconds), got "
+	  "'1500ms'"}},
+	/* The same file: three more of its eight problems. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls:\n"
+	 "      cert: a.pem\n"
+	 "      key: a.key\n"
+	 "      min_version: 1.1\n"
+	 "      max_version: TLSv1.3\n"
+	 "      ktls: maybe\n"
+	 "      strict_sni: sometimes\n"
+	 "      alpn: \"h2, http/1.1\"\n"
+	 "      ticket_rotate: 1500ms\n"
+	 "      handshake_timeout: 0\n"
+	 "      tickets: [true]\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 8,
+	 0,
+	 0,
+	 {"t.yaml:8:20: max_version: expected \"1.2\" or \"1.3\"",
+	  "t.yaml:11:13: alpn: expected protocol names separated by commas such as "
+	  "h2,http/1.1 (no spaces, none empty), got 'h2, http/1.1'",
+	  "t.yaml:14:16: tickets: expected true or false, got a list"}},
+	/* Versions out of order; an unknown key inside tls. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    tls: {cert: a.pem, key: a.key, min_version: \"1.3\", max_version: "
+	 "\"1.2\", session_cache: on}\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 2,
+	 0,
+	 0,
+	 {"t.yaml:4:69: max_version: must not be below min_version (1.3)",
+	  "t.yaml:4:76: unknown key 'session_cache' in tls (expected certificates, "
+	  "cert, key, strict_sni, alpn, min_version, max_version, ciphers, tickets, "
+	  "ticket_rotate, handshake_timeout, ktls)"}},
+	/* Not a mapping. */
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c, tls: true}]\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 1,
+	 0,
+	 0,
+	 {"t.yaml:1:50: tls: expected a mapping (key: value), got a scalar"}},
+	/* Where tls is not available. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: forward\n"
+	 "    tls: {cert: a.pem, key: a.key}\n"
+	 "  - bind: 127.0.0.1:2\n"
+	 "    mode: http\n"
+	 "    cluster: c\n"
+	 "    accept_proxy: true\n"
+	 "    tls: {cert: a.pem, key: a.key}\n"
+	 "  - bind: 127.0.0.1:3\n"
+	 "    cluster: c\n"
+	 "    tls: {cert: a.pem, key: a.key}\n"
+	 "    accept_proxy: false\n"
+	 "clusters: {c: {backends: [127.0.0.1:9]}}\n",
+	 2,
+	 1,
+	 1,
+	 {"t.yaml:4:5: tls: tls is available on mode tcp and http listeners (this "
+	  "listener is mode forward)",
+	  "t.yaml:8:19: accept_proxy: accept_proxy with tls is not available yet"}},
+	/* A cluster's tls. */
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    backends: [127.0.0.1:9]\n"
+	 "    tls: maybe\n"
+	 "  d:\n"
+	 "    backends: [127.0.0.1:9]\n"
+	 "    tls: {sni: \"10.0.0.1\", verify: perhaps, ktls: 1, ca: [a], crl: x}\n"
+	 "  e:\n"
+	 "    backends: [127.0.0.1:9]\n"
+	 "    tls: [ca.pem]\n",
+	 7,
+	 0,
+	 0,
+	 {"t.yaml:5:10: tls: expected a mapping {ca, verify, sni, ktls}, or true or "
+	  "false, got 'maybe'",
+	  "t.yaml:8:16: sni: expected a server name such as backend.example (no "
+	  "port, no IP address, no trailing dot), got '10.0.0.1'",
+	  "t.yaml:11:10: tls: expected a mapping (key: value), got a list"}},
+	{"listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+	 "clusters:\n"
+	 "  c:\n"
+	 "    backends: [127.0.0.1:9]\n"
+	 "    tls: {sni: \"a.example:443\", verify: perhaps, ktls: 1, ca: [a], crl: x}\n",
+	 5,
+	 0,
+	 0,
+	 {"t.yaml:5:41: verify: expected true or false, got 'perhaps'",
+	  "t.yaml:5:56: ktls: expected auto, on or off, got '1'",
+	  "t.yaml:5:68: unknown key 'crl' in tls (expected ca, verify, sni, ktls)"}},
+};
+
+static void test_yaml_bad_tls_files_report_line_and_column(void)
+{
+	for (unsigned i = 0; i < sizeof(bad_tls_files) / sizeof(bad_tls_files[0]); i++) {
+		int want = with_fwd(with_http(bad_tls_files[i].n, bad_tls_files[i].nhttp),
+				    bad_tls_files[i].nfwd);
+		int ret = load(bad_tls_files[i].yaml);
+
+		if (ret != want) {
+			fprintf(stderr,
+				"\n  bad tls file %u: %d problems, wanted %d:\n%s", i,
+				ret, want, reports);
+			CU_FAIL("wrong number of problems");
+		}
+		CU_ASSERT_EQUAL(nreports, (unsigned)(ret > 0 ? ret : 0));
+		for (unsigned k = 0; k < 3 && bad_tls_files[i].needles[k]; k++)
+			expect_report(bad_tls_files[i].needles[k]);
+	}
+}
+
+static void test_yaml_tls_limits(void)
+{
+	static char y[16384];
+	char path[RP_PATH_MAX + 1];
+	size_t n = 0;
+
+	/* RP_MAX_CERTS certificates fit; one more is one problem, however
+	 * many follow. */
+	n += (size_t)sprintf(y + n, "listeners:\n"
+				    "  - bind: 127.0.0.1:1\n"
+				    "    cluster: c\n"
+				    "    tls:\n"
+				    "      certificates:\n");
+	for (unsigned i = 0; i < RP_MAX_CERTS; i++)
+		n += (size_t)sprintf(y + n, "        - {cert: c%u.pem, key: k%u.pem}\n",
+				     i, i);
+	sprintf(y + n, "clusters: {c: {backends: [127.0.0.1:9]}}\n");
+	CU_ASSERT_EQUAL_FATAL(load(y), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].tls.ncerts, RP_MAX_CERTS);
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].tls.certs[15].cert, "c15.pem");
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].tls.certs[15].key, "k15.pem");
+	n += (size_t)sprintf(y + n, "        - {cert: x.pem, key: x.key}\n"
+				    "        - {cert: y.pem, key: y.key}\n");
+	sprintf(y + n, "clusters: {c: {backends: [127.0.0.1:9]}}\n");
+	CU_ASSERT_EQUAL(load(y), 1);
+	expect_report("t.yaml:22:11: certificates: too many (at most 16)");
+	CU_ASSERT_EQUAL(cfg.listeners[0].tls.ncerts, RP_MAX_CERTS);
+
+	/* Paths: 255 characters fit, 256 do not (never cut short). */
+	memset(path, 'p', RP_PATH_MAX);
+	path[0] = '/';
+	path[RP_PATH_MAX] = '\0';
+	snprintf(y, sizeof(y),
+		 "listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {cert: %s, key: "
+		 "k}}]\n"
+		 "clusters: {c: {backends: [127.0.0.1:9], tls: {ca: %s}}}\n",
+		 path, path);
+	CU_ASSERT_EQUAL(load(y), 2);
+	expect_report("t.yaml:1:57: cert: too long, at most 255 characters");
+	expect_report("t.yaml:2:51: ca: too long, at most 255 characters");
+	path[RP_PATH_MAX - 1] = '\0';
+	snprintf(y, sizeof(y),
+		 "listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {certificates: "
+		 "[{cert: c, key: %s}]}}]\n"
+		 "clusters: {c: {backends: [127.0.0.1:9], tls: {ca: %s}}}\n",
+		 path, path);
+	CU_ASSERT_EQUAL_FATAL(load(y), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.listeners[0].tls.certs[0].key, path);
+	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].tls.ca, path);
+
+	/* alpn fits a char[64], sni a char[128]. */
+	CU_ASSERT_EQUAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c, tls: {cert: "
+			     "c, key: k, alpn: "
+			     "0123456789012345678901234567890123456789012345678901234"
+			     "567890123}}]\n"
+			     "clusters: {c: {backends: [127.0.0.1:9]}}\n"),
+			1);
+	expect_report("alpn: too long, at most 63 characters");
+}
+
+/* What the loader accepts of TLS, the engine accepts too. */
+static void test_yaml_engine_agrees_on_tls(void)
+{
+	const char *y =
+		"listeners:\n"
+		"  - bind: 127.0.0.1:1\n"
+		"    cluster: c\n"
+		"    tls:\n"
+		"      certificates: [{cert: a.pem, key: a.key}, {cert: b.pem, key: "
+		"b.key}]\n"
+		"      alpn: \"h2,http/1.1\"\n"
+		"      min_version: 1.3\n"
+		"      ticket_rotate: 1s\n"
+		"      handshake_timeout: 1ms\n"
+		"      ktls: off\n"
+		"clusters:\n"
+		"  c:\n"
+		"    backends: [127.0.0.1:2]\n"
+		"    tls: {ca: ca.pem, sni: backend.example, verify: false}\n";
+
+	CU_ASSERT_EQUAL_FATAL(load(y), 0);
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+}
+
+/* For embedders that fill struct rp_config themselves. */
+static void test_yaml_engine_refuses_bad_tls_values(void)
+{
+	struct rp_tls_listener_config *t = &cfg.listeners[0].tls;
+	struct rp_tls_backend_config *b = &cfg.clusters[0].tls;
+
+#define TLS_BASE()                                                                       \
+	do {                                                                             \
+		engine_base();                                                           \
+		t->enabled = true;                                                       \
+		t->ncerts = 1;                                                           \
+		snprintf(t->certs[0].cert, sizeof(t->certs[0].cert), "a.pem");           \
+		snprintf(t->certs[0].key, sizeof(t->certs[0].key), "a.key");             \
+	} while (0)
+	TLS_BASE();
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+	/* A disabled block is not looked at. */
+	engine_base();
+	t->ncerts = 99;
+	t->ktls = (enum rp_ktls_mode)9;
+	b->ktls = (enum rp_ktls_mode)9;
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+
+	TLS_BASE();
+	t->ncerts = 0;
+	expect_refused("listener 127.0.0.1:1: tls needs 1 to 16 certificates (got 0)");
+	TLS_BASE();
+	t->ncerts = RP_MAX_CERTS + 1;
+	expect_refused("listener 127.0.0.1:1: tls needs 1 to 16 certificates (got 17)");
+	TLS_BASE();
+	t->ncerts = 2;
+	expect_refused("listener 127.0.0.1:1: tls certificate 1: cert and key must be "
+		       "file paths (not empty, terminated, no control characters)");
+	TLS_BASE();
+	t->certs[0].key[0] = '\0';
+	expect_refused("tls certificate 0: cert and key must be file paths");
+	TLS_BASE();
+	memset(t->certs[0].cert, 'a', sizeof(t->certs[0].cert));
+	expect_refused("tls certificate 0: cert and key must be file paths");
+	TLS_BASE();
+	snprintf(t->certs[0].key, sizeof(t->certs[0].key), "a\nb");
+	expect_refused("tls certificate 0: cert and key must be file paths");
+	TLS_BASE();
+	t->min_version = 0x0302;
+	expect_refused("listener 127.0.0.1:1: tls min_version and max_version must be "
+		       "0x0303 (1.2) or 0x0304 (1.3), min not above max");
+	TLS_BASE();
+	t->max_version = 0x0305;
+	expect_refused("tls min_version and max_version must be");
+	TLS_BASE();
+	t->min_version = 0x0304;
+	t->max_version = 0x0303;
+	expect_refused("tls min_version and max_version must be");
+	TLS_BASE();
+	t->ticket_rotate_s = 0;
+	expect_refused("listener 127.0.0.1:1: tls ticket_rotate and handshake_timeout "
+		       "must be positive");
+	TLS_BASE();
+	t->handshake_timeout_ms = 0;
+	expect_refused("tls ticket_rotate and handshake_timeout must be positive");
+	TLS_BASE();
+	t->ktls = (enum rp_ktls_mode)3;
+	expect_refused("listener 127.0.0.1:1: unknown tls ktls mode (auto, on or off)");
+	TLS_BASE();
+	memset(t->ciphers, 'A', sizeof(t->ciphers));
+	expect_refused("listener 127.0.0.1:1: tls alpn or ciphers are not terminated");
+	TLS_BASE();
+	snprintf(t->alpn, sizeof(t->alpn), "h2\r\n");
+	expect_refused("tls alpn or ciphers are not terminated or hold a control");
+	TLS_BASE();
+	snprintf(t->alpn, sizeof(t->alpn), "h2,,http/1.1");
+	expect_refused("listener 127.0.0.1:1: tls alpn must be protocol names separated "
+		       "by commas");
+	TLS_BASE();
+	cfg.listeners[0].accept_proxy = 1;
+	expect_refused("listener 127.0.0.1:1: accept_proxy with tls is not available "
+		       "yet");
+	TLS_BASE();
+	cfg.listeners[0].mode = RP_MODE_FORWARD;
+	expect_refused("listener 127.0.0.1:1: tls is available on mode tcp and http "
+		       "listeners");
+
+	engine_base();
+	b->enabled = true;
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+	engine_base();
+	b->enabled = true;
+	memset(b->ca, 'a', sizeof(b->ca));
+	expect_refused("cluster 'c': tls ca or sni is not terminated or holds a control "
+		       "character");
+	engine_base();
+	b->enabled = true;
+	snprintf(b->sni, sizeof(b->sni), "a.example\r\n");
+	expect_refused("cluster 'c': tls ca or sni is not terminated");
+	engine_base();
+	b->enabled = true;
+	snprintf(b->sni, sizeof(b->sni), "a example");
+	expect_refused("cluster 'c': tls sni must be a server name (no spaces)");
+	engine_base();
+	b->enabled = true;
+	b->ktls = (enum rp_ktls_mode)3;
+	expect_refused("cluster 'c': unknown tls ktls mode (auto, on or off)");
+#undef TLS_BASE
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_full_file_loads_every_value),
 	RP_TEST(test_yaml_minimal_file_gets_the_defaults),
@@ -1724,5 +2298,11 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_forward_example_passes),
 	RP_TEST(test_yaml_engine_refuses_bad_forward_values),
 	RP_TEST(test_yaml_engine_agrees_on_forward),
+	RP_TEST(test_yaml_tls_file_loads_every_value),
+	RP_TEST(test_yaml_tls_defaults_and_shorthands),
+	RP_TEST(test_yaml_bad_tls_files_report_line_and_column),
+	RP_TEST(test_yaml_tls_limits),
+	RP_TEST(test_yaml_engine_agrees_on_tls),
+	RP_TEST(test_yaml_engine_refuses_bad_tls_values),
 };
 RP_UNIT_MAIN("yaml", tests)

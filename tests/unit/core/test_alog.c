@@ -609,6 +609,11 @@ static void test_alog_format_combined_exact(void)
 	check_format(RP_LOG_COMBINED, &e,
 		     "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /index.html?q=1 "
 		     "HTTP/1.0\" 200 2326 \"-\" \"-\" rt=0.000 ua=\"-\"\n");
+	/* A TLS client's mode ends the line; JSON has it as "tls". */
+	e.tls = "ktls";
+	check_format(RP_LOG_COMBINED, &e,
+		     "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /index.html?q=1 "
+		     "HTTP/1.0\" 200 2326 \"-\" \"-\" rt=0.000 ua=\"-\" tls=ktls\n");
 }
 
 static void test_alog_format_combined_escapes_like_nginx(void)
@@ -652,7 +657,7 @@ static void test_alog_format_no_request_line_or_client(void)
 		"{\"time\":\"2000-10-10T13:55:36.123Z\",\"client\":null,\"method\":null,"
 		"\"target\":null,\"protocol\":null,\"status\":400,\"bytes\":0,"
 		"\"referer\":null,\"user_agent\":null,\"host\":null,"
-		"\"duration_us\":0,\"backend\":null,\"cluster\":null}\n");
+		"\"duration_us\":0,\"backend\":null,\"cluster\":null,\"tls\":null}\n");
 	e.client = (const struct sockaddr *)&sun;
 	e.client_len = sizeof(sa_family_t);
 	check_format(RP_LOG_COMBINED, &e,
@@ -679,7 +684,7 @@ static void test_alog_format_json_exact(void)
 		"\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":2326,"
 		"\"referer\":\"http://example.com/start\",\"user_agent\":\"curl/8.0\","
 		"\"host\":\"example.com\",\"duration_us\":1234567,"
-		"\"backend\":\"10.0.0.2:8080\",\"cluster\":\"web\"}\n");
+		"\"backend\":\"10.0.0.2:8080\",\"cluster\":\"web\",\"tls\":null}\n");
 }
 
 static void test_alog_format_json_escapes(void)
@@ -708,7 +713,7 @@ static void test_alog_format_json_escapes(void)
 		"\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":2326,"
 		"\"referer\":null,\"user_agent\":\"tab\\u0009here\\u000A\","
 		"\"host\":\"\",\"duration_us\":1234567,"
-		"\"backend\":null,\"cluster\":null}\n");
+		"\"backend\":null,\"cluster\":null,\"tls\":null}\n");
 }
 
 /*
