@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# Runs a static program inside a qemu guest booted from Debian's stock kernel,
-# which has the kTLS ("tls" ULP) module that this machine's kernel lacks.
+# Runs a program inside a qemu guest booted from Debian's stock kernel, which
+# has the kTLS ("tls" ULP) module that this machine's kernel lacks.
 #
-#   tests/ktls/run.sh [--timeout S] [--expect TEXT] [--mem MB] PROGRAM [ARGS...]
+#   tests/ktls/run.sh [--timeout S] [--expect TEXT] [--mem MB] [--cpu MODEL]
+#                     [--smp N] [--file SRC[:DEST]]... PROGRAM [ARGS...]
 #
-# PROGRAM is a statically linked executable, or a .c file that is built here
-# with `gcc -static`. The guest is an initramfs: busybox-static, the tls module
+# PROGRAM is an executable, or a .c file that is built here with
+# `gcc -static`. The guest is an initramfs: busybox-static, the tls module
 # and the crypto modules it loads on demand (gcm, ctr, ghash-generic,
 # gf128mul, plus whatever `modinfo -F depends` lists for them), qemu_exit.c
-# (next to this script) and PROGRAM. Its /init mounts proc/sys/dev, brings lo
-# up, insmods the modules in dependency order, runs PROGRAM ARGS and prints
+# (next to this script) and PROGRAM as /payload/prog. Its /init mounts
+# proc/sys/dev, brings lo up, insmods the modules in dependency order, runs
+# PROGRAM ARGS (cwd /) and prints
 #   KTLS-HARNESS-EXIT rc=N
 # on the serial console, then ends qemu through isa-debug-exit (qemu exits with
 # status (N << 1) | 1). The verdict needs both to agree, N to be 0 and, with
 # --expect, TEXT to appear in the console output. A timeout, a missing marker or
 # a disagreement fails with its own message. Exit 0 only on PASS.
+#
+# Dynamically linked programs: for PROGRAM and for every --file that is a
+# dynamically linked ELF file, the ELF interpreter and each library `ldd`
+# resolves on this host (RUNPATH included, e.g. BoringSSL's
+# /usr/lib/x86_64-linux-gnu/android) are copied into the guest at the same
+# paths; the guest's ld.so finds them there (RUNPATH, or its built-in
+# /lib/x86_64-linux-gnu and /usr/lib/x86_64-linux-gnu; there is no
+# ld.so.cache). A library ldd cannot find fails the run. LD_LIBRARY_PATH is not
+# passed to the guest.
+#
+#   --file SRC[:DEST]  copy SRC into the guest as DEST (absolute; default
+#                      /payload/<basename of SRC>), mode kept; repeatable.
+#                      SRC is split at its first ':'.
+#   --cpu MODEL        qemu -cpu MODEL (default: qemu's, qemu64, which has no
+#                      AES-NI: userspace BoringSSL then prefers ChaCha20 for
+#                      TLS 1.3; "max" gives the guest every feature TCG
+#                      emulates, AES-NI and PCLMULQDQ included)
+#   --smp N            guest CPUs (default 1; N > 1 runs multi-threaded TCG)
+#   --mem MB           guest memory (default 512)
+#
+# The guest also has a writable /tmp (the initramfs is a tmpfs), /etc/hosts
+# (localhost) and /etc/resolv.conf (nameserver 127.0.0.1) stubs for resolvers
+# such as c-ares that read them; there is no DNS and no getaddrinfo service
+# beyond /etc/hosts, so use address literals. Only loopback is up.
 #
 # Packages linux-image-amd64, qemu-system-x86 and busybox-static are installed
 # with apt when missing (as root; otherwise the script fails and says so). The
@@ -28,20 +54,28 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 timeout_s=300
 expect=
 mem=512
+cpu=
+smp=1
+files=()
+usage() {
+	echo "usage: $0 [--timeout S] [--expect TEXT] [--mem MB] [--cpu MODEL] [--smp N]" \
+		"[--file SRC[:DEST]]... PROGRAM [ARGS...]" >&2
+	exit 2
+}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timeout) timeout_s=$2; shift 2 ;;
 	--expect) expect=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
+	--cpu) cpu=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--file) files+=("$2"); shift 2 ;;
 	--) shift; break ;;
-	-*) echo "usage: $0 [--timeout S] [--expect TEXT] [--mem MB] PROGRAM [ARGS...]" >&2; exit 2 ;;
+	-*) usage ;;
 	*) break ;;
 	esac
 done
-if [ $# -lt 1 ]; then
-	echo "usage: $0 [--timeout S] [--expect TEXT] [--mem MB] PROGRAM [ARGS...]" >&2
-	exit 2
-fi
+[ $# -ge 1 ] || usage
 prog=$1
 shift
 
@@ -109,12 +143,51 @@ case "$prog" in
 	cp "$prog" "$work/prog"
 	;;
 esac
-if readelf -l "$work/prog" 2>/dev/null | grep -q 'INTERP'; then
-	die "PROGRAM $prog is dynamically linked: the guest has no libc; build it with -static"
-fi
-cp "$work/prog" "$root/payload/prog"
+
+# Puts SRC into the guest as DEST (mode kept, symlinks followed) and, when SRC
+# is a dynamically linked ELF file, its interpreter and libraries too.
+declare -A placed=()
+put_file() {
+	local src=$1 dest=$2
+	[ -z "${placed[$dest]:-}" ] || return 0
+	placed[$dest]=1
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L --preserve=mode "$src" "$root$dest" || die "cannot copy $src into the guest"
+	put_libs "$src"
+}
+put_libs() {
+	local bin=$1 out line path
+	[ "$(head -c 4 "$bin" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || return 0
+	readelf -d "$bin" 2>/dev/null | grep -q '(NEEDED)' ||
+		readelf -l "$bin" 2>/dev/null | grep -q 'program interpreter' || return 0
+	out=$(ldd "$bin" 2>&1 </dev/null) || die "ldd $bin failed: $out"
+	while IFS= read -r line; do
+		line=${line#"${line%%[![:space:]]*}"}
+		case "$line" in
+		*'=> not found'*) die "$bin needs ${line%% *}, which ldd cannot find" ;;
+		*'=> /'*) path=${line#*=> } ;;
+		/*) path=$line ;;
+		*) continue ;; # linux-vdso.so.1, "statically linked"
+		esac
+		path=${path% (0x*}
+		put_file "$path" "$path"
+	done <<<"$out"
+}
+put_file "$work/prog" /payload/prog
+for spec in "${files[@]}"; do
+	src=${spec%%:*}
+	dest=/payload/$(basename "$src")
+	[ "$src" = "$spec" ] || dest=${spec#*:}
+	[ -f "$src" ] || die "--file $spec: $src is not a file"
+	case "$dest" in /*) ;; *) die "--file $spec: DEST must be an absolute path" ;; esac
+	put_file "$src" "$dest"
+done
 : >"$root/payload/args"
 for a in "$@"; do printf '%s\n' "$a" >>"$root/payload/args"; done
+chmod 1777 "$root/tmp"
+mkdir -p "$root/etc"
+printf '127.0.0.1\tlocalhost\n::1\tlocalhost\n' >"$root/etc/hosts"
+printf 'nameserver 127.0.0.1\n' >"$root/etc/resolv.conf"
 
 gcc -O2 -static -o "$root/bin/qemu_exit" "$here/qemu_exit.c" || die "cannot build qemu_exit.c"
 cp "$busybox" "$root/bin/busybox"
@@ -179,10 +252,11 @@ chmod +x "$root/init"
 
 # --- boot -------------------------------------------------------------------
 log=$work/console.log
-echo "ktls harness: kernel $kver, modules: ${order[*]}, initrd $(stat -c %s "$work/initrd.gz") bytes, timeout ${timeout_s}s" >&2
+echo "ktls harness: kernel $kver, modules: ${order[*]}, initrd $(stat -c %s "$work/initrd.gz") bytes, cpu ${cpu:-default} x $smp, timeout ${timeout_s}s" >&2
 t0=$(date +%s.%N)
 set +e
 timeout --kill-after=5 "$timeout_s" qemu-system-x86_64 -accel tcg -m "$mem" \
+	${cpu:+-cpu "$cpu"} -smp "$smp" \
 	-nodefaults -no-user-config -display none -monitor none -serial stdio -no-reboot \
 	-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 	-append 'console=ttyS0 panic=-1 quiet' \
