@@ -13,7 +13,8 @@
  * engine reads later (a forward listener's users and block list) are opened
  * once here, so that `check` says when one cannot be; TLS certificates, keys
  * and trust anchors are not, as engine/tls loads and judges them whole (PEM,
- * key match, validity) when the engine starts.
+ * key match, validity: `check` calls it too). A tcp listener's sni mapping
+ * (SNI passthrough routes) names clusters too, resolved likewise.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "balance/balance.h"
 #include "config/cli.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "tls/sni.h"
 
 #define RP_CONFIG_MAX_FILE (1u << 20)
 
@@ -95,6 +98,11 @@ enum field_kind {
 	F_KTLS,	       /* enum rp_ktls_mode */
 	F_BACKEND_TLS, /* a cluster's tls: a mapping, or true/false */
 	F_SERVER_NAME, /* char[max]: a server name (SNI), "" none */
+	/* SNI passthrough */
+	F_SNI,	       /* a listener's sni mapping */
+	F_SNI_ROUTES,  /* its list of routes */
+	F_SNI_NAME,    /* char[max]: "a.example" or "*.example" */
+	F_SNI_CLUSTER, /* an sni route's cluster, by name */
 };
 
 /*
@@ -113,6 +121,8 @@ enum slot {
 	S_MAX_HEAD,
 	S_MAX_TARGET,
 	S_FORWARD,
+	S_SNI,
+	S_SNI_ROUTES,
 	S_DNS_MIN_TTL,
 	S_DNS_MAX_TTL,
 	S_ACCEPT_PROXY,
@@ -135,6 +145,8 @@ enum slot {
 	S_HEADER_NAME,	 /* a match's header */
 	S_HEADER_VALUE,
 	S_ACL_ACTION, /* an access rule */
+	S_SNI_NAME,   /* an sni route */
+	S_SNI_CLUSTER,
 	S_NSLOTS,
 };
 
@@ -155,6 +167,14 @@ struct route_in {
 	bool cluster_ok;
 };
 
+/* An SNI route as the loader keeps it until the clusters are known. */
+struct sni_route_in {
+	struct rp_sni_route r;
+	char cluster[RP_CLUSTER_NAME];
+	yaml_mark_t name_mark, cluster_mark;
+	bool cluster_ok;
+};
+
 #define G(f)  offsetof(struct rp_config, f)
 #define L(f)  offsetof(struct rp_listener_config, f)
 #define H(f)  offsetof(struct rp_http_listener_config, f)
@@ -166,6 +186,7 @@ struct route_in {
 #define T(f)  offsetof(struct rp_tls_listener_config, f)
 #define TC(f) offsetof(struct rp_tls_cert_config, f)
 #define TB(f) offsetof(struct rp_tls_backend_config, f)
+#define SR(f) offsetof(struct sni_route_in, f)
 
 static const struct field global_fields[] = {
 	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
@@ -207,6 +228,7 @@ static const struct field listener_fields[] = {
 	{"routes", F_LROUTES, 0, 0, 0, S_LROUTES},
 	{"forward", F_FORWARD, L(fwd), 0, 0, S_FORWARD},
 	{"tls", F_TLS, L(tls), 0, 0, S_TLS},
+	{"sni", F_SNI, 0, 0, 0, S_SNI},
 };
 
 /* A listener's tls mapping: certificates, or the cert and key of one. */
@@ -231,6 +253,18 @@ static const struct field tls_fields[] = {
 static const struct field cert_fields[] = {
 	{"cert", F_PATHNAME, TC(cert), 1, RP_PATH_MAX, S_CERT_CERT},
 	{"key", F_PATHNAME, TC(key), 1, RP_PATH_MAX, S_CERT_KEY},
+};
+
+/* A tcp listener's SNI passthrough; its offsets are into the listener. */
+static const struct field sni_fields[] = {
+	{"routes", F_SNI_ROUTES, 0, 0, 0, S_SNI_ROUTES},
+	{"strict", F_FLAG, L(sni_strict), 0, 0, S_NONE},
+	{"timeout", F_DURATION, L(sni_timeout_ms), 1, 0, S_NONE},
+};
+
+static const struct field sni_route_fields[] = {
+	{"name", F_SNI_NAME, SR(r.name), 0, RP_ROUTE_STR, S_SNI_NAME},
+	{"cluster", F_SNI_CLUSTER, 0, 0, 0, S_SNI_CLUSTER},
 };
 
 static const struct field http_fields[] = {
@@ -385,6 +419,8 @@ struct loader {
 	bool routes_too_many;
 	unsigned lroutes_given[RP_MAX_LISTENERS];
 	unsigned groutes_given;
+	/* Each listener's sni routes, as listeners[i].sni[] has them. */
+	struct sni_route_in sni[RP_MAX_LISTENERS][RP_MAX_SNI];
 	yaml_mark_t slot_mark[S_NSLOTS];
 	bool slot_seen[S_NSLOTS];
 };
@@ -483,6 +519,7 @@ static const char *kind_wants(enum field_kind kind)
 		return "IP:PORT (quote an IPv6 one: \"[::1]:8080\")";
 	case F_CLUSTER:
 	case F_ROUTE_CLUSTER:
+	case F_SNI_CLUSTER:
 		return "a cluster name";
 	case F_LOG_PATH:
 		return "a file path or - (stdout)";
@@ -534,6 +571,8 @@ static const char *kind_wants(enum field_kind kind)
 		return "auto, on or off";
 	case F_SERVER_NAME:
 		return "a server name such as backend.example";
+	case F_SNI_NAME:
+		return "a server name such as a.example or \"*.example\"";
 	default:
 		return "a name";
 	}
@@ -547,6 +586,8 @@ static void load_routes(struct loader *ld, yaml_node_t *n, int listener);
 static void load_acl(struct loader *ld, yaml_node_t *n, struct rp_forward_config *fw);
 static void load_certs(struct loader *ld, yaml_node_t *n,
 		       struct rp_tls_listener_config *t);
+static void load_sni_routes(struct loader *ld, yaml_node_t *n,
+			    struct rp_listener_config *l);
 static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fields,
 		     unsigned nfields, char *base, const char *what);
 
@@ -789,6 +830,16 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 				f->key, s);
 		return;
 	}
+	case F_SNI:
+		load_map(ld, v, sni_fields, NFIELDS(sni_fields), base, "sni");
+		if (v->type == YAML_MAPPING_NODE && !seen(ld, S_SNI_ROUTES))
+			problem(ld, &v->start_mark,
+				"sni without 'routes' (give routes: [{name: a.example, "
+				"cluster: NAME}, ...])");
+		return;
+	case F_SNI_ROUTES:
+		load_sni_routes(ld, v, (struct rp_listener_config *)base);
+		return;
 	case F_HEADER:
 		forget(ld, S_HEADER_NAME, S_HEADER_VALUE);
 		load_map(ld, v, header_fields, NFIELDS(header_fields), base, "header");
@@ -1151,6 +1202,28 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 			  "address, no trailing dot)",
 			  base + f->off);
 		break;
+	case F_SNI_NAME:
+		((struct sni_route_in *)base)->name_mark = v->start_mark;
+		load_text(ld, f, v, s, rp__sni_name_ok(s),
+			  "a server name such as a.example, or *.example (exactly one "
+			  "more label), without a port or a trailing dot",
+			  base + f->off);
+		break;
+	case F_SNI_CLUSTER: {
+		struct sni_route_in *ri = (struct sni_route_in *)base;
+
+		ri->cluster_mark = v->start_mark;
+		if (!*s || strlen(s) >= RP_CLUSTER_NAME) {
+			problem(ld, &v->start_mark,
+				"%s: expected a cluster name of 1 to %d characters, got "
+				"'%s'",
+				f->key, RP_CLUSTER_NAME - 1, s);
+		} else {
+			snprintf(ri->cluster, RP_CLUSTER_NAME, "%s", s);
+			ri->cluster_ok = true;
+		}
+		break;
+	}
 	case F_SEND_PROXY:
 		if (!strcmp(s, "v1"))
 			*u = 1;
@@ -1237,10 +1310,22 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 		problem(ld, &ld->lmark[ld->cfg->nlisteners],
 			"listener without 'bind' (its address)");
 	/* A forward listener's cluster is refused by resolve(), which knows
-	 * the clusters. */
-	if (l->mode != RP_MODE_HTTP && l->mode != RP_MODE_FORWARD && !ld->have_cluster)
+	 * the clusters. A strict SNI listener sends nothing to its own. */
+	if (l->mode != RP_MODE_HTTP && l->mode != RP_MODE_FORWARD && !ld->have_cluster &&
+	    !(l->nsni && l->sni_strict))
 		problem(ld, &ld->lmark[ld->cfg->nlisteners],
-			"listener without 'cluster' (where it forwards)");
+			l->nsni ? "listener without 'cluster' (where connections that "
+				  "no sni route takes go; or sni: {strict: true} to "
+				  "refuse them)"
+				: "listener without 'cluster' (where it forwards)");
+	if (seen(ld, S_SNI) && !ld->mode_bad && l->mode != RP_MODE_TCP)
+		problem(ld, &ld->slot_mark[S_SNI],
+			"sni: only for mode tcp (this listener is mode %s)",
+			rp_listener_mode_name(l->mode));
+	if (l->nsni && l->tls.enabled)
+		problem(ld, &ld->slot_mark[S_SNI],
+			"sni: not with tls on the same listener (sni routes pass TLS "
+			"through untouched)");
 	if (l->mode != RP_MODE_FORWARD && !ld->mode_bad && seen(ld, S_FORWARD))
 		problem(ld, &ld->slot_mark[S_FORWARD],
 			"forward: only for mode forward (this listener is mode %s)",
@@ -1452,6 +1537,66 @@ static void load_certs(struct loader *ld, yaml_node_t *n,
 		else if (!seen(ld, S_CERT_KEY))
 			problem(ld, &item->start_mark,
 				"certificate without 'key' (its PEM private key)");
+	}
+}
+
+/* A tcp listener's SNI routes, in the order they are tried. */
+static void load_sni_routes(struct loader *ld, yaml_node_t *n,
+			    struct rp_listener_config *l)
+{
+	struct sni_route_in *in = ld->sni[ld->cfg->nlisteners];
+	bool too_many = false;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		problem(ld, &n->start_mark,
+			"routes: expected a list of {name: a.example, cluster: NAME}, "
+			"got "
+			"%s",
+			node_kind(n));
+		return;
+	}
+	if (n->data.sequence.items.top == n->data.sequence.items.start)
+		problem(ld, &n->start_mark,
+			"routes: the list is empty (give {name: a.example, cluster: "
+			"NAME}, ...)");
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&ld->doc, *it);
+		struct sni_route_in *ri;
+
+		if (!item)
+			continue;
+		if (l->nsni == RP_MAX_SNI) {
+			if (!too_many)
+				problem(ld, &item->start_mark,
+					"sni: too many routes (at most %d)", RP_MAX_SNI);
+			too_many = true;
+			continue;
+		}
+		/* Kept even when broken, like the routes of http listeners. */
+		ri = &in[l->nsni];
+		memset(ri, 0, sizeof(*ri));
+		forget(ld, S_SNI_NAME, S_SNI_CLUSTER);
+		load_map(ld, item, sni_route_fields, NFIELDS(sni_route_fields),
+			 (char *)ri, "an sni route");
+		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_SNI_NAME))
+			problem(ld, &item->start_mark,
+				"sni route without 'name' (a server name such as "
+				"a.example or *.example)");
+		if (item->type == YAML_MAPPING_NODE && !seen(ld, S_SNI_CLUSTER))
+			problem(ld, &item->start_mark,
+				"sni route without 'cluster' (where its connections go)");
+		for (unsigned k = 0; ri->r.name[0] && k < l->nsni; k++) {
+			if (strcasecmp(in[k].r.name, ri->r.name))
+				continue;
+			problem(ld, &ri->name_mark,
+				"name: duplicate sni route '%s' (first at %lu:%lu, which "
+				"takes every connection for it)",
+				ri->r.name, (unsigned long)in[k].name_mark.line + 1,
+				(unsigned long)in[k].name_mark.column + 1);
+			break;
+		}
+		l->sni[l->nsni++] = ri->r;
 	}
 }
 
@@ -1684,6 +1829,35 @@ static void resolve_routes(struct loader *ld)
 			"those)");
 }
 
+/* SNI routes' clusters; a strict listener without a cluster of its own
+ * gets its first route's, which it never uses. */
+static void resolve_sni(struct loader *ld)
+{
+	struct rp_config *cfg = ld->cfg;
+
+	for (unsigned i = 0; i < cfg->nlisteners; i++) {
+		struct rp_listener_config *l = &cfg->listeners[i];
+
+		for (unsigned k = 0; k < l->nsni; k++) {
+			const struct sni_route_in *ri = &ld->sni[i][k];
+			int c;
+
+			if (!ri->cluster_ok)
+				continue;
+			c = find_cluster(cfg, ri->cluster);
+			if (c < 0)
+				problem(ld, &ri->cluster_mark,
+					"cluster: unknown cluster '%s'%s", ri->cluster,
+					cfg->nclusters ? ""
+						       : " (no clusters are defined)");
+			else
+				l->sni[k].cluster = (unsigned)c;
+		}
+		if (l->nsni && !ld->lhas_cluster[i])
+			l->cluster = l->sni[0].cluster;
+	}
+}
+
 /* After the walk: names to indices, duplicates, what must be there. */
 static void resolve(struct loader *ld, const yaml_node_t *root)
 {
@@ -1741,6 +1915,7 @@ static void resolve(struct loader *ld, const yaml_node_t *root)
 		}
 	}
 	resolve_routes(ld);
+	resolve_sni(ld);
 	if (!cfg->nlisteners)
 		problem(ld, &root->start_mark,
 			"no listeners: give listeners: [{bind: IP:PORT, cluster: NAME}]");

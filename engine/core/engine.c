@@ -23,6 +23,7 @@
 #include "net/net.h"
 #include "reverse/reverse.h"
 #include "tls/tls.h"
+#include "tls/sni.h"
 
 const char *rp_version(void)
 {
@@ -428,6 +429,35 @@ static int tls_listener_check(const struct rp_listener_config *l, const char *a,
 	return 0;
 }
 
+/* SNI passthrough routes: a tcp listener that does not terminate TLS. */
+static int sni_check(const struct rp_config *cfg, const struct rp_listener_config *l,
+		     const char *a, char *err, size_t errlen)
+{
+	if (l->nsni > RP_MAX_SNI)
+		BAD("listener %s: too many sni routes (at most %d)", a, RP_MAX_SNI);
+	if (l->mode != RP_MODE_TCP)
+		BAD("listener %s: sni routes are only for mode tcp, not %s", a,
+		    rp_listener_mode_name(l->mode));
+	if (l->tls.enabled)
+		BAD("listener %s: sni routes pass TLS through untouched: they cannot go "
+		    "with tls (termination) on the same listener",
+		    a);
+	if (!l->sni_timeout_ms)
+		BAD("listener %s: sni timeout must be positive", a);
+	for (unsigned i = 0; i < l->nsni; i++) {
+		const struct rp_sni_route *s = &l->sni[i];
+
+		if (!TEXT_OK(s->name) || !rp__sni_name_ok(s->name))
+			BAD("listener %s: sni route %u: name must be a DNS name such as "
+			    "a.example, or *.example (one more label)",
+			    a, i);
+		if (s->cluster >= cfg->nclusters)
+			BAD("listener %s: sni route %u: no such cluster (#%u)", a, i,
+			    s->cluster);
+	}
+	return 0;
+}
+
 static int listener_check(const struct rp_config *cfg, const struct rp_listener_config *l,
 			  char *err, size_t errlen)
 {
@@ -446,6 +476,13 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		BAD("listener %s: timeouts must be positive", a);
 	if (l->backlog < 1)
 		BAD("listener %s: backlog must be positive", a);
+	/* SNI routes first: with tls on the same listener, that is the
+	 * mistake to name. */
+	if (l->nsni) {
+		ret = sni_check(cfg, l, a, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
 	if (l->tls.enabled) {
 		ret = tls_listener_check(l, a, err, errlen);
 		if (ret < 0)

@@ -16,6 +16,13 @@
  * first to the backend. Both reach the backend as one "preamble" (our header,
  * then the client's bytes read past theirs), sent through the ring before
  * the tunnel starts, so no client byte overtakes the header or is lost.
+ *
+ * SNI passthrough (a listener with sni routes) adds one phase after the
+ * client's PROXY header, if any: the ClientHello is read into the same
+ * buffer, grown to hold one full TLS record and taken from the heap for
+ * those listeners only, with a linked timeout for what is left of the
+ * listener's sni_timeout; sni_route.c picks the cluster from its server
+ * name, and the ClientHello reaches the backend in the preamble, untouched.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,6 +38,7 @@
 #include "tls/hs.h"
 #include "tls/tls.h"
 #include "tunnel/tls_tunnel.h"
+#include "reverse/sni_route.h"
 #include "tunnel/tunnel.h"
 
 struct l4_shard;
@@ -41,20 +49,27 @@ struct l4_shard;
 #define L4_PP_ROOM 128
 #define L4_PP_IN   512
 
-/* The PROXY protocol buffer of one connection, held until its tunnel starts.
- * The preamble for the backend is data[out_off, out_end). */
+/* The buffer of a connection's first bytes (PROXY headers, ClientHello),
+ * held until its tunnel starts. The preamble for the backend is
+ * data[out_off, out_end). */
 struct l4_ppbuf {
-	uint8_t data[L4_PP_ROOM + L4_PP_IN];
 	unsigned in_len; /* bytes received at data + L4_PP_ROOM */
+	unsigned in_cap; /* room there: L4_PP_IN, or L4_SNI_IN (heap) */
 	unsigned out_off, out_end;
 	unsigned client_off; /* where the client's bytes start in the preamble */
 	bool have_addr;	     /* the client's header gave addresses */
 	socklen_t addr_len;  /* of src and dst */
 	struct sockaddr_storage src, dst;
+	uint8_t data[]; /* L4_PP_ROOM + in_cap */
 };
+
+/* An SNI listener's room for the client's bytes: a PROXY header and then a
+ * whole ClientHello record. */
+#define L4_SNI_IN (L4_PP_IN + RP_SNI_ROUTE_BUF)
 
 enum l4_phase {
 	L4_HEADER,	/* reading the client's PROXY header */
+	L4_SNI,		/* reading the client's ClientHello (SNI listeners) */
 	L4_CONNECTING,	/* connecting to a backend */
 	L4_PREAMBLE,	/* sending the backend our header and early client bytes */
 	L4_BACKEND_TLS, /* the TLS handshake with the backend (re-encryption) */
@@ -65,7 +80,7 @@ enum l4_phase {
 struct l4_conn {
 	struct rp_tunnel t; /* first: zeroed with the conn */
 	struct l4_shard *sh;
-	struct rp_cluster *cl; /* of the listener it came in on */
+	struct rp_cluster *cl; /* of the listener, or the one SNI picked */
 	const struct rp_listener_config *lis;
 	struct l4_conn *next, **pprev; /* the shard's list, for hard stop */
 	int cfd, bfd;
@@ -100,7 +115,8 @@ struct l4_conn {
 	bool bhs_done;
 	struct rp_tls *btls;
 	bool bktls;
-	bool early_enc; /* @early is in btls's out buffer already */
+	bool early_enc;	  /* @early is in btls's out buffer already */
+	unsigned sni_off; /* SNI: where the ClientHello starts past the header */
 };
 
 struct l4_shard {
@@ -120,12 +136,36 @@ static void conn_release_backend(struct l4_conn *c, bool failed)
 	}
 }
 
+/* A buffer for a client on @lis, or NULL: from the pool, or from the heap
+ * for SNI listeners, whose buffers are too large to keep pooled. */
+static struct l4_ppbuf *conn_get_ppbuf(struct l4_shard *sh,
+				       const struct rp_listener_config *lis)
+{
+	struct l4_ppbuf *pp;
+
+	if (!lis->nsni) {
+		pp = rp__pool_get(&sh->ppbufs);
+		if (pp)
+			pp->in_cap = L4_PP_IN;
+		return pp;
+	}
+	pp = malloc(sizeof(*pp) + L4_PP_ROOM + L4_SNI_IN);
+	if (pp) {
+		memset(pp, 0, sizeof(*pp));
+		pp->in_cap = L4_SNI_IN;
+	}
+	return pp;
+}
+
 static void conn_put_ppbuf(struct l4_conn *c)
 {
-	if (c->pp) {
+	if (!c->pp)
+		return;
+	if (c->pp->in_cap == L4_SNI_IN)
+		free(c->pp);
+	else
 		rp__pool_put(&c->sh->ppbufs, c->pp);
-		c->pp = NULL;
-	}
+	c->pp = NULL;
 }
 
 static void conn_free(struct l4_conn *c)
@@ -550,13 +590,14 @@ static void conn_client_known(struct l4_conn *c, unsigned consumed)
 static void header_recv_cqe(struct rp_op *op, int res, uint32_t flags);
 static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags);
 
-/* Reads more of the client's header, linked to what is left of the
- * deadline. */
+/* Reads more of the client's header (or ClientHello), linked to what is
+ * left of the deadline. */
 static void conn_recv_header(struct l4_conn *c)
 {
 	struct rp_reactor *r = c->sh->r;
 	struct l4_ppbuf *pp = c->pp;
 	uint64_t left = c->pp_deadline > r->now_ms ? c->pp_deadline - r->now_ms : 1;
+	unsigned cap = c->phase == L4_SNI ? pp->in_cap : L4_PP_IN;
 	struct io_uring_sqe *sqe;
 
 	c->ts.tv_sec = (long long)(left / 1000);
@@ -565,7 +606,7 @@ static void conn_recv_header(struct l4_conn *c)
 	c->pp_res = 0;
 	sqe = rp__reactor_sqe(r);
 	io_uring_prep_recv(sqe, c->cfd, pp->data + L4_PP_ROOM + pp->in_len,
-			   L4_PP_IN - pp->in_len, 0);
+			   cap - pp->in_len, 0);
 	io_uring_sqe_set_data(sqe, &c->pp_recv_op);
 	sqe->flags |= IOSQE_IO_LINK;
 	sqe = rp__reactor_sqe(r);
@@ -580,6 +621,84 @@ static void conn_header_failed(struct l4_conn *c)
 	if (!r->stopping)
 		r->stats.proxy_errors++;
 	conn_close_early(c);
+}
+
+/*
+ * SNI passthrough: the ClientHello is read on behind the PROXY header, in
+ * the same buffer, and the connection goes where its server name routes it.
+ */
+
+static void conn_sni_failed(struct l4_conn *c, const char *why)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	if (!r->stopping) {
+		r->stats.sni_failures++;
+		rp_dbg("sni: client refused: %s", why);
+	}
+	conn_close_early(c);
+}
+
+/* Routes on what the buffer holds, or reads more of the ClientHello. */
+static void conn_sni_try(struct l4_conn *c)
+{
+	struct l4_shard *sh = c->sh;
+	struct rp_reactor *r = sh->r;
+	struct l4_ppbuf *pp = c->pp;
+	char host[RP_SNI_ROUTE_HOST];
+	const char *why = "";
+	int ret;
+
+	ret = rp__sni_route(c->lis, pp->data + L4_PP_ROOM + c->sni_off,
+			    pp->in_len - c->sni_off, pp->in_cap - c->sni_off, host, &why);
+	if (ret == -EAGAIN) {
+		if (r->now_ms >= c->pp_deadline)
+			conn_sni_failed(c, "ClientHello not complete in time");
+		else
+			conn_recv_header(c);
+		return;
+	}
+	if (ret < 0) {
+		conn_sni_failed(c, why);
+		return;
+	}
+	RP_BUG_ON((unsigned)ret >= sh->rv->ncl);
+	r->stats.sni_routed++;
+	c->cl = &sh->rv->cl[ret];
+	rp_dbg("sni: '%s' to cluster '%s'", host, c->cl->cfg->name);
+	/* The ClientHello and anything behind it go to the backend. */
+	conn_client_known(c, c->sni_off);
+}
+
+/* The client's PROXY header, if any, took @consumed bytes of the buffer;
+ * what it holds past them is the start of the ClientHello. */
+static void conn_sni_start(struct l4_conn *c, unsigned consumed)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	c->phase = L4_SNI;
+	c->sni_off = consumed;
+	c->pp_deadline = r->now_ms + c->lis->sni_timeout_ms;
+	if (c->pp->in_len > consumed)
+		conn_sni_try(c);
+	else
+		conn_recv_header(c);
+}
+
+/* Both CQEs of a ClientHello recv are in. */
+static void sni_settled(struct l4_conn *c)
+{
+	int res = c->pp_res;
+
+	/* EOF, an error, or the link timeout's -ECANCELED. */
+	if (res <= 0 || c->sh->r->stopping) {
+		conn_sni_failed(c, res == -ECANCELED ? "ClientHello not complete in time"
+				   : res == 0 ? "closed before its ClientHello ended"
+					      : "recv failed");
+		return;
+	}
+	c->pp->in_len += (unsigned)res;
+	conn_sni_try(c);
 }
 
 /* Both CQEs of a header recv are in. */
@@ -600,7 +719,7 @@ static void header_settled(struct l4_conn *c)
 	if (ret == -EAGAIN) {
 		/* A header longer than the buffer, or one trickling in past
 		 * its deadline, is refused. */
-		if (pp->in_len == L4_PP_IN || r->now_ms >= c->pp_deadline)
+		if (pp->in_len >= L4_PP_IN || r->now_ms >= c->pp_deadline)
 			conn_header_failed(c);
 		else
 			conn_recv_header(c);
@@ -616,7 +735,20 @@ static void header_settled(struct l4_conn *c)
 		pp->dst = res.dst;
 		pp->addr_len = res.addr_len;
 	}
+	if (c->lis->nsni) {
+		conn_sni_start(c, (unsigned)ret);
+		return;
+	}
 	conn_client_known(c, (unsigned)ret);
+}
+
+/* The header recv and the ClientHello recv share their ops. */
+static void recv_settled(struct l4_conn *c)
+{
+	if (c->phase == L4_SNI)
+		sni_settled(c);
+	else
+		header_settled(c);
 }
 
 static void header_recv_cqe(struct rp_op *op, int res, uint32_t flags)
@@ -625,7 +757,7 @@ static void header_recv_cqe(struct rp_op *op, int res, uint32_t flags)
 
 	c->pp_res = res;
 	if (--c->pp_pending == 0)
-		header_settled(c);
+		recv_settled(c);
 }
 
 static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
@@ -635,7 +767,7 @@ static void header_timeout_cqe(struct rp_op *op, int res, uint32_t flags)
 	/* -ETIME: the timer fired and cancelled the recv, whose -ECANCELED
 	 * ends the connection. */
 	if (--c->pp_pending == 0)
-		header_settled(c);
+		recv_settled(c);
 }
 
 static struct l4_conn *conn_open(struct l4_shard *sh, unsigned listener, int fd)
@@ -667,8 +799,8 @@ static struct l4_conn *conn_open(struct l4_shard *sh, unsigned listener, int fd)
 		c->next->pprev = &c->next;
 	c->pprev = &sh->list;
 	sh->list = c;
-	if (sh->pp_on) {
-		c->pp = rp__pool_get(&sh->ppbufs);
+	if (sh->pp_on || lis->nsni) {
+		c->pp = conn_get_ppbuf(sh, lis);
 		if (!c->pp) {
 			r->stats.oom++;
 			conn_close_early(c);
@@ -690,6 +822,10 @@ static void l4_accept(void *state, unsigned listener, int fd)
 		c->phase = L4_HEADER;
 		c->pp_deadline = sh->r->now_ms + c->lis->proxy_timeout_ms;
 		conn_recv_header(c);
+		return;
+	}
+	if (c->lis->nsni) {
+		conn_sni_start(c, 0);
 		return;
 	}
 	conn_client_known(c, 0);
@@ -737,7 +873,9 @@ static int l4_init(struct rp_reverse *rv, void **state)
 	if (ret < 0)
 		goto fail_free;
 	if (sh->pp_on) {
-		ret = rp__pool_init(&sh->ppbufs, sizeof(struct l4_ppbuf), cfg->max_conns);
+		ret = rp__pool_init(&sh->ppbufs,
+				    sizeof(struct l4_ppbuf) + L4_PP_ROOM + L4_PP_IN,
+				    cfg->max_conns);
 		if (ret < 0)
 			goto fail_destroy_conns;
 	}
@@ -769,7 +907,8 @@ static void l4_stop(void *state)
 			/* The cancelled op settles and, the reactor stopping,
 			 * closes the client. */
 			struct io_uring_sqe *sqe = rp__reactor_sqe(r);
-			struct rp_op *op = c->phase == L4_HEADER     ? &c->pp_recv_op
+			struct rp_op *op = c->phase == L4_HEADER || c->phase == L4_SNI
+						   ? &c->pp_recv_op
 					   : c->phase == L4_PREAMBLE ? &c->pp_send_op
 					   : c->phase == L4_EARLY    ? &c->early_send_op
 								     : &c->connect_op;

@@ -10,7 +10,7 @@
 
 /* Plaintext the handoff may read past the handshake: the whole records in
  * the in buffer, and the one record whose rest is then received. */
-#define EARLY_CAP (2 * RP_TLS_RECORD_MAX)
+#define EARLY_CAP (2 * RP_TLS_WIRE_RECORD_MAX)
 
 static void recv_cqe(struct rp_op *op, int res, uint32_t flags);
 static void send_cqe(struct rp_op *op, int res, uint32_t flags);

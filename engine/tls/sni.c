@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tls/sni.h"
 
@@ -420,4 +421,39 @@ int rp__sni_peek(const uint8_t *buf, size_t len, size_t max, struct rp_sni_resul
 	if (r.pos != r.rec_end)
 		return bad(&r, "handshake data after the ClientHello");
 	return (int)r.rec_end;
+}
+
+bool rp__sni_name_ok(const char *name)
+{
+	size_t n = 0, label = 0;
+
+	/* The wildcard takes the place of exactly one label. */
+	if (name[0] == '*' && name[1] == '.')
+		name += 2;
+	for (; name[n]; n++) {
+		if (name[n] == '.') {
+			if (!label)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!host_char((uint8_t)name[n]) || ++label > DNS_LABEL_MAX)
+			return false;
+	}
+	/* Not empty, no empty last label (a trailing dot), and at most 253
+	 * bytes: 255 on the wire less the first length byte and the root. */
+	return n && label && n <= DNS_NAME_MAX - 2;
+}
+
+bool rp__sni_name_match(const char *name, const char *host)
+{
+	const char *dot;
+
+	if (!host[0])
+		return false;
+	if (name[0] != '*')
+		return !strcasecmp(name, host);
+	/* "*.example": one label, then ".example" exactly. */
+	dot = strchr(host, '.');
+	return dot && dot != host && !strcasecmp(name + 1, dot);
 }

@@ -62,4 +62,23 @@ struct rp_sni_result {
 int rp__sni_peek(const uint8_t *buf, size_t len, size_t max, struct rp_sni_result *out,
 		 const char **why);
 
+/*
+ * Whether @name may be an SNI route's name: a DNS name such as "a.example"
+ * (letters, digits, '-' and '_' in non-empty labels of at most 63 bytes,
+ * at most 253 bytes in all, no trailing dot), or "*." followed by one, the
+ * wildcard form. A '*' anywhere else, a space or a control character is
+ * refused. Letters of either case are accepted; matching ignores case.
+ */
+bool rp__sni_name_ok(const char *name);
+
+/*
+ * Whether @host, a server name as rp__sni_peek() gives it, is one that the
+ * route name @name (valid for rp__sni_name_ok()) takes: the same name,
+ * ignoring ASCII case, or for "*.example" any name with exactly one more
+ * label ("a.example", never "example" nor "b.a.example"), as a
+ * certificate's wildcard matches (RFC 6125 6.4.3). An empty @host (no SNI)
+ * matches nothing.
+ */
+bool rp__sni_name_match(const char *name, const char *host);
+
 #endif

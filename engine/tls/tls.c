@@ -101,7 +101,8 @@ static void ssl_error(char *out, size_t cap)
 static bool record_header(const uint8_t *p, unsigned *len)
 {
 	*len = (unsigned)p[3] << 8 | p[4];
-	return p[0] >= 20 && p[0] <= 24 && p[1] == 3 && *len <= RP_TLS_RECORD_MAX - 5;
+	return p[0] >= 20 && p[0] <= 24 && p[1] == 3 &&
+	       *len <= RP_TLS_WIRE_RECORD_MAX - 5;
 }
 
 /*
@@ -763,7 +764,7 @@ static struct rp_tls *conn_new(SSL_CTX *ctx, bool server, bool ktls)
 		return NULL;
 	t->server = server;
 	t->want_ktls = ktls;
-	t->in_cap = RP_TLS_RECORD_MAX;
+	t->in_cap = RP_TLS_WIRE_RECORD_MAX;
 	t->out_cap = 8192;
 	t->in = malloc(t->in_cap);
 	t->out = malloc(t->out_cap);
@@ -1172,7 +1173,7 @@ void rp__ktls_close_notify(int fd)
 
 int rp__ktls_control(int fd)
 {
-	uint8_t buf[RP_TLS_RECORD_MAX];
+	uint8_t buf[RP_TLS_WIRE_RECORD_MAX];
 	char cbuf[CMSG_SPACE(sizeof(uint8_t))];
 	struct iovec iov = {buf, sizeof(buf)};
 	struct msghdr msg = {.msg_iov = &iov,

@@ -68,7 +68,7 @@ void rp__tls_client_free(struct rp_tls_client *c);
 
 /* ---- one connection --------------------------------------------------------- */
 
-#define RP_TLS_RECORD_MAX (16384 + 256 + 5) /* largest ciphertext record */
+#define RP_TLS_WIRE_RECORD_MAX (16384 + 256 + 5) /* largest ciphertext record */
 
 enum rp_tls_want {
 	RP_TLS_DONE = 1,    /* handshake finished */

@@ -6,7 +6,8 @@
  * result, reached exactly at that count); a parsed hello takes no more than
  * the input and the peek buffer, holds a NUL-terminated lowercase DNS name
  * and NUL-terminated protocols, and is refused with -E2BIG by any smaller
- * peek buffer.
+ * peek buffer. A parsed name of at most 253 bytes is also a valid SNI route
+ * name that matches itself, and the wildcard of its parent domain matches it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,6 +30,19 @@ static void check_result(const struct rp_sni_result *r)
 	}
 	if (n && (r->host[0] == '.' || r->host[n - 1] == '.' || strstr(r->host, "..")))
 		abort();
+	if (n && n <= 253) {
+		const char *dot = strchr(r->host, '.');
+		char wild[260];
+
+		if (!rp__sni_name_ok(r->host) || !rp__sni_name_match(r->host, r->host))
+			abort();
+		if (dot) {
+			wild[0] = '*';
+			memcpy(wild + 1, dot, strlen(dot) + 1);
+			if (!rp__sni_name_ok(wild) || !rp__sni_name_match(wild, r->host))
+				abort();
+		}
+	}
 	if (r->nalpn > RP_SNI_ALPN_MAX)
 		abort();
 	for (unsigned i = 0; i < r->nalpn; i++) {

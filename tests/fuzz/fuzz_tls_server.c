@@ -79,7 +79,7 @@ static void check(const struct rp_tls *t)
 	if (t->in_off > t->in_len || t->in_len > t->in_cap ||
 	    (t->whole_end > t->in_off && t->whole_end > t->in_len))
 		abort();
-	if (rp__tls_in_need(t) > RP_TLS_RECORD_MAX)
+	if (rp__tls_in_need(t) > RP_TLS_WIRE_RECORD_MAX)
 		abort();
 	if (t->out_off > t->out_len || t->out_len > t->out_cap || t->out_len > (1u << 20))
 		abort();

@@ -875,7 +875,10 @@ static void test_yaml_example_files_pass(void)
 	static const struct {
 		const char *name;
 		unsigned nhttp;
-	} examples[] = {{"l4.yaml", 0}, {"proxy-protocol.yaml", 0}, {"http.yaml", 2}};
+	} examples[] = {{"l4.yaml", 0},
+			{"proxy-protocol.yaml", 0},
+			{"http.yaml", 2},
+			{"sni.yaml", 0}};
 	const char *me = __FILE__, *tail = strstr(me, "tests/unit/config/test_yaml.c");
 	char path[4096];
 
@@ -2272,6 +2275,219 @@ static void test_yaml_engine_refuses_bad_tls_values(void)
 #undef TLS_BASE
 }
 
+/* SNI passthrough: routes in file order with their clusters resolved
+ * (clusters defined after the listeners), strict and timeout, and a strict
+ * listener that names no cluster of its own. */
+static void test_yaml_sni_file_loads_every_value(void)
+{
+	const char *y = "listeners:\n"
+			"  - bind: 127.0.0.1:1\n"
+			"    cluster: fallback\n"
+			"    sni:\n"
+			"      routes:\n"
+			"        - {name: a.example, cluster: a}\n"
+			"        - {name: \"*.B.example\", cluster: b}\n"
+			"        - {name: c.example, cluster: a}\n"
+			"      timeout: 750ms\n"
+			"  - bind: 127.0.0.1:2\n"
+			"    accept_proxy: true\n"
+			"    sni:\n"
+			"      strict: true\n"
+			"      routes: [{name: x.example, cluster: b}]\n"
+			"  - bind: 127.0.0.1:3\n"
+			"    cluster: a\n"
+			"clusters:\n"
+			"  fallback: {backends: [127.0.0.1:10]}\n"
+			"  a: {backends: [127.0.0.1:11]}\n"
+			"  b: {backends: [127.0.0.1:12]}\n";
+	const struct rp_listener_config *l = cfg.listeners;
+	struct rp_engine *e = NULL;
+	char err[512] = "";
+	int ret;
+
+	CU_ASSERT_EQUAL_FATAL(load(y), 0);
+	CU_ASSERT_EQUAL(cfg.nlisteners, 3);
+	CU_ASSERT_EQUAL(l[0].cluster, 0);
+	CU_ASSERT_EQUAL(l[0].nsni, 3);
+	CU_ASSERT_STRING_EQUAL(l[0].sni[0].name, "a.example");
+	CU_ASSERT_EQUAL(l[0].sni[0].cluster, 1);
+	CU_ASSERT_STRING_EQUAL(l[0].sni[1].name, "*.B.example");
+	CU_ASSERT_EQUAL(l[0].sni[1].cluster, 2);
+	CU_ASSERT_STRING_EQUAL(l[0].sni[2].name, "c.example");
+	CU_ASSERT_EQUAL(l[0].sni[2].cluster, 1);
+	CU_ASSERT_FALSE(l[0].sni_strict);
+	CU_ASSERT_EQUAL(l[0].sni_timeout_ms, 750);
+	CU_ASSERT_EQUAL(l[1].nsni, 1);
+	CU_ASSERT_TRUE(l[1].sni_strict);
+	CU_ASSERT_EQUAL(l[1].sni_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(l[1].sni[0].cluster, 2);
+	CU_ASSERT_EQUAL(l[1].cluster, 2); /* its first route's, never used */
+	CU_ASSERT_TRUE(l[1].accept_proxy);
+	CU_ASSERT_EQUAL(l[2].nsni, 0);
+	CU_ASSERT_EQUAL(l[2].cluster, 1);
+	ret = rp_engine_create(&cfg, &e, err, sizeof(err));
+	if (ret == -EINVAL)
+		fprintf(stderr, "\n  engine: %s\n", err);
+	CU_ASSERT_NOT_EQUAL(ret, -EINVAL);
+	rp_engine_destroy(e);
+}
+
+static const struct {
+	const char *yaml;
+	unsigned n, nhttp;
+	const char *needles[3];
+} bad_sni_files[] = {
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    sni:\n"
+	 "      routes:\n"
+	 "        - {name: \"a b\", cluster: c}\n"
+	 "        - {name: \"a.*.example\", cluster: c}\n"
+	 "        - {name: a.example., cluster: c}\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 3,
+	 0,
+	 {"t.yaml:6:18: name: expected a server name", "t.yaml:7:18: name: expected",
+	  "t.yaml:8:18: name: expected"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    sni:\n"
+	 "      routes:\n"
+	 "        - {name: a.example, cluster: nope}\n"
+	 "        - {cluster: c}\n"
+	 "        - {name: A.EXAMPLE, cluster: c}\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 3,
+	 0,
+	 {"t.yaml:6:38: cluster: unknown cluster 'nope'",
+	  "t.yaml:7:11: sni route without 'name'",
+	  "t.yaml:8:18: name: duplicate sni route 'A.EXAMPLE' (first at 6:18"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    sni:\n"
+	 "      routes: [{name: a.example}]\n"
+	 "      strict: maybe\n"
+	 "      timeout: 0\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 4,
+	 0,
+	 {"t.yaml:4:16: sni route without 'cluster'", "t.yaml:5:15: strict: expected",
+	  "t.yaml:6:16: timeout: expected a duration"}},
+	/* Without strict, the listener's cluster is required. */
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    sni: {routes: [{name: a.example, cluster: c}]}\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 0,
+	 {"t.yaml:2:5: listener without 'cluster' (where connections that no sni "
+	  "route takes go"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    cluster: c\n"
+	 "    sni: {strict: true}\n"
+	 "  - bind: 127.0.0.1:2\n"
+	 "    cluster: c\n"
+	 "    sni: {routes: []}\n"
+	 "  - bind: 127.0.0.1:3\n"
+	 "    cluster: c\n"
+	 "    sni: {routes: {name: a.example}}\n"
+	 "  - bind: 127.0.0.1:4\n"
+	 "    cluster: c\n"
+	 "    sni: [a.example]\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 4,
+	 0,
+	 {"t.yaml:4:10: sni without 'routes'", "t.yaml:7:19: routes: the list is empty",
+	  "t.yaml:10:19: routes: expected a list"}},
+	{"listeners:\n"
+	 "  - bind: 127.0.0.1:1\n"
+	 "    mode: http\n"
+	 "    cluster: c\n"
+	 "    sni: {routes: [{name: a.example, cluster: c}]}\n"
+	 "clusters: {c: {backends: [127.0.0.1:2]}}\n",
+	 1,
+	 1,
+	 {"t.yaml:5:5: sni: only for mode tcp (this listener is mode http)"}},
+};
+
+static void test_yaml_bad_sni_files_report_line_and_column(void)
+{
+	for (unsigned i = 0; i < sizeof(bad_sni_files) / sizeof(bad_sni_files[0]); i++) {
+		int want = with_http(bad_sni_files[i].n, bad_sni_files[i].nhttp);
+		int ret = load(bad_sni_files[i].yaml);
+
+		if (ret != want) {
+			fprintf(stderr,
+				"\n  bad sni file %u: %d problems, wanted %d:\n%s", i,
+				ret, want, reports);
+			CU_FAIL("wrong number of problems");
+		}
+		CU_ASSERT_EQUAL(nreports, (unsigned)(ret > 0 ? ret : 0));
+		for (unsigned k = 0; k < 3 && bad_sni_files[i].needles[k]; k++)
+			expect_report(bad_sni_files[i].needles[k]);
+	}
+}
+
+static void test_yaml_too_many_sni_routes(void)
+{
+	static char y[65536];
+	size_t n;
+
+	n = (size_t)snprintf(y, sizeof(y),
+			     "listeners:\n"
+			     "  - bind: 127.0.0.1:1\n"
+			     "    cluster: c\n"
+			     "    sni:\n"
+			     "      routes:\n");
+	for (unsigned i = 0; i < RP_MAX_SNI + 2; i++)
+		n += (size_t)snprintf(y + n, sizeof(y) - n,
+				      "        - {name: n%u.example, cluster: c}\n", i);
+	snprintf(y + n, sizeof(y) - n, "clusters: {c: {backends: [127.0.0.1:2]}}\n");
+	CU_ASSERT_EQUAL(load(y), 1);
+	expect_report("sni: too many routes (at most 32)");
+	CU_ASSERT_EQUAL(cfg.listeners[0].nsni, RP_MAX_SNI);
+}
+
+/* For embedders that fill struct rp_config themselves. */
+static void test_yaml_engine_refuses_bad_sni_values(void)
+{
+	static const char *const bad[] = {"",  "a b",		"a.*.example",
+					  "*", "a.example:443", "a\r\nb"};
+	struct rp_listener_config *l = &cfg.listeners[0];
+
+	engine_base();
+	l->nsni = 1;
+	strcpy(l->sni[0].name, "*.example");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+
+	l->nsni = RP_MAX_SNI + 1;
+	expect_refused("too many sni routes (at most 32)");
+	l->nsni = 1;
+	l->mode = RP_MODE_HTTP;
+	expect_refused("sni routes are only for mode tcp, not http");
+	l->mode = RP_MODE_TCP;
+	l->tls.enabled = true;
+	expect_refused("cannot go with tls");
+	l->tls.enabled = false;
+	l->sni_timeout_ms = 0;
+	expect_refused("sni timeout must be positive");
+	l->sni_timeout_ms = 5000;
+	l->sni[0].cluster = 1;
+	expect_refused("sni route 0: no such cluster (#1)");
+	l->sni[0].cluster = 0;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strcpy(l->sni[0].name, bad[i]);
+		expect_refused("sni route 0: name must be a DNS name");
+	}
+	memset(l->sni[0].name, 'a', sizeof(l->sni[0].name)); /* no NUL */
+	expect_refused("sni route 0: name must be a DNS name");
+	strcpy(l->sni[0].name, "a.example");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_full_file_loads_every_value),
 	RP_TEST(test_yaml_minimal_file_gets_the_defaults),
@@ -2304,5 +2520,9 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_tls_limits),
 	RP_TEST(test_yaml_engine_agrees_on_tls),
 	RP_TEST(test_yaml_engine_refuses_bad_tls_values),
+	RP_TEST(test_yaml_sni_file_loads_every_value),
+	RP_TEST(test_yaml_bad_sni_files_report_line_and_column),
+	RP_TEST(test_yaml_too_many_sni_routes),
+	RP_TEST(test_yaml_engine_refuses_bad_sni_values),
 };
 RP_UNIT_MAIN("yaml", tests)

@@ -6,6 +6,8 @@
  * every length field made one too long and one too short, duplicate
  * extensions, two host_names, bad host characters, SSLv2 and plaintext HTTP
  * refused on their first byte, and ClientHellos larger than the peek buffer.
+ * Also the names of SNI passthrough routes: which are valid, and which
+ * server names each one matches.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -649,6 +651,84 @@ static void test_sni_too_big(void)
 	}
 }
 
+static void test_sni_route_names_valid(void)
+{
+	static const char *const good[] = {
+		"a",	     "a.example",     "A.Example",   "x-1.b_c.example",
+		"*.example", "*.a.b.example", "123.example", "*.x",
+	};
+	static const char *const bad[] = {
+		"",	      "*",	     "*.",	   "**.example",
+		"*example",   "a.*.example", "a*.example", ".example",
+		"a..example", "a.example.",  "*.example.", "a b.example",
+		"a\tb",	      "a:443",	     "[::1]",	   "a/b",
+		"é.example",  "*.*.example",
+	};
+	char longest[300];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!rp__sni_name_ok(good[i])) {
+			fprintf(stderr, "\n  refused: '%s'\n", good[i]);
+			CU_FAIL("a valid name was refused");
+		}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (rp__sni_name_ok(bad[i])) {
+			fprintf(stderr, "\n  accepted: '%s'\n", bad[i]);
+			CU_FAIL("an invalid name was accepted");
+		}
+	/* Labels up to 63 bytes, names up to 253. */
+	memset(longest, 'a', 63);
+	strcpy(longest + 63, ".example");
+	CU_ASSERT_TRUE(rp__sni_name_ok(longest));
+	memset(longest, 'a', 64);
+	strcpy(longest + 64, ".example");
+	CU_ASSERT_FALSE(rp__sni_name_ok(longest));
+	for (int i = 0; i < 4; i++) {
+		memset(longest + 64 * i, 'a', 63);
+		longest[64 * i + 63] = '.';
+	}
+	longest[64 * 3 + 63] = '\0'; /* 4 labels of 63: 255 bytes */
+	CU_ASSERT_FALSE(rp__sni_name_ok(longest));
+	longest[64 * 3 + 61] = '\0'; /* 253 */
+	CU_ASSERT_TRUE(rp__sni_name_ok(longest));
+	longest[64 * 3 + 61] = 'a';
+	longest[64 * 3 + 62] = '\0'; /* 254 */
+	CU_ASSERT_FALSE(rp__sni_name_ok(longest));
+}
+
+static void test_sni_route_names_match(void)
+{
+	static const struct {
+		const char *name, *host;
+		bool match;
+	} cases[] = {
+		{"a.example", "a.example", true},
+		{"A.EXAMPLE", "a.example", true},
+		{"a.example", "b.example", false},
+		{"a.example", "a.example.com", false},
+		{"a.example", "xa.example", false},
+		{"a.example", "", false},
+		{"*.example", "a.example", true},
+		{"*.EXAMPLE", "a-b.example", true},
+		{"*.example", "example", false},
+		{"*.example", "b.a.example", false},
+		{"*.example", "aexample", false},
+		{"*.example", "a.example.com", false},
+		{"*.example", "", false},
+		{"*.b.example", "x.b.example", true},
+		{"*.b.example", "b.example", false},
+		{"*.b.example", "y.x.b.example", false},
+		{"*.b.example", "x.bb.example", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (rp__sni_name_match(cases[i].name, cases[i].host) != cases[i].match) {
+			fprintf(stderr, "\n  '%s' vs '%s': wanted %s\n", cases[i].name,
+				cases[i].host, cases[i].match ? "a match" : "none");
+			CU_FAIL("wrong match");
+		}
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_sni_openssl_capture),
 	RP_TEST(test_sni_built_found),
@@ -663,6 +743,8 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_sni_alpn_truncated_list),
 	RP_TEST(test_sni_sslv2_and_http),
 	RP_TEST(test_sni_too_big),
+	RP_TEST(test_sni_route_names_valid),
+	RP_TEST(test_sni_route_names_match),
 };
 
 RP_UNIT_MAIN("sni", tests)
