@@ -65,6 +65,114 @@
 struct l7_shard;
 struct l7_conn;
 
+/*
+ * One side's TLS with the records in userspace (a client of a TLS listener,
+ * or a backend connection that re-encrypts). Its recvs take ciphertext
+ * into t's in buffer and decrypt into the side's own buffer; when something
+ * is readable already (whole records, or bytes BoringSSL decrypted past a
+ * smaller read), a NOP stands in for the recv, so that the completion logic
+ * is the same as without TLS. Its sends encrypt into t's out buffer and
+ * complete, for the code that made them, once all of it went, reporting
+ * the plaintext.
+ */
+struct l7_tls {
+	struct rp_tls *t; /* NULL: plain, or kTLS */
+	bool nop;	  /* the recv in flight is a NOP */
+	bool eof;	  /* the socket said EOF */
+	unsigned plain;	  /* plaintext of the send in flight */
+};
+
+/* Preps @sqe as the side's recv. */
+static void tls_prep_recv(struct l7_tls *x, struct io_uring_sqe *sqe, int fd)
+{
+	unsigned room;
+	uint8_t *p;
+
+	if (rp__tls_readable(x->t) || x->eof) {
+		io_uring_prep_nop(sqe);
+		x->nop = true;
+		return;
+	}
+	p = rp__tls_in_room(x->t, &room);
+	io_uring_prep_recv(sqe, fd, p, room, 0);
+}
+
+/*
+ * The recv's CQE: decrypts into @dst. false when more ciphertext is needed
+ * (the caller receives again); true with *@res the plaintext bytes (0: EOF
+ * or close_notify; <0: an error).
+ */
+static bool tls_recv_done(struct l7_tls *x, int *res, char *dst, unsigned cap)
+{
+	int n;
+
+	if (x->nop)
+		x->nop = false;
+	else if (*res > 0)
+		rp__tls_in_commit(x->t, (unsigned)*res);
+	else if (*res == 0)
+		x->eof = true;
+	else
+		return true;
+	n = rp__tls_read(x->t, dst, cap);
+	if (n > 0) {
+		*res = n;
+		return true;
+	}
+	if (n == RP_TLS_WANT && !x->eof)
+		return false;
+	/* close_notify, EOF (a truncation is ended like one), or bad records. */
+	*res = n == RP_TLS_WANT || n == RP_TLS_CLOSED ? 0 : -EPROTO;
+	return true;
+}
+
+/*
+ * Preps @sqe as the side's send of @iov: encrypted first, unless the
+ * ciphertext of an earlier attempt is still being sent (a short send, or a
+ * poll for room): then that goes on.
+ */
+static void tls_prep_send(struct l7_tls *x, struct io_uring_sqe *sqe, int fd,
+			  const struct iovec *iov, unsigned n)
+{
+	const uint8_t *p;
+	unsigned len;
+
+	for (unsigned i = 0; !x->plain && i < n; i++) {
+		if (rp__tls_write(x->t, iov[i].iov_base, (unsigned)iov[i].iov_len) < 0) {
+			/* Out of memory: the NOP's 0 ends the connection. */
+			io_uring_prep_nop(sqe);
+			return;
+		}
+	}
+	if (!x->plain)
+		for (unsigned i = 0; i < n; i++)
+			x->plain += (unsigned)iov[i].iov_len;
+	p = rp__tls_out(x->t, &len);
+	io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
+}
+
+/* The send's CQE: false while ciphertext remains (the caller sends again);
+ * true with *@res the plaintext sent, or an error. */
+static bool tls_send_done(struct l7_tls *x, int *res)
+{
+	unsigned len;
+
+	if (*res <= 0) {
+		/* A NOP (encrypting failed) or an error; on -EAGAIN the same
+		 * ciphertext is sent again after a poll. */
+		if (*res == 0)
+			*res = -EPIPE;
+		return true;
+	}
+	rp__tls_out_consumed(x->t, (unsigned)*res);
+	rp__tls_out(x->t, &len);
+	if (len)
+		return false;
+	*res = (int)x->plain;
+	x->plain = 0;
+	return true;
+}
+
 /* A backend connection: attached to a client's exchange, or idle in its
  * backend's pool (watched by a poll that notices the backend closing it). */
 struct l7_bconn {
@@ -79,11 +187,10 @@ struct l7_bconn {
 	struct rp_timer idle_timer;
 	struct rp_op poll_op;
 	/* TLS towards the backend (the cluster's tls): the kernel has the
-	 * records (ktls), or @tls does them here, kept with the connection in
-	 * the pool. tls_nop, tls_eof as the client's (see l7_conn). */
-	struct rp_tls *tls;
+	 * records (ktls), or tls.t does them here, kept with the connection
+	 * in the pool. */
+	struct l7_tls tls;
 	bool ktls;
-	bool tls_nop, tls_eof;
 };
 
 enum l7_phase {
@@ -221,18 +328,11 @@ struct l7_conn {
 	struct rp_timer timer;
 
 	/* A client of a TLS listener: the kernel has its records (ktls), or
-	 * @tls does them here. With @tls, client recvs take ciphertext into
-	 * its in buffer and decrypt into ibuf (tls_nop: a NOP stands for a
-	 * recv, something being readable already; tls_eof: the socket said
-	 * EOF); client sends encrypt into its out buffer and complete,
-	 * for the code above, once all of it went (tls_plain bytes). */
-	struct rp_tls *tls;
+	 * ctls.t does them here. */
+	struct l7_tls ctls;
 	bool ktls;
-	bool tls_nop, tls_eof;
-	unsigned tls_plain;
-	struct rp_tls_tunnel *tt; /* after a 101, with @tls */
+	struct rp_tls_tunnel *tt; /* after a 101, with userspace TLS */
 	struct rp_tls_hs bhs;	  /* the backend connection's handshake */
-	unsigned btls_plain;	  /* bytes of the backend send in flight */
 
 	bool crecv_busy, csend_busy, crecv_poll, csend_poll, bsend_poll, brecv_poll;
 	struct iovec up_iov[3], down_iov[2];
@@ -333,8 +433,8 @@ static bool span_eq(const char *buf, struct rp_http_span s, const char *str)
 
 static void bconn_free(struct l7_bconn *b)
 {
-	rp__tls_free(b->tls);
-	b->tls = NULL;
+	rp__tls_free(b->tls.t);
+	b->tls.t = NULL;
 	rp__pool_put(&b->sh->bconns, b);
 }
 
@@ -357,20 +457,20 @@ static bool bconn_tls_idle_read(struct l7_bconn *b)
 		return n < 0 && errno == EAGAIN;
 	}
 	for (;;) {
-		uint8_t *p = rp__tls_in_room(b->tls, &room);
+		uint8_t *p = rp__tls_in_room(b->tls.t, &room);
 
 		if (!room)
 			return false;
 		n = recv(b->fd, p, room, MSG_DONTWAIT);
 		if (n > 0) {
-			rp__tls_in_commit(b->tls, (unsigned)n);
+			rp__tls_in_commit(b->tls.t, (unsigned)n);
 			continue;
 		}
 		if (n < 0 && errno == EAGAIN)
 			break;
 		return false;
 	}
-	ret = rp__tls_read(b->tls, scratch, sizeof(scratch));
+	ret = rp__tls_read(b->tls.t, scratch, sizeof(scratch));
 	return ret == RP_TLS_WANT;
 }
 
@@ -402,8 +502,8 @@ static void bconn_close(struct l7_bconn *b, bool reset)
 	rp__reactor_close(r, b->fd, reset);
 	b->fd = -1;
 	/* Now, not with the bconn: a poll's CQE may never come at exit. */
-	rp__tls_free(b->tls);
-	b->tls = NULL;
+	rp__tls_free(b->tls.t);
+	b->tls.t = NULL;
 	if (!b->poll_pending)
 		bconn_free(b);
 }
@@ -426,11 +526,11 @@ static void bconn_poll_cqe(struct rp_op *op, int res, uint32_t flags)
 	 * last response. Only the last is harmless: ask the socket. */
 	if (res >= 0) {
 		char byte;
-		ssize_t n = b->tls || b->ktls
+		ssize_t n = b->tls.t || b->ktls
 				    ? (bconn_tls_idle_read(b) ? -1 : 0)
 				    : recv(b->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
 
-		if (n < 0 && (b->tls || b->ktls || errno == EAGAIN)) {
+		if (n < 0 && (b->tls.t || b->ktls || errno == EAGAIN)) {
 			bconn_unidle(b);
 			bconn_park(b); /* a fresh poll */
 			return;
@@ -507,8 +607,8 @@ static void conn_free(struct l7_conn *c)
 			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
 
 	rp__timer_cancel(&sh->r->wheel, &c->timer);
-	rp__tls_free(c->tls);
-	c->tls = NULL;
+	rp__tls_free(c->ctls.t);
+	c->ctls.t = NULL;
 	free(c->tt);
 	buf_put(sh, &c->ibuf);
 	buf_put(sh, &c->obuf);
@@ -574,10 +674,10 @@ static void tls_close_notify(struct l7_conn *c)
 		rp__ktls_close_notify(c->cfd);
 		return;
 	}
-	if (!c->tls)
+	if (!c->ctls.t)
 		return;
-	rp__tls_close_notify(c->tls);
-	p = rp__tls_out(c->tls, &len);
+	rp__tls_close_notify(c->ctls.t);
+	p = rp__tls_out(c->ctls.t, &len);
 	if (len)
 		(void)send(c->cfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
@@ -613,7 +713,7 @@ static void conn_log(struct l7_conn *c)
 	e.client_len = c->peer_len;
 	e.status = c->status;
 	e.bytes_sent = c->bytes_out;
-	e.tls = c->ktls ? "ktls" : c->tls ? "userspace" : NULL;
+	e.tls = c->ktls ? "ktls" : c->ctls.t ? "userspace" : NULL;
 	if (!c->hlen) {
 		/* Refused before a head could be read (400, 408, 431...):
 		 * logged without a request line, as nginx does. */
@@ -668,81 +768,17 @@ static void linger_start(struct l7_conn *c);
 
 static void csend_cqe(struct rp_op *op, int res, uint32_t flags);
 
-/*
- * A client send through userspace TLS: the plaintext of @iov is encrypted
- * into the out buffer (unless a previous attempt's ciphertext is still
- * there: a send that polled for room), then the ciphertext goes out; the
- * CQE reports the plaintext once all of it is sent.
- */
-static void tls_send(struct l7_conn *c, const struct iovec *iov, unsigned n)
-{
-	struct io_uring_sqe *sqe;
-	const uint8_t *p;
-	unsigned len;
-
-	p = rp__tls_out(c->tls, &len);
-	if (!c->tls_plain) {
-		for (unsigned i = 0; i < n; i++) {
-			if (rp__tls_write(c->tls, iov[i].iov_base,
-					  (unsigned)iov[i].iov_len) < 0) {
-				/* Out of memory: the connection cannot go on. */
-				sqe = c_sqe(c, &c->csend_op);
-				io_uring_prep_nop(sqe);
-				c->csend_busy = true;
-				c->tls_plain = 0;
-				rp__tls_out_consumed(c->tls, len);
-				return;
-			}
-			c->tls_plain += (unsigned)iov[i].iov_len;
-		}
-		p = rp__tls_out(c->tls, &len);
-	}
-	sqe = c_sqe(c, &c->csend_op);
-	io_uring_prep_send(sqe, c->cfd, p, len, MSG_NOSIGNAL);
-	c->csend_busy = true;
-}
-
-/* A client send's CQE with userspace TLS: true when the caller should go
- * on with *@res as the plaintext sent (or the error). */
-static bool tls_send_done(struct l7_conn *c, int *res)
-{
-	struct io_uring_sqe *sqe;
-	const uint8_t *p;
-	unsigned len;
-
-	if (*res <= 0) {
-		if (*res == 0 || !c->tls_plain)
-			*res = -EPIPE; /* a NOP: encrypting failed */
-		return true;
-	}
-	rp__tls_out_consumed(c->tls, (unsigned)*res);
-	p = rp__tls_out(c->tls, &len);
-	if (len) {
-		/* A short send: the rest of the ciphertext first. */
-		sqe = c_sqe(c, &c->csend_op);
-		io_uring_prep_send(sqe, c->cfd, p, len, MSG_NOSIGNAL);
-		c->csend_busy = true;
-		if (c->phase != C_ERROR)
-			c->down_busy = true;
-		return false;
-	}
-	*res = (int)c->tls_plain;
-	c->tls_plain = 0;
-	return true;
-}
-
 /* Sends obuf [hsend_off, hsend_len) to the client (our own response). */
 static void error_send(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe;
 	struct iovec iov = {c->obuf + c->hsend_off, c->hsend_len - c->hsend_off};
 
-	if (c->tls) {
-		tls_send(c, &iov, 1);
-		return;
-	}
 	sqe = c_sqe(c, &c->csend_op);
-	io_uring_prep_send(sqe, c->cfd, iov.iov_base, iov.iov_len, MSG_NOSIGNAL);
+	if (c->ctls.t)
+		tls_prep_send(&c->ctls, sqe, c->cfd, &iov, 1);
+	else
+		io_uring_prep_send(sqe, c->cfd, iov.iov_base, iov.iov_len, MSG_NOSIGNAL);
 	c->csend_busy = true;
 }
 
@@ -992,18 +1028,8 @@ static void client_recv(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe = c_sqe(c, &c->crecv_op);
 
-	if (c->tls && !c->crecv_poll) {
-		unsigned room;
-		uint8_t *p;
-
-		if (rp__tls_readable(c->tls) || c->tls_eof) {
-			/* Records are in already: decrypt them in the CQE. */
-			io_uring_prep_nop(sqe);
-			c->tls_nop = true;
-		} else {
-			p = rp__tls_in_room(c->tls, &room);
-			io_uring_prep_recv(sqe, c->cfd, p, room, 0);
-		}
+	if (c->ctls.t && !c->crecv_poll) {
+		tls_prep_recv(&c->ctls, sqe, c->cfd);
 		c->crecv_busy = true;
 		return;
 	}
@@ -1018,40 +1044,6 @@ static void client_recv(struct l7_conn *c)
 	c->crecv_busy = true;
 }
 
-/*
- * A client recv's CQE with userspace TLS: turns the ciphertext in into
- * plaintext in ibuf. true when the caller should go on with *@res as the
- * plaintext bytes (0: EOF or close_notify; <0: an error).
- */
-static bool tls_recv_done(struct l7_conn *c, int *res)
-{
-	unsigned at = c->phase == C_LINGER ? 0 : c->ilen;
-	int n;
-
-	if (c->tls_nop) {
-		c->tls_nop = false;
-	} else if (*res > 0) {
-		rp__tls_in_commit(c->tls, (unsigned)*res);
-	} else if (*res == 0) {
-		c->tls_eof = true;
-	} else {
-		return true;
-	}
-	n = rp__tls_read(c->tls, c->ibuf + at, c->sh->bufsz - at);
-	if (n > 0) {
-		*res = n;
-		return true;
-	}
-	if (n == RP_TLS_WANT && !c->tls_eof) {
-		client_recv(c);
-		return false;
-	}
-	/* close_notify, EOF (a truncation is ended like one), or bad
-	 * records. */
-	*res = n == RP_TLS_WANT || n == RP_TLS_CLOSED ? 0 : -EPROTO;
-	return true;
-}
-
 static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 {
 	struct l7_conn *c = rp_container_of(op, struct l7_conn, crecv_op);
@@ -1060,8 +1052,14 @@ static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->crecv_busy = false;
 	if (!op_done(c))
 		return;
-	if (c->tls && !c->crecv_poll && !tls_recv_done(c, &res))
-		return;
+	if (c->ctls.t && !c->crecv_poll) {
+		unsigned at = c->phase == C_LINGER ? 0 : c->ilen;
+
+		if (!tls_recv_done(&c->ctls, &res, c->ibuf + at, c->sh->bufsz - at)) {
+			client_recv(c);
+			return;
+		}
+	}
 	if (c->ktls && res == -EIO && !c->crecv_poll) {
 		/* A control record: close_notify is EOF; skip what may be. */
 		int ret = rp__ktls_control(c->cfd);
@@ -1710,7 +1708,7 @@ static void backend_tls_done(struct rp_tls_hs *hs, int res)
 			b->ktls = true;
 			rp__tls_free(hs->tls);
 		} else {
-			b->tls = hs->tls;
+			b->tls.t = hs->tls;
 		}
 	}
 	hs->tls = NULL;
@@ -1965,56 +1963,6 @@ static int up_scan(struct l7_conn *c)
 	return 0;
 }
 
-/* A backend send through userspace TLS (see tls_send for the client's). */
-static void btls_send(struct l7_conn *c, const struct iovec *iov, unsigned n)
-{
-	struct rp_tls *t = c->b->tls;
-	struct io_uring_sqe *sqe;
-	const uint8_t *p;
-	unsigned len;
-
-	if (!c->btls_plain) {
-		for (unsigned i = 0; i < n; i++) {
-			if (rp__tls_write(t, iov[i].iov_base, (unsigned)iov[i].iov_len) <
-			    0) {
-				sqe = c_sqe(c, &c->bsend_op);
-				io_uring_prep_nop(sqe);
-				c->btls_plain = 0;
-				return;
-			}
-			c->btls_plain += (unsigned)iov[i].iov_len;
-		}
-	}
-	p = rp__tls_out(t, &len);
-	sqe = c_sqe(c, &c->bsend_op);
-	io_uring_prep_send(sqe, c->b->fd, p, len, MSG_NOSIGNAL);
-}
-
-static bool btls_send_done(struct l7_conn *c, int *res)
-{
-	struct rp_tls *t = c->b->tls;
-	struct io_uring_sqe *sqe;
-	const uint8_t *p;
-	unsigned len;
-
-	if (*res <= 0) {
-		if (*res == 0 || !c->btls_plain)
-			*res = -EPIPE;
-		return true;
-	}
-	rp__tls_out_consumed(t, (unsigned)*res);
-	p = rp__tls_out(t, &len);
-	if (len) {
-		sqe = c_sqe(c, &c->bsend_op);
-		io_uring_prep_send(sqe, c->b->fd, p, len, MSG_NOSIGNAL);
-		c->up_busy = true;
-		return false;
-	}
-	*res = (int)c->btls_plain;
-	c->btls_plain = 0;
-	return true;
-}
-
 static void up_send(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -2039,8 +1987,9 @@ static void up_send(struct l7_conn *c)
 		c->up_iov[n].iov_base = c->ibuf + c->fwd;
 		c->up_iov[n++].iov_len = c->up_len;
 	}
-	if (c->b->tls) {
-		btls_send(c, c->up_iov, n);
+	if (c->b->tls.t) {
+		sqe = c_sqe(c, &c->bsend_op);
+		tls_prep_send(&c->b->tls, sqe, c->b->fd, c->up_iov, n);
 	} else {
 		memset(&c->up_msg, 0, sizeof(c->up_msg));
 		c->up_msg.msg_iov = c->up_iov;
@@ -2150,8 +2099,10 @@ static void bsend_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->up_busy = false;
 	if (!op_done(c))
 		return;
-	if (c->b->tls && !c->bsend_poll && !btls_send_done(c, &res))
+	if (c->b->tls.t && !c->bsend_poll && !tls_send_done(&c->b->tls, &res)) {
+		up_send(c); /* the rest of the ciphertext */
 		return;
+	}
 	if (c->sp[0].on) {
 		splice_ready(c, 0, res);
 		return;
@@ -2213,17 +2164,8 @@ static void down_recv(struct l7_conn *c)
 
 	if (c->brecv_poll) {
 		io_uring_prep_poll_add(sqe, b->fd, POLLIN | POLLRDHUP);
-	} else if (b->tls) {
-		unsigned room;
-		uint8_t *p;
-
-		if (rp__tls_readable(b->tls) || b->tls_eof) {
-			io_uring_prep_nop(sqe);
-			b->tls_nop = true;
-		} else {
-			p = rp__tls_in_room(b->tls, &room);
-			io_uring_prep_recv(sqe, b->fd, p, room, 0);
-		}
+	} else if (b->tls.t) {
+		tls_prep_recv(&b->tls, sqe, b->fd);
 	} else {
 		io_uring_prep_recv(sqe, b->fd, c->rbuf + c->rlen, c->sh->bufsz - c->rlen,
 				   0);
@@ -2305,9 +2247,10 @@ static void down_send(struct l7_conn *c)
 		c->down_iov[n].iov_base = c->rbuf + c->roff;
 		c->down_iov[n++].iov_len = c->rw - c->roff;
 	}
-	if (c->tls) {
-		tls_send(c, c->down_iov, n);
-		c->down_busy = true;
+	if (c->ctls.t) {
+		sqe = c_sqe(c, &c->csend_op);
+		tls_prep_send(&c->ctls, sqe, c->cfd, c->down_iov, n);
+		c->csend_busy = c->down_busy = true;
 		c->resp_started = true;
 		return;
 	}
@@ -2384,8 +2327,14 @@ static void csend_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->down_busy = false;
 	if (!op_done(c))
 		return;
-	if (c->tls && !c->csend_poll && !tls_send_done(c, &res))
+	if (c->ctls.t && !c->csend_poll && !tls_send_done(&c->ctls, &res)) {
+		/* A short send: the rest of the ciphertext. */
+		if (c->phase == C_ERROR)
+			error_send(c);
+		else
+			down_send(c);
 		return;
+	}
 	if (c->sp[1].on) {
 		splice_ready(c, 1, res);
 		return;
@@ -2575,34 +2524,6 @@ static void down_input(struct l7_conn *c)
 	resp_head(c, &sh->resp, (unsigned)n);
 }
 
-/* A backend recv's CQE with userspace TLS (see tls_recv_done). */
-static bool btls_recv_done(struct l7_conn *c, int *res)
-{
-	struct l7_bconn *b = c->b;
-	int n;
-
-	if (b->tls_nop) {
-		b->tls_nop = false;
-	} else if (*res > 0) {
-		rp__tls_in_commit(b->tls, (unsigned)*res);
-	} else if (*res == 0) {
-		b->tls_eof = true;
-	} else {
-		return true;
-	}
-	n = rp__tls_read(b->tls, c->rbuf + c->rlen, c->sh->bufsz - c->rlen);
-	if (n > 0) {
-		*res = n;
-		return true;
-	}
-	if (n == RP_TLS_WANT && !b->tls_eof) {
-		down_recv(c);
-		return false;
-	}
-	*res = n == RP_TLS_WANT || n == RP_TLS_CLOSED ? 0 : -EPROTO;
-	return true;
-}
-
 static void brecv_cqe(struct rp_op *op, int res, uint32_t flags)
 {
 	struct l7_conn *c = rp_container_of(op, struct l7_conn, brecv_op);
@@ -2611,8 +2532,11 @@ static void brecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	c->down_recv_busy = false;
 	if (!op_done(c))
 		return;
-	if (c->b->tls && !c->brecv_poll && !btls_recv_done(c, &res))
+	if (c->b->tls.t && !c->brecv_poll &&
+	    !tls_recv_done(&c->b->tls, &res, c->rbuf + c->rlen, c->sh->bufsz - c->rlen)) {
+		down_recv(c);
 		return;
+	}
 	if (c->b->ktls && res == -EIO && !c->brecv_poll) {
 		int ret = rp__ktls_control(c->b->fd);
 
@@ -2677,7 +2601,7 @@ static bool splice_start(struct l7_conn *c, int d, uint64_t left)
 	uint64_t thr = c->lis->http.splice_threshold;
 	struct l7_splice *sp = &c->sp[d];
 
-	if (!thr || left <= thr || c->tls || c->b->tls)
+	if (!thr || left <= thr || c->ctls.t || c->b->tls.t)
 		return false;
 	if (!sp->have_pipe) {
 		if (rp__pipe_get(&r->pipes, &sp->pipe) < 0) {
@@ -2890,7 +2814,7 @@ static void upgrade_start(struct l7_conn *c)
 	struct rp_reactor *r = sh->r;
 	struct l7_bconn *b = c->b;
 	int bfd = b->fd;
-	struct rp_tls *btls = b->tls;
+	struct rp_tls *btls = b->tls.t;
 	bool bktls = b->ktls;
 
 	if (c->fwd < c->ilen) {
@@ -2906,7 +2830,7 @@ static void upgrade_start(struct l7_conn *c)
 	/* The tunnel owns the descriptor now; the bconn goes (its idle poll,
 	 * if one is still due, frees it). */
 	b->fd = -1;
-	b->tls = NULL; /* the tunnel's, with the descriptor */
+	b->tls.t = NULL; /* the tunnel's, with the descriptor */
 	c->b = NULL;
 	if (b->poll_pending)
 		b->closing = true;
@@ -2916,10 +2840,10 @@ static void upgrade_start(struct l7_conn *c)
 	buf_put(sh, &c->obuf);
 	buf_put(sh, &c->rbuf);
 	c->phase = C_TUNNEL;
-	if (c->tls || btls) {
+	if (c->ctls.t || btls) {
 		c->tt = calloc(1, sizeof(*c->tt));
 		if (!c->tt ||
-		    rp__tls_tunnel_start(c->tt, r, c->cfd, c->tls, bfd, btls,
+		    rp__tls_tunnel_start(c->tt, r, c->cfd, c->ctls.t, bfd, btls,
 					 c->lis->idle_timeout_ms, tls_tunnel_done) < 0) {
 			r->stats.oom++;
 			close(bfd);
@@ -2929,7 +2853,7 @@ static void upgrade_start(struct l7_conn *c)
 			return;
 		}
 		c->tt->done_arg = c;
-		c->tls = NULL; /* the tunnel's now */
+		c->ctls.t = NULL; /* the tunnel's now */
 		return;
 	}
 	c->t.ktls = (c->ktls ? 1u : 0u) | (bktls ? 2u : 0u);
@@ -3030,7 +2954,7 @@ static void l7_accept_tls(void *state, unsigned listener, int fd, struct rp_tls 
 		free(early);
 		return;
 	}
-	c->tls = tls;
+	c->ctls.t = tls;
 	c->ktls = !tls;
 	timer_set(c, T_HEADER, r->now_ms + c->lis->http.header_timeout_ms);
 	if (nearly) {
