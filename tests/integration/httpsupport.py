@@ -297,6 +297,51 @@ class HAProxy(Proc):
             wait_listening(host, port, proc=self)
 
 
+class EchoServer:
+    """Echoes every byte back, on 127.0.0.1 (or ::1); the client's EOF is
+    passed on as ours once everything is echoed."""
+
+    def __init__(self, host="127.0.0.1"):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.ls = socket.socket(fam, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((host, 0))
+        self.ls.listen(64)
+        self.ls.settimeout(0.2)
+        self.port = self.ls.getsockname()[1]
+        self.stopping = False
+        self.conns = 0
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                s, _ = self.ls.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self._echo, args=(s,), daemon=True).start()
+
+    def _echo(self, s):
+        s.settimeout(20)
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                s.sendall(d)
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        s.close()
+
+    def stop(self):
+        self.stopping = True
+        self.ls.close()
+
+
 class TempDir:
     def __init__(self):
         self.path = tempfile.mkdtemp(prefix="rp-http-")

@@ -24,7 +24,8 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, Nginx, RingProxy, TempDir, free_port, sha256)
+from httpsupport import (Backend, EchoServer, Nginx, RingProxy, TempDir, free_port,
+                         sha256)
 
 RINGPROXY = "ringproxy"
 CERTS = None  # a TempDir with the test PKI
@@ -66,47 +67,6 @@ def make_pki(d):
 
 def pki(name):
     return os.path.join(CERTS.path, name)
-
-
-class EchoServer:
-    """Echoes every byte back on 127.0.0.1."""
-
-    def __init__(self):
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.ls.settimeout(0.2)
-        self.port = self.ls.getsockname()[1]
-        self.stopping = False
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self):
-        while not self.stopping:
-            try:
-                s, _ = self.ls.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._echo, args=(s,), daemon=True).start()
-
-    def _echo(self, s):
-        s.settimeout(20)
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                s.sendall(d)
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-        s.close()
-
-    def stop(self):
-        self.stopping = True
-        self.ls.close()
 
 
 def client_ctx(version=None, alpn=None):
