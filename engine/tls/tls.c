@@ -1192,17 +1192,21 @@ int rp__ktls_control(int fd)
 			type = *CMSG_DATA(cm);
 	switch (type) {
 	case 21: /* alert */
-		if (n >= 2 && buf[1] == 0) {
-			rp__ktls_close_notify(fd);
+		/* close_notify ends the peer's direction only: ours may still
+		 * carry data, and our close_notify goes when it ends (the
+		 * caller's clean close), not now, before that data. */
+		if (n >= 2 && buf[1] == 0)
 			return 0;
-		}
 		return -ECONNRESET;
 	case 22:			   /* handshake */
 		if (n >= 1 && buf[0] == 4) /* NewSessionTicket (we are a client) */
 			return 1;
-		/* KeyUpdate, or anything else: this kernel cannot rekey a
-		 * socket, so end the stream cleanly rather than corrupt it. */
-		rp__ktls_close_notify(fd);
+		/* KeyUpdate, or anything else: the kernels kTLS runs on here
+		 * cannot rekey a socket, so the connection ends rather than
+		 * corrupt the stream. No close_notify from here: the caller
+		 * sends one where the stream is at a clean end (HTTP between
+		 * requests), and resets it where data may be cut (a tunnel),
+		 * so that a truncation never looks like a complete stream. */
 		return -EPROTO;
 	default:
 		return -EPROTO;

@@ -175,10 +175,11 @@ int rp__tls_ktls(struct rp_tls *t, int fd, bool *clean);
 
 /*
  * After kTLS RX reported a control record (recv: EIO, splice: EINVAL):
- * reads it. 0: close_notify (EOF; ours is sent back); 1: a record to ignore
- * (a NewSessionTicket to a client), go on reading; -errno: an alert, or a
- * KeyUpdate, which the kernels kTLS runs on here cannot follow: our
- * close_notify is sent and the connection must be closed.
+ * reads it. 0: close_notify (EOF of the peer's direction; nothing is sent
+ * back: the caller sends ours once its own direction ends); 1: a record to
+ * ignore (a NewSessionTicket to a client), go on reading; -errno: an alert,
+ * or a KeyUpdate, which the kernels kTLS runs on here cannot follow: the
+ * connection must end (nothing is sent from here).
  */
 int rp__ktls_control(int fd);
 
