@@ -5,15 +5,18 @@
 # tests/ktls/tls_e2e.c against BoringSSL, makes a throwaway P-256 certificate
 # (valid 2 days) and boots the guest with RINGPROXY, the certificate and its
 # key as extra files; tls_e2e then runs the echo backend, ringproxy with
-# --tls-ktls on, TLS 1.3 and 1.2 transfers of MIB MiB each, and checks the
-# stats ringproxy prints at SIGTERM (see tls_e2e.c). PASS needs
-# "TLS-E2E OK" on the guest console and exit status 0.
+# --tls-ktls on, TLS 1.3 and 1.2 transfers of MIB MiB each, TLS 1.3 KeyUpdates
+# (the stream must stay intact, or end cleanly), then an HTTP/1.1 origin and
+# ringproxy --mode http with 8 MiB bodies each way on keep-alive connections,
+# and checks the stats each ringproxy prints at SIGTERM (see tls_e2e.c). PASS
+# needs "TLS-E2E OK" on the guest console and exit status 0. About 45 s.
 #
 #   tests/ktls/ringproxy_e2e.sh RINGPROXY [--mib N] [--compare] [--smp N]
 #                               [--timeout S] [--rp-arg ARG]...
 #
-# --compare adds a TLS 1.3 run through a second
-# ringproxy with --tls-ktls off and prints both rates. --timeout bounds the
+# --compare adds a TLS 1.3 run through another
+# ringproxy with --tls-ktls off and prints both rates. --rp-arg goes to every
+# ringproxy tls_e2e starts (tcp and http mode). --timeout bounds the
 # whole guest run (default 420 s; tls_e2e's own watchdog fires 30 s before).
 #
 # The guest CPU is "-cpu max": with qemu's default model BoringSSL sees no
