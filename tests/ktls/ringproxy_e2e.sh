@@ -71,7 +71,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 
 # AES-NI and CLMUL for the kernel's GCM too: kTLS then runs about twice as fast
 # under TCG, and as a real host would run it.
-KTLS_EXTRA_MODULES=${KTLS_EXTRA_MODULES-aesni_intel ghash-clmulni-intel} \
+KTLS_EXTRA_MODULES=${KTLS_EXTRA_MODULES-aesni_intel ghash-clmulni-intel chacha_generic poly1305_generic chacha20poly1305} \
 	bash "$here/run.sh" --timeout "$timeout_s" --cpu max,-avx,-avx2 --smp "$smp" --mem 1024 \
 	--expect 'TLS-E2E OK' \
 	--file "$rp:/payload/ringproxy" \
