@@ -61,6 +61,8 @@
 /* How long a closing connection keeps reading (and dropping) what the client
  * still sends, so that our last response is not destroyed by a reset. */
 #define L7_LINGER_MS 2000
+/* The most plaintext one TLS record carries. */
+#define L7_TLS_RECORD 16384
 
 struct l7_shard;
 struct l7_conn;
@@ -134,19 +136,36 @@ static bool tls_recv_done(struct l7_tls *x, int *res, char *dst, unsigned cap)
 static void tls_prep_send(struct l7_tls *x, struct io_uring_sqe *sqe, int fd,
 			  const struct iovec *iov, unsigned n)
 {
+	static __thread uint8_t one[L7_TLS_RECORD]; /* the reactor's */
+	struct iovec single;
 	const uint8_t *p;
-	unsigned len;
+	unsigned len = 0;
 
-	for (unsigned i = 0; !x->plain && i < n; i++) {
-		if (rp__tls_write(x->t, iov[i].iov_base, (unsigned)iov[i].iov_len) < 0) {
-			/* Out of memory: the NOP's 0 ends the connection. */
-			io_uring_prep_nop(sqe);
-			return;
-		}
-	}
-	if (!x->plain)
+	if (!x->plain) {
 		for (unsigned i = 0; i < n; i++)
-			x->plain += (unsigned)iov[i].iov_len;
+			len += (unsigned)iov[i].iov_len;
+		if (n > 1 && len <= sizeof(one)) {
+			/* A head and a small body: one record, not two. */
+			len = 0;
+			for (unsigned i = 0; i < n; i++) {
+				memcpy(one + len, iov[i].iov_base, iov[i].iov_len);
+				len += (unsigned)iov[i].iov_len;
+			}
+			single.iov_base = one;
+			single.iov_len = len;
+			iov = &single;
+			n = 1;
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (rp__tls_write(x->t, iov[i].iov_base,
+					  (unsigned)iov[i].iov_len) < 0) {
+				/* Out of memory: the NOP's 0 ends the connection. */
+				io_uring_prep_nop(sqe);
+				return;
+			}
+		}
+		x->plain = len;
+	}
 	p = rp__tls_out(x->t, &len);
 	io_uring_prep_send(sqe, fd, p, len, MSG_NOSIGNAL);
 }

@@ -581,9 +581,10 @@ static int server_ctx(struct rp_tls_server *s, const struct rp_listener_config *
 	SSL_CTX_set_cert_cb(ctx, cert_cb, s);
 	if (s->alpn_len)
 		SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, s);
-	/* No server-side cache: reactors share nothing; tickets resume. */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER |
-						    SSL_SESS_CACHE_NO_INTERNAL);
+	/* No server-side cache: reactors share nothing; tickets resume. With
+	 * the cache mode on, TLS 1.2 would hand out session IDs that can
+	 * never resume, which clients then keep offering. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (tc->tickets) {
 		SSL_CTX_set_tlsext_ticket_key_cb(ctx, ticket_cb);
 		SSL_CTX_set_timeout(ctx, 2 * tc->ticket_rotate_s);
