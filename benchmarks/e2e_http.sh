@@ -206,21 +206,8 @@ print("ERR " + "; ".join(errors[:4]) if errors else "OK %d" % n)
 PY
 
 # ---- ports -------------------------------------------------------------------
-# Free ports are picked from BENCH_PORT_BASE up, skipping any port that a
-# socket on this machine uses (listening or not).
-declare -A USED_PORTS=()
-for h in $(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u); do
-	USED_PORTS[$((16#$h))]=1
-done
-NEXT_PORT=$PORT_BASE
-next_free_port() { # sets FREE_PORT
-	while [ -n "${USED_PORTS[$NEXT_PORT]:-}" ]; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	[ "$NEXT_PORT" -le 65535 ] || die "no free port above BENCH_PORT_BASE=$PORT_BASE"
-	FREE_PORT=$NEXT_PORT
-	USED_PORTS[$NEXT_PORT]=1
-}
+# Free ports from BENCH_PORT_BASE up (lib.sh).
+ports_init "$PORT_BASE"
 next_free_port
 ORIGIN_PORT=$FREE_PORT
 PROXY_PORTS=()
@@ -424,11 +411,6 @@ declare -A NA_MSG=() # "W contender" -> why it is n/a at that worker count
 record() {
 	local IFS=$'\t'
 	printf '%s\n' "$*" >>"$RAW"
-}
-
-cpu01() { # "busy0 total0 busy1 total1" from /proc/stat
-	awk '$1 == "cpu0" || $1 == "cpu1" { printf "%d %d ", $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }
-		END { print "" }' /proc/stat
 }
 
 # run_wrk PORT CLIENT_CPUS THREADS PATH CLOSE

@@ -200,7 +200,6 @@ busy01() { # C0 C1 (two cpu01 readings) -> "busy0% busy1%"
 }
 
 # ---- free ports ----------------------------------------------------------------
-# (e2e_http.sh and e2e_forward.sh still carry their own copy of this code)
 # ports_init BASE: next_free_port then hands out ports from BASE up, skipping
 # every port that a socket on this machine used (listening or not) when
 # ports_init ran.
