@@ -212,7 +212,8 @@ struct rp_features {
 /* Probes once; 0, or -errno when io_uring cannot be used at all (the reason
  * is in @err). */
 int rp__probe_features(struct rp_features *f, char *err, size_t errlen);
-/* "multishot-accept multishot-recv buf-ring ... -ktls" */
+/* "+multishot-accept +buf-ring ... -ktls (probed, not used yet: +send-zc ...)":
+ * what the data paths use, then what is only probed. */
 void rp__features_describe(const struct rp_features *f, char *buf, size_t len);
 void rp__ring_flags_describe(unsigned flags, char *buf, size_t len);
 /* Sets up @ring with the best of @flags the kernel takes; the flags used are

@@ -53,7 +53,8 @@ struct rp_addr {
 	socklen_t len;
 };
 
-/* What a listener serves. Only TCP exists yet; the others are refused. */
+/* What a listener serves: an L4 tunnel to a cluster, the HTTP/1.1 reverse
+ * proxy, or the forward proxy (CONNECT, absolute-form HTTP, SOCKS4/5). */
 enum rp_listener_mode {
 	RP_MODE_TCP,
 	RP_MODE_HTTP,

@@ -11,6 +11,7 @@
  * `test_startup --deny-io-uring PROGRAM ARGS...`, which installs the filter
  * and then execs PROGRAM.
  */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <linux/audit.h>
@@ -267,6 +268,18 @@ static void test_startup_reports_features_per_reactor(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reactor 1: cpu"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "multishot-accept"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ktls"));
+	/* What no data path uses is listed apart from what is used. */
+	{
+		const char *feat = strstr(out, "features: ");
+		const char *apart = strstr(out, "(probed, not used yet: ");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(feat);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(apart);
+		CU_ASSERT_TRUE(apart > feat);
+		CU_ASSERT_PTR_NULL(memmem(feat, (size_t)(apart - feat), "send-zc", 7));
+		CU_ASSERT_PTR_NULL(memmem(feat, (size_t)(apart - feat), "cqe-skip", 8));
+		CU_ASSERT_PTR_NOT_NULL(strstr(apart, "send-zc"));
+	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "stats reactor=1"));
 	free(out);
 	rpt_proc_free(p, false);
