@@ -248,9 +248,10 @@ struct rp_reactor;
 struct rp_engine;
 
 /*
- * A service is what runs on the accepted connections of a listener (the L4
- * proxy now; HTTP and the forward proxy later). Each reactor gets its own
- * instance (@state) so that nothing is shared.
+ * A service is what runs on the accepted connections of the listeners (today
+ * one, reverse/reverse.c, which dispatches to the L4, L7 and forward halves
+ * by listener mode). Each reactor gets its own instance (@state) so that
+ * nothing is shared.
  */
 struct rp_service_ops {
 	const char *name;
