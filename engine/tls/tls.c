@@ -840,8 +840,22 @@ enum rp_tls_want rp__tls_handshake(struct rp_tls *t)
 {
 	int ret = SSL_do_handshake(t->ssl);
 
-	if (ret == 1)
+	if (ret == 1) {
+		/* A TLS 1.3 server's NewSessionTickets are queued, not written,
+		 * when the handshake ends: BoringSSL holds them for the next
+		 * SSL_write, which may never come (a client that waits for its
+		 * ticket before it speaks) or come after the kTLS handoff, when
+		 * BoringSSL no longer writes. A zero-length write seals them now
+		 * (and advances the write sequence the kernel will continue);
+		 * it returns 0 on success, <0 when the out buffer refused them. */
+		if (t->server && SSL_write(t->ssl, "", 0) < 0) {
+			snprintf(t->errbuf, sizeof(t->errbuf),
+				 "no memory for the session tickets");
+			ERR_clear_error();
+			return RP_TLS_NOMEM;
+		}
 		return RP_TLS_DONE;
+	}
 	ret = fail(t, ret);
 	return ret == RP_TLS_CLOSED ? RP_TLS_FAILED : (enum rp_tls_want)ret;
 }

@@ -141,7 +141,10 @@ static inline void rp__tls_out_consumed(struct rp_tls *t, unsigned n)
 		t->out_off = t->out_len = 0;
 }
 
-/* Advances the handshake with the ciphertext received so far. */
+/* Advances the handshake with the ciphertext received so far. On a server,
+ * RP_TLS_DONE comes with its session tickets in the out buffer, TLS 1.3's
+ * too (they follow the handshake): sent before anything else, and before a
+ * kTLS handoff, whose TX sequence then starts past them. */
 enum rp_tls_want rp__tls_handshake(struct rp_tls *t);
 
 /*
