@@ -103,20 +103,6 @@ int rp__parse_size64(const char *s, uint64_t *out)
 	return parse_scaled(s, size_units, size_scale, 9, UINT64_MAX, out);
 }
 
-bool rp__config_mode_available(enum rp_listener_mode mode)
-{
-	switch (mode) {
-	case RP_MODE_TCP:
-		return true;
-	case RP_MODE_HTTP:
-		return true;
-	case RP_MODE_FORWARD:
-		return true;
-	default:
-		return false;
-	}
-}
-
 int rp__config_check_text(const char *s, size_t cap)
 {
 	size_t len = strlen(s);
@@ -943,21 +929,12 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 			snprintf(err, errlen, "--mode: expected tcp or http, got '%s'",
 				 val);
 			ret = -EINVAL;
-		} else if (m == RP_MODE_FORWARD &&
-			   !rp__config_mode_available(RP_MODE_FORWARD)) {
-			snprintf(err, errlen,
-				 "--mode: '%s' is not available yet (only tcp%s)", val,
-				 rp__config_mode_available(RP_MODE_HTTP) ? " and http"
-									 : "");
-			ret = -EINVAL;
 		} else if (m == RP_MODE_FORWARD) {
 			snprintf(err, errlen,
 				 "--mode: 'forward' is a command of its own: "
 				 "ringproxy forward [options]");
 			ret = -EINVAL;
 		} else {
-			/* Whether this build serves it is checked last, once
-			 * every other option has been. */
 			cli->listener.mode = (enum rp_listener_mode)m;
 		}
 		break;
@@ -1249,13 +1226,6 @@ static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 	cfg->nclusters = 0;
 	cli->listener.mode = RP_MODE_FORWARD;
 	fill_listeners(cli);
-	/* Last, as `check` does with a file: every other problem comes first. */
-	if (!rp__config_mode_available(RP_MODE_FORWARD)) {
-		snprintf(err, errlen,
-			 "mode 'forward' is not available yet (this build is a reverse "
-			 "proxy only)");
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -1442,11 +1412,5 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		return -EINVAL;
 	}
 	fill_listeners(cli);
-	/* Last, as `check` does with a file: every other problem comes first. */
-	if (!rp__config_mode_available(cli->listener.mode)) {
-		snprintf(err, errlen, "--mode: '%s' is not available yet (only tcp)",
-			 rp_listener_mode_name(cli->listener.mode));
-		return -EINVAL;
-	}
 	return 0;
 }

@@ -962,21 +962,11 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 				break;
 		if (m == RP_MODE_NMODES) {
 			ld->mode_bad = true;
-			problem(ld, &v->start_mark, "%s: expected %s, got '%s'", f->key,
-				rp__config_mode_available(RP_MODE_FORWARD)
-					? "tcp, http or forward"
-					: "tcp or http",
-				s);
+			problem(ld, &v->start_mark,
+				"%s: expected tcp, http or forward, got '%s'", f->key, s);
 			break;
 		}
-		/* A listener that this build cannot serve is still loaded as
-		 * one, so that the rest of it is checked. */
 		*(enum rp_listener_mode *)(base + f->off) = (enum rp_listener_mode)m;
-		if (!rp__config_mode_available((enum rp_listener_mode)m))
-			problem(ld, &v->start_mark,
-				"%s: '%s' is not available yet (only tcp%s)", f->key, s,
-				rp__config_mode_available(RP_MODE_HTTP) ? " and http"
-									: "");
 		break;
 	}
 	case F_TUNNEL: {

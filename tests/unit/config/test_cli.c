@@ -243,18 +243,12 @@ static void test_cli_config_file_commands(void)
 	expect_error(PARSE(&cli, err, "reverse", "-c", "x.yaml"), "'reverse'");
 }
 
-/* --mode http parses whatever the build; without the HTTP data path the
- * last word is "not available yet", everything else having been checked
- * and filled in. */
+/* A --mode http command line parsed without an error. */
 static void expect_http_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_HTTP)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "--mode: 'http' is not available yet (only tcp)");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 static void test_cli_http_options(void)
@@ -559,18 +553,12 @@ static void test_cli_http_value_syntaxes(void)
 	CU_ASSERT_EQUAL(rp__parse_hash_key("Source", &key, name, sizeof(name)), -EINVAL);
 }
 
-/* `ringproxy forward` parses whatever the build; without the forward data
- * path the last word is "not available yet", everything else having been
- * checked and filled in. */
+/* A `ringproxy forward` command line parsed without an error. */
 static void expect_fwd_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_FORWARD)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "mode 'forward' is not available yet");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 /* A readable file for --users, --blocklist and --hosts-file to name. */
@@ -795,15 +783,9 @@ static void test_cli_forward_errors_are_clear(void)
 	expect_error(PARSE(&cli, err, "check", "--users", "u", "-c", "x.yaml"),
 		     "'--users' cannot be combined with -c FILE");
 	/* forward is a command, not a --mode. */
-	if (rp__config_mode_available(RP_MODE_FORWARD))
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is a command of its own: ringproxy "
-			     "forward");
-	else
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is not available yet");
+	expect_error(PARSE(&cli, err, "--mode", "forward", "--listen", "127.0.0.1:80",
+			   "--to", "127.0.0.1:1"),
+		     "--mode: 'forward' is a command of its own: ringproxy forward");
 
 	/* At most RP_MAX_ACL_RULES rules, the two that --allow-client adds
 	 * included. */
