@@ -22,6 +22,7 @@
 #include "config/cli.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "tls/tls.h"
 
 #define RP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -576,7 +577,8 @@ static const struct opt opts[] = {
 	 "tls: refuse clients whose SNI no certificate names (first cert)", OPTF_TLS},
 	{"--tls-alpn", "LIST", OPT_ALPN, LIS(tls.alpn), 0,
 	 sizeof(((struct rp_tls_listener_config *)0)->alpn),
-	 "tls: protocols offered, e.g. h2,http/1.1 (http/1.1 on http, none on tcp)",
+	 "tls: protocols offered (http/1.1 on http, which takes no h2 yet; none on "
+	 "tcp)",
 	 OPTF_TLS},
 	{"--tls-min", "1.2|1.3", OPT_TLS_VERSION, LIS(tls.min_version), 0, 0,
 	 "tls: the lowest version accepted (1.2)", OPTF_TLS},
@@ -1237,6 +1239,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	const struct opt *first_http = NULL, *first_check = NULL, *first_other = NULL;
 	const struct opt *first_tls = NULL, *first_btls = NULL;
 	bool check = false, log_format = false, fwd = false;
+	const char *h2;
 	int i = 1;
 
 	memset(cli, 0, sizeof(*cli));
@@ -1394,6 +1397,17 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	if (cli->listener.tls.ncerts && cli->listener.accept_proxy) {
 		snprintf(err, errlen,
 			 "--accept-proxy with --tls-cert is not available yet");
+		return -EINVAL;
+	}
+	h2 = cli->listener.mode == RP_MODE_HTTP ? rp__tls_alpn_h2(cli->listener.tls.alpn)
+						: NULL;
+	if (h2) {
+		snprintf(err, errlen,
+			 "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+			 "HTTP/1.1 only, and a client that picks %s would send HTTP/2 "
+			 "and get HTTP/1.1 back; remove %s from --tls-alpn (http/1.1 is "
+			 "the default)",
+			 h2, h2);
 		return -EINVAL;
 	}
 	if (cli->listener.tls.min_version > cli->listener.tls.max_version) {

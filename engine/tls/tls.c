@@ -617,6 +617,21 @@ static int alpn_wire(const char *list, uint8_t *out, unsigned cap, unsigned *len
 	return 0;
 }
 
+const char *rp__tls_alpn_h2(const char *list)
+{
+	while (*list) {
+		const char *end = strchr(list, ',');
+		size_t l = end ? (size_t)(end - list) : strlen(list);
+
+		if (l == 2 && !memcmp(list, "h2", 2))
+			return "h2";
+		if (l == 3 && !memcmp(list, "h2c", 3))
+			return "h2c";
+		list += l + (end ? 1 : 0);
+	}
+	return NULL;
+}
+
 int rp__tls_server_new(const struct rp_listener_config *l, bool http,
 		       struct rp_tls_server **out, char *err, size_t errlen)
 {

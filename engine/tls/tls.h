@@ -57,6 +57,10 @@ int rp__tls_server_new(const struct rp_listener_config *l, bool http,
 		       struct rp_tls_server **out, char *err, size_t errlen);
 void rp__tls_server_free(struct rp_tls_server *s);
 
+/* "h2" or "h2c" when the comma-separated ALPN @list names HTTP/2 (which
+ * mode http does not speak yet), else NULL. Pure text: for the loaders. */
+const char *rp__tls_alpn_h2(const char *list);
+
 /* Index of the certificate that answers for @name (exact, then wildcard), or
  * -1. Exposed for the tests. */
 int rp__tls_server_pick(const struct rp_tls_server *s, const char *name);

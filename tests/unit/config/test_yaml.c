@@ -1593,7 +1593,7 @@ static void test_yaml_tls_file_loads_every_value(void)
 		"          key: /etc/ringproxy/a.key\n"
 		"        - {cert: b.pem, key: b.key}\n"
 		"      strict_sni: true\n"
-		"      alpn: \"h2,http/1.1\"\n"
+		"      alpn: \"http/1.1,http/1.0\"\n"
 		"      min_version: 1.3\n"
 		"      max_version: \"1.3\"\n"
 		"      ciphers: \"ECDHE-RSA-AES128-GCM-SHA256\"\n"
@@ -1629,7 +1629,7 @@ static void test_yaml_tls_file_loads_every_value(void)
 	CU_ASSERT_STRING_EQUAL(t->certs[1].cert, "b.pem");
 	CU_ASSERT_STRING_EQUAL(t->certs[1].key, "b.key");
 	CU_ASSERT_TRUE(t->strict_sni);
-	CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+	CU_ASSERT_STRING_EQUAL(t->alpn, "http/1.1,http/1.0");
 	CU_ASSERT_EQUAL(t->min_version, 0x0304);
 	CU_ASSERT_EQUAL(t->max_version, 0x0304);
 	CU_ASSERT_STRING_EQUAL(t->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
@@ -1998,6 +1998,45 @@ static void test_yaml_tls_limits(void)
 	expect_report("alpn: too long, at most 63 characters");
 }
 
+/*
+ * h2 (or h2c) in the ALPN of a mode http listener is refused where it is
+ * written, mode given before or after tls: the L7 half speaks HTTP/1.1
+ * only, and a client that picked h2 would get HTTP/1.1 answers to its
+ * HTTP/2 preface (curl --http2). A tcp listener may offer h2: it passes
+ * the bytes to a backend that may speak it.
+ */
+static void test_yaml_h2_alpn_refused_on_http(void)
+{
+	const char *y =
+		"listeners:\n"						       /* 1 */
+		"  - bind: 127.0.0.1:1\n"				       /* 2 */
+		"    mode: http\n"					       /* 3 */
+		"    cluster: c\n"					       /* 4 */
+		"    tls:\n"						       /* 5 */
+		"      cert: a.pem\n"					       /* 6 */
+		"      key: a.key\n"					       /* 7 */
+		"      alpn: \"h2,http/1.1\"\n"				       /* 8 */
+		"  - bind: 127.0.0.1:2\n"				       /* 9 */
+		"    tls: {cert: a.pem, key: a.key, alpn: \"http/1.1,h2c\"}\n" /* 10 */
+		"    cluster: c\n"					       /* 11 */
+		"    mode: http\n"					       /* 12 */
+		"  - {bind: 127.0.0.1:3, cluster: c,\n"			       /* 13 */
+		"     tls: {cert: a.pem, key: a.key, alpn: \"h2,http/1.1\"}}\n"
+		"  - {bind: 127.0.0.1:4, mode: http, cluster: c,\n" /* 15 */
+		"     tls: {cert: a.pem, key: a.key, alpn: \"h2x,h3,http/1.1\"}}\n"
+		"clusters: {c: {backends: [127.0.0.1:9]}}\n";
+
+	CU_ASSERT_EQUAL(load(y), 2);
+	expect_report("t.yaml:8:13: alpn: HTTP/2 is not supported yet: this mode http "
+		      "listener speaks HTTP/1.1 only, and a client that picks h2 "
+		      "would send HTTP/2 and get HTTP/1.1 back; remove h2 from alpn "
+		      "(http/1.1 is the default)");
+	expect_report("t.yaml:10:42: alpn: HTTP/2 is not supported yet");
+	expect_report("remove h2c from alpn");
+	CU_ASSERT_PTR_NULL(strstr(reports, "t.yaml:14:"));
+	CU_ASSERT_PTR_NULL(strstr(reports, "t.yaml:16:"));
+}
+
 /* What the loader accepts of TLS, the engine accepts too. */
 static void test_yaml_engine_agrees_on_tls(void)
 {
@@ -2095,6 +2134,21 @@ static void test_yaml_engine_refuses_bad_tls_values(void)
 	snprintf(t->alpn, sizeof(t->alpn), "h2,,http/1.1");
 	expect_refused("listener 127.0.0.1:1: tls alpn must be protocol names separated "
 		       "by commas");
+	/* HTTP/2 on mode http, which speaks HTTP/1.1 only; tcp may pass it. */
+	TLS_BASE();
+	snprintf(t->alpn, sizeof(t->alpn), "h2,http/1.1");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+	TLS_BASE();
+	cfg.listeners[0].mode = RP_MODE_HTTP;
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
+	snprintf(t->alpn, sizeof(t->alpn), "h2,http/1.1");
+	expect_refused("listener 127.0.0.1:1: tls alpn: HTTP/2 is not supported yet: "
+		       "mode http speaks HTTP/1.1 only, and a client that picks h2 "
+		       "would send HTTP/2 and get HTTP/1.1 back; remove h2 from alpn");
+	snprintf(t->alpn, sizeof(t->alpn), "http/1.1,h2c");
+	expect_refused("remove h2c from alpn");
+	snprintf(t->alpn, sizeof(t->alpn), "h2x,h3,http/1.1");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 	TLS_BASE();
 	cfg.listeners[0].accept_proxy = 1;
 	expect_refused("listener 127.0.0.1:1: accept_proxy with tls is not available "
@@ -2364,6 +2418,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_tls_defaults_and_shorthands),
 	RP_TEST(test_yaml_bad_tls_files_report_line_and_column),
 	RP_TEST(test_yaml_tls_limits),
+	RP_TEST(test_yaml_h2_alpn_refused_on_http),
 	RP_TEST(test_yaml_engine_agrees_on_tls),
 	RP_TEST(test_yaml_engine_refuses_bad_tls_values),
 	RP_TEST(test_yaml_sni_file_loads_every_value),

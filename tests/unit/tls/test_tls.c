@@ -467,6 +467,18 @@ static void test_tls_load_errors_name_the_file(void)
 	CU_ASSERT_PTR_NULL(s);
 }
 
+/* Which ALPN lists name HTTP/2: whole names only. */
+static void test_tls_alpn_h2_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("h2"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("h2,http/1.1"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("http/1.1,h2"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("http/1.1,h2c"), "h2c");
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2(""));
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2("http/1.1"));
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2("h2x,xh2,h2c2,h3"));
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_tls_handshake_and_data),
 	RP_TEST(test_tls_tickets_sent_without_client_data),
@@ -475,6 +487,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_tls_whole_records_only),
 	RP_TEST(test_tls_plaintext_refused_at_once),
 	RP_TEST(test_tls_load_errors_name_the_file),
+	RP_TEST(test_tls_alpn_h2_names),
 };
 
 int main(void)
