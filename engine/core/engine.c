@@ -390,6 +390,7 @@ static int tls_listener_check(const struct rp_listener_config *l, const char *a,
 			      char *err, size_t errlen)
 {
 	const struct rp_tls_listener_config *t = &l->tls;
+	const char *h2;
 
 	if (l->mode != RP_MODE_TCP && l->mode != RP_MODE_HTTP)
 		BAD("listener %s: tls is available on mode tcp and http listeners", a);
@@ -426,6 +427,14 @@ static int tls_listener_check(const struct rp_listener_config *l, const char *a,
 		BAD("listener %s: tls alpn must be protocol names separated by commas "
 		    "(no spaces, none empty)",
 		    a);
+	/* The L7 half speaks HTTP/1.1 only; a tcp one passes bytes on, to a
+	 * backend that may speak h2. */
+	h2 = l->mode == RP_MODE_HTTP ? rp__tls_alpn_h2(t->alpn) : NULL;
+	if (h2)
+		BAD("listener %s: tls alpn: HTTP/2 is not supported yet: mode http "
+		    "speaks HTTP/1.1 only, and a client that picks %s would send "
+		    "HTTP/2 and get HTTP/1.1 back; remove %s from alpn",
+		    a, h2, h2);
 	return 0;
 }
 

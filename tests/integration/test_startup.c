@@ -227,6 +227,57 @@ static void test_startup_check_reports_every_problem(void)
 	free(out);
 }
 
+/* h2 in the ALPN of a mode http listener is refused, by `check` at its
+ * place in the file and on the command line, with the reason: the HTTP
+ * half speaks HTTP/1.1 only. A tcp listener may offer h2. */
+static void test_startup_h2_alpn_refused_on_http(void)
+{
+	char path[512], want[700];
+	const char *check[] = {ringproxy, "check", "-c", path, NULL};
+	const char *cli[] = {ringproxy,
+			     "--mode",
+			     "http",
+			     "--listen",
+			     "127.0.0.1:1",
+			     "--to",
+			     "127.0.0.1:9",
+			     "--tls-cert",
+			     RP_EXAMPLES_DIR "/certs/example.pem",
+			     "--tls-key",
+			     RP_EXAMPLES_DIR "/certs/example.key",
+			     "--tls-alpn",
+			     "h2,http/1.1",
+			     NULL};
+	static const char *const file = "listeners:\n"			     /* 1 */
+					"  - bind: 127.0.0.1:1\n"	     /* 2 */
+					"    mode: %s\n"		     /* 3 */
+					"    cluster: web\n"		     /* 4 */
+					"    tls:\n"			     /* 5 */
+					"      cert: %s/certs/example.pem\n" /* 6 */
+					"      key: %s/certs/example.key\n"  /* 7 */
+					"      alpn: \"h2,http/1.1\"\n"	     /* 8 */
+					"clusters:\n"			     /* 9 */
+					"  web: {backends: [127.0.0.1:9]}\n";
+	char text[1024];
+
+	snprintf(path, sizeof(path), "%s/h2.yaml", rpt_tmpdir());
+	snprintf(text, sizeof(text), file, "http", RP_EXAMPLES_DIR, RP_EXAMPLES_DIR);
+	write_file(path, text);
+	snprintf(want, sizeof(want),
+		 "%s:8:13: alpn: HTTP/2 is not supported yet: this mode http listener "
+		 "speaks HTTP/1.1 only",
+		 path);
+	expect(check, 1, want);
+	expect(check, 1, "remove h2 from alpn");
+	snprintf(text, sizeof(text), file, "tcp", RP_EXAMPLES_DIR, RP_EXAMPLES_DIR);
+	write_file(path, text);
+	snprintf(want, sizeof(want), "%s: ok", path);
+	expect(check, 0, want);
+	expect(cli, 2,
+	       "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+	       "HTTP/1.1 only");
+}
+
 static void test_startup_check_syntax_and_missing_file(void)
 {
 	char path[512], want[600];
@@ -300,6 +351,8 @@ int main(int argc, char **argv)
 		 test_startup_reports_features_per_reactor},
 		{"test_startup_check_accepts_every_example",
 		 test_startup_check_accepts_every_example},
+		{"test_startup_h2_alpn_refused_on_http",
+		 test_startup_h2_alpn_refused_on_http},
 		{"test_startup_check_reports_every_problem",
 		 test_startup_check_reports_every_problem},
 		{"test_startup_check_syntax_and_missing_file",

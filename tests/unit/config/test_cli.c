@@ -243,18 +243,12 @@ static void test_cli_config_file_commands(void)
 	expect_error(PARSE(&cli, err, "reverse", "-c", "x.yaml"), "'reverse'");
 }
 
-/* --mode http parses whatever the build; without the HTTP data path the
- * last word is "not available yet", everything else having been checked
- * and filled in. */
+/* A --mode http command line parsed without an error. */
 static void expect_http_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_HTTP)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "--mode: 'http' is not available yet (only tcp)");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 static void test_cli_http_options(void)
@@ -559,18 +553,12 @@ static void test_cli_http_value_syntaxes(void)
 	CU_ASSERT_EQUAL(rp__parse_hash_key("Source", &key, name, sizeof(name)), -EINVAL);
 }
 
-/* `ringproxy forward` parses whatever the build; without the forward data
- * path the last word is "not available yet", everything else having been
- * checked and filled in. */
+/* A `ringproxy forward` command line parsed without an error. */
 static void expect_fwd_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_FORWARD)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "mode 'forward' is not available yet");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 /* A readable file for --users, --blocklist and --hosts-file to name. */
@@ -795,15 +783,9 @@ static void test_cli_forward_errors_are_clear(void)
 	expect_error(PARSE(&cli, err, "check", "--users", "u", "-c", "x.yaml"),
 		     "'--users' cannot be combined with -c FILE");
 	/* forward is a command, not a --mode. */
-	if (rp__config_mode_available(RP_MODE_FORWARD))
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is a command of its own: ringproxy "
-			     "forward");
-	else
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is not available yet");
+	expect_error(PARSE(&cli, err, "--mode", "forward", "--listen", "127.0.0.1:80",
+			   "--to", "127.0.0.1:1"),
+		     "--mode: 'forward' is a command of its own: ringproxy forward");
 
 	/* At most RP_MAX_ACL_RULES rules, the two that --allow-client adds
 	 * included. */
@@ -977,7 +959,7 @@ static void test_cli_tls_options(void)
 		&cli, err, "reverse", "--mode", "http", "--listen", "127.0.0.1:8443",
 		"--tls-cert", "/etc/rp/a.pem", "--tls-key", "/etc/rp/a.key",
 		"--tls-key=b.key", "--tls-cert", "b.pem", "--tls-strict-sni",
-		"--tls-alpn", "h2,http/1.1", "--tls-min", "1.3", "--tls-max=1.3",
+		"--tls-alpn", "http/1.1,http/1.0", "--tls-min", "1.3", "--tls-max=1.3",
 		"--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "--no-tls-tickets",
 		"--tls-ticket-rotate", "2h", "--tls-handshake-timeout", "750ms",
 		"--tls-ktls", "on", "--listen", "[::1]:8443", "--to", "127.0.0.1:9443",
@@ -997,7 +979,7 @@ static void test_cli_tls_options(void)
 		CU_ASSERT_STRING_EQUAL(t->certs[1].cert, "b.pem");
 		CU_ASSERT_STRING_EQUAL(t->certs[1].key, "b.key");
 		CU_ASSERT_TRUE(t->strict_sni);
-		CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+		CU_ASSERT_STRING_EQUAL(t->alpn, "http/1.1,http/1.0");
 		CU_ASSERT_EQUAL(t->min_version, 0x0304);
 		CU_ASSERT_EQUAL(t->max_version, 0x0304);
 		CU_ASSERT_STRING_EQUAL(t->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
@@ -1218,6 +1200,22 @@ static void test_cli_tls_errors_are_clear(void)
 		     "--backend-ca: expected a file path, got ''");
 	expect_error(PARSE(&cli, err, BASE, PAIR, "--accept-proxy"),
 		     "--accept-proxy with --tls-cert is not available yet");
+	/* HTTP/2 on --mode http, which speaks HTTP/1.1 only, whatever the
+	 * order of the options; a tcp listener may offer it. */
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--mode", "http", "--tls-alpn",
+			   "h2,http/1.1"),
+		     "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+		     "HTTP/1.1 only, and a client that picks h2 would send HTTP/2 "
+		     "and get HTTP/1.1 back; remove h2 from --tls-alpn (http/1.1 is "
+		     "the default)");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "http/1.1,h2c", "--mode",
+			   "http"),
+		     "remove h2c from --tls-alpn");
+	CU_ASSERT_EQUAL(PARSE(&cli, err, BASE, PAIR, "--mode", "http", "--tls-alpn",
+			      "h2x,http/1.1"),
+			0);
+	CU_ASSERT_EQUAL(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "h2,http/1.1"), 0);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].tls.alpn, "h2,http/1.1");
 	/* A file says everything. */
 	expect_error(PARSE(&cli, err, "-c", "x.yaml", PAIR),
 		     "'--tls-cert' cannot be combined with -c FILE");
