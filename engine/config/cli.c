@@ -630,7 +630,7 @@ static const struct opt opts[] = {
 	{"--response-timeout", "DUR", OPT_DURATION, CLU(response_timeout_ms), 1, 0,
 	 "http: between response bytes; 504 before the head (60s)", OPTF_HTTP},
 	{"--max-body", "SIZE", OPT_SIZE64, LIS(http.max_body), 0, 0,
-	 "http: request body limit, else 413; 0: none (0)", OPTF_HTTP},
+	 "http and forward: request body limit, else 413; 0: none (1g)", OPTF_LOG},
 	{"--splice-threshold", "SIZE", OPT_SIZE64, LIS(http.splice_threshold), 0, 0,
 	 "http: splice bodies of known length above it; 0: never (16k)", OPTF_HTTP},
 	{"--max-requests", "N", OPT_UINT, LIS(http.max_requests), 0, UINT_MAX,

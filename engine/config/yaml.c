@@ -41,6 +41,7 @@ enum field_kind {
 	F_DURATION,   /* unsigned ms, at least min */
 	F_SIZE,	      /* unsigned bytes in [min, max] */
 	F_SIZE64,     /* uint64_t bytes, 0 allowed */
+	F_LSIZE64,    /* the same, at an offset into the current listener */
 	F_BOOL,	      /* int 0 or 1 */
 	F_FLAG,	      /* bool */
 	F_CPUS,	      /* cpus + ncpus */
@@ -293,6 +294,8 @@ static const struct field forward_fields[] = {
 	{"ssrf_guard", F_FLAG, FW(ssrf_guard), 0, 0, S_NONE},
 	{"parent", F_PARENT, FW(parent), 0, RP_ROUTE_STR, S_NONE},
 	{"connect_timeout", F_DURATION, FW(connect_timeout_ms), 1, 0, S_NONE},
+	/* The absolute-form requests' bodies: the HTTP half's setting. */
+	{"max_body", F_LSIZE64, L(http.max_body), 0, 0, S_NONE},
 	{"dns", F_DNS, 0, 0, 0, S_NONE},
 	{"acl", F_ACL, 0, 0, 0, S_NONE},
 };
@@ -511,6 +514,7 @@ static const char *kind_wants(enum field_kind kind)
 	case F_SIZE:
 		return "a size such as 4096, 64k or 1m";
 	case F_SIZE64:
+	case F_LSIZE64:
 		return "a size such as 0, 64k, 10m or 1t";
 	case F_BOOL:
 	case F_FLAG:
@@ -892,6 +896,9 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		else
 			*u = x;
 		break;
+	case F_LSIZE64:
+		base = (char *)&ld->cfg->listeners[ld->cfg->nlisteners];
+		/* fall through */
 	case F_SIZE64:
 		if (rp__parse_size64(s, (uint64_t *)(base + f->off)) < 0)
 			problem(ld, &v->start_mark,

@@ -60,7 +60,9 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->http.header_timeout_ms = 10000;
 	l->http.keepalive_timeout_ms = 75000;
 	l->http.body_timeout_ms = 60000;
-	l->http.max_body = 0;
+	/* nginx's client_max_body_size is 1m, HAProxy has none: 1 GiB stops
+	 * an endless upload without refusing real ones. 0: no limit. */
+	l->http.max_body = 1ull << 30;
 	l->http.max_head = 16 * 1024;
 	l->http.max_headers = 100;
 	l->http.max_target = 8 * 1024;

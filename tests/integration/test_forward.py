@@ -390,6 +390,33 @@ class T7AbsoluteForm(Base):
                                                 [("Host", "127.0.0.1:%d" % dead),
                                                  cred])])[0][0], 502)
 
+    def test_body_limit_default_and_zero(self):
+        """Absolute-form requests get the HTTP path's body limit: 1 GiB by
+        default, a Content-Length over it refused before the origin hears
+        of it; exactly the limit, or anything with --max-body 0, goes on."""
+        b = self.origin()
+        host = "origin.test:%d" % b.port
+        p = self.rp()
+        got = self.raw_requests(p, [("POST", "http://%s/up" % host,
+                                     [("Host", host),
+                                      ("Content-Length", str((1 << 30) + 1))])])
+        self.assertEqual(got[0][0], 413)
+        self.assertEqual(b.total_bytes, 0)
+        for opts, length in (((), 1 << 30), (("--max-body", "0"), 1 << 40)):
+            with self.subTest(opts=opts):
+                p = self.rp(*opts)
+                s = self.connect(p)
+                s.sendall(b"POST http://%s/up HTTP/1.1\r\nHost: %s\r\n"
+                          b"Content-Length: %d\r\n\r\nabc"
+                          % (host.encode(), host.encode(), length))
+                want = b"content-length: %d" % length
+                deadline = time.monotonic() + 5
+                while (want not in b.raw_all().lower() and
+                       time.monotonic() < deadline):
+                    time.sleep(0.02)
+                self.assertIn(want, b.raw_all().lower())
+                s.close()
+
     def test_ssrf_on_absolute_form(self):
         b = self.origin()
         p = self.rp(allow_loopback=False)

@@ -299,6 +299,11 @@ static void test_cli_http_defaults_and_flags(void)
 	struct rp_listener_config def;
 
 	rp_listener_config_init(&def);
+	/* Bodies are limited to 1 GiB unless said otherwise; 0 lifts it. */
+	CU_ASSERT_EQUAL(def.http.max_body, 1ull << 30);
+	expect_http_ok(PARSE(&cli, err, "--mode", "http", "--listen", "127.0.0.1:80",
+			     "--to", "127.0.0.1:1", "--max-body", "0"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 0);
 	expect_http_ok(PARSE(&cli, err, "--mode", "http", "--listen", "127.0.0.1:80",
 			     "--to", "127.0.0.1:1"));
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].mode, RP_MODE_HTTP);
@@ -679,6 +684,23 @@ static void test_cli_forward_options(void)
 	CU_ASSERT_TRUE(f->ssrf_guard);
 	unlink(file);
 	readable[0] = '\0';
+}
+
+/* Absolute-form requests go through the HTTP half, whose body limit a
+ * forward listener has too: 1 GiB by default, --max-body to change it. */
+static void test_cli_forward_max_body(void)
+{
+	expect_fwd_ok(PARSE(&cli, err, "forward"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 1ull << 30);
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--max-body", "0", "--listen",
+			    "127.0.0.1:1", "--listen", "127.0.0.1:2"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[1].http.max_body, 0);
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--max-body", "10m"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 10u << 20);
+	expect_error(PARSE(&cli, err, "forward", "--max-body", "ten"),
+		     "--max-body: expected a size such as 0, 64k, 10m, 2g or 1t, got "
+		     "'ten'");
 }
 
 static void test_cli_forward_errors_are_clear(void)
@@ -1355,6 +1377,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_http_value_syntaxes),
 	RP_TEST(test_cli_forward_defaults),
 	RP_TEST(test_cli_forward_options),
+	RP_TEST(test_cli_forward_max_body),
 	RP_TEST(test_cli_forward_errors_are_clear),
 	RP_TEST(test_cli_forward_help_lists_the_options),
 	RP_TEST(test_cli_forward_value_syntaxes),

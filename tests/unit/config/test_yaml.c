@@ -504,6 +504,8 @@ static void test_yaml_http_listener_gets_the_defaults(void)
 	rp_listener_config_init(&ldef);
 	rp_cluster_config_init(cdef, "c");
 	CU_ASSERT_EQUAL(memcmp(&cfg.listeners[0].http, &ldef.http, sizeof(ldef.http)), 0);
+	/* Bodies up to 1 GiB by default; 0 lifts the limit. */
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 1ull << 30);
 	CU_ASSERT_EQUAL(cfg.listeners[0].cluster, 0);
 	/* No route applies: everything goes to the listener's cluster. */
 	CU_ASSERT_EQUAL(cfg.nroutes, 0);
@@ -524,6 +526,12 @@ static void test_yaml_http_listener_gets_the_defaults(void)
 	CU_ASSERT_EQUAL(cfg.clusters[0].health.type, RP_CHECK_HTTP);
 	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].health.path, "/");
 	CU_ASSERT_EQUAL(cfg.clusters[0].health.interval_ms, cdef->health.interval_ms);
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:1, mode: http, cluster: c,\n"
+		     "  http: {max_body: 0}}]\n"
+		     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+		0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 0);
 	free(cdef);
 }
 
@@ -1217,7 +1225,8 @@ static const struct {
 	  "'paranoid'",
 	  "t.yaml:7:15: parent: expected http://IP:PORT or socks5://IP:PORT",
 	  "t.yaml:9:7: unknown key 'speed' in forward (expected anonymity, "
-	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, dns, acl)"}},
+	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, max_body, dns, "
+	  "acl)"}},
 	{"listeners:\n"
 	 "  - bind: 127.0.0.1:1\n"
 	 "    mode: forward\n"
@@ -1419,6 +1428,28 @@ static void test_yaml_forward_example_passes(void)
 	CU_ASSERT_EQUAL(ret, 0);
 	CU_ASSERT_EQUAL(cfg.listeners[0].mode, RP_MODE_FORWARD);
 	CU_ASSERT(cfg.listeners[0].fwd.nacl > 0);
+}
+
+/* Absolute-form requests have the HTTP half's body limit: 1 GiB unless the
+ * forward mapping says otherwise. */
+static void test_yaml_forward_max_body(void)
+{
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:3128, mode: forward}]\n"), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 1ull << 30);
+	CU_ASSERT_EQUAL_FATAL(load("listeners:\n"
+				   "  - {bind: 127.0.0.1:3128, mode: forward,\n"
+				   "     forward: {max_body: 0}}\n"
+				   "  - {bind: 127.0.0.1:3129, mode: forward,\n"
+				   "     forward: {max_body: 10m}}\n"),
+			      0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 0);
+	CU_ASSERT_EQUAL(cfg.listeners[1].http.max_body, 10u << 20);
+	CU_ASSERT_EQUAL(load("listeners: [{bind: 127.0.0.1:3128, mode: forward,\n"
+			     "  forward: {max_body: lots}}]\n"),
+			1);
+	expect_report("t.yaml:2:23: max_body: expected a size such as 0, 64k, 10m, 2g "
+		      "or 1t, got 'lots'");
 }
 
 /* A valid forward listener that rp_engine_create() refuses with @needle. */
@@ -2411,6 +2442,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_bad_forward_files_report_line_and_column),
 	RP_TEST(test_yaml_forward_settings_checked_whatever_the_build),
 	RP_TEST(test_yaml_forward_acl_limits),
+	RP_TEST(test_yaml_forward_max_body),
 	RP_TEST(test_yaml_forward_example_passes),
 	RP_TEST(test_yaml_engine_refuses_bad_forward_values),
 	RP_TEST(test_yaml_engine_agrees_on_forward),
