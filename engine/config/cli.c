@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/cli.h"
+#include "forward/policy.h"
 #include "http/http.h"
 #include "net/net.h"
 #include "tls/tls.h"
@@ -1193,7 +1194,8 @@ static void fill_listeners(struct rp_cli *cli)
 /*
  * The end of `ringproxy forward`: no cluster, the default address, and when
  * some --allow-client was given, a last rule denying every other client
- * (one per address family, as a CIDR is of one family).
+ * (one per address family, as a CIDR is of one family). A listener that
+ * would be an open proxy (rp__forward_open_proxy()) is refused.
  */
 static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 {
@@ -1228,6 +1230,21 @@ static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 	cfg->nclusters = 0;
 	cli->listener.mode = RP_MODE_FORWARD;
 	fill_listeners(cli);
+	for (unsigned k = 0; k < cfg->nlisteners; k++) {
+		const struct rp_listener_config *l = &cfg->listeners[k];
+		char a[RP_ADDRSTRLEN];
+
+		if (!rp__forward_open_proxy(l))
+			continue;
+		snprintf(err, errlen,
+			 "--listen %s: a forward proxy on a non-loopback address with "
+			 "no users and no client rule is an open proxy: add users "
+			 "(--users FILE), or say who may use it (--allow-client CIDR; "
+			 "--allow-client %s for everyone)",
+			 rp__addr_format(&l->addr, a, sizeof(a)),
+			 l->addr.ss.ss_family == AF_INET6 ? "::/0" : "0.0.0.0/0");
+		return -EINVAL;
+	}
 	return 0;
 }
 

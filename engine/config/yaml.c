@@ -27,6 +27,7 @@
 
 #include "balance/balance.h"
 #include "config/cli.h"
+#include "forward/policy.h"
 #include "http/http.h"
 #include "net/net.h"
 #include "tls/sni.h"
@@ -1330,6 +1331,16 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 		problem(ld, &ld->slot_mark[S_FORWARD],
 			"forward: only for mode forward (this listener is mode %s)",
 			rp_listener_mode_name(l->mode));
+	/* At its bind, once every key of the listener is known. */
+	if (ld->lbind_mark[ld->cfg->nlisteners].line != (size_t)-1 &&
+	    rp__forward_open_proxy(l))
+		problem(ld, &ld->lbind_mark[ld->cfg->nlisteners],
+			"bind: a forward proxy on a non-loopback address with no users "
+			"and no client rule is an open proxy: add users (forward: "
+			"{users_file: FILE}), or say who may use it (forward: {acl: "
+			"[{action: allow, client: CIDR}, {action: deny}]}; client: %s "
+			"for everyone)",
+			l->addr.ss.ss_family == AF_INET6 ? "\"::/0\"" : "0.0.0.0/0");
 	if (l->mode != RP_MODE_HTTP && !ld->mode_bad) {
 		if (seen(ld, S_HTTP))
 			problem(ld, &ld->slot_mark[S_HTTP],

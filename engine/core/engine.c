@@ -20,6 +20,7 @@
 #include "balance/balance.h"
 #include "core/alog.h"
 #include "core/engine_int.h"
+#include "forward/policy.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
 #include "tls/tls.h"
@@ -503,6 +504,13 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		ret = forward_check(&l->fwd, a, err, errlen);
 		if (ret < 0)
 			return ret;
+		if (rp__forward_open_proxy(l))
+			BAD("listener %s: a forward proxy on a non-loopback address with "
+			    "no users and no client rule is an open proxy: add users "
+			    "(--users FILE / users_file:), or say who may use it "
+			    "(--allow-client CIDR, or an acl rule with client:; "
+			    "--allow-client %s for everyone)",
+			    a, l->addr.ss.ss_family == AF_INET6 ? "::/0" : "0.0.0.0/0");
 		if (l->accept_proxy)
 			BAD("listener %s: accept_proxy is not available on forward "
 			    "listeners yet",

@@ -2,11 +2,12 @@
 /*
  * policy.c - the forward proxy's policy objects: strict CIDR parsing and
  * matching, the SSRF guard's classification of special-purpose addresses
- * (RFC 6890 and its IPv6 registry), access rules compiled from the
- * configuration, domain block lists in an open-addressing hash set, and the
- * users table (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor
- * cache of recent successes. Everything but the cache is built on the control
- * thread and read only afterwards.
+ * (RFC 6890 and its IPv6 registry), which also tells a listener that would
+ * be an open proxy, access rules compiled from the configuration, domain
+ * block lists in an open-addressing hash set, and the users table
+ * (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor cache of
+ * recent successes. Everything but the cache is built on the control thread
+ * and read only afterwards.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -370,6 +371,22 @@ const char *rp__ssrf_class(const struct sockaddr *sa)
 		return ssrf_v6(a);
 	}
 	return "unknown-family";
+}
+
+bool rp__forward_open_proxy(const struct rp_listener_config *l)
+{
+	const struct rp_forward_config *f = &l->fwd;
+	const char *cls;
+
+	if (l->mode != RP_MODE_FORWARD || f->users_file[0])
+		return false;
+	for (unsigned i = 0; i < f->nacl && i < RP_MAX_ACL_RULES; i++)
+		if (!f->acl[i].deny && f->acl[i].client[0])
+			return false;
+	/* The SSRF guard's classifier: 127.0.0.0/8, ::1, and the IPv4-mapped
+	 * forms of the former. 0.0.0.0 and :: are every address. */
+	cls = rp__ssrf_class((const struct sockaddr *)&l->addr.ss);
+	return !cls || strcmp(cls, "loopback") != 0;
 }
 
 /* ---- access rules --------------------------------------------------------- */

@@ -374,8 +374,10 @@ RP_API const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode);
 
 /*
  * Validates @cfg, probes the kernel and prepares (but does not start) the
- * reactors. Returns 0 and the engine in *@out, or -errno with a sentence in
- * @err saying what is wrong and what to change.
+ * reactors. A forward listener that would be an open proxy (a non-loopback
+ * address, no users, no allow rule naming clients) is refused. Returns 0 and
+ * the engine in *@out, or -errno with a sentence in @err saying what is
+ * wrong and what to change.
  */
 RP_API int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out,
 			    char *err, size_t errlen);

@@ -686,6 +686,46 @@ static void test_cli_forward_options(void)
 	readable[0] = '\0';
 }
 
+/* A forward listener that anyone could use is refused unless it is on
+ * loopback, has users, or has an allow rule naming clients. */
+static void test_cli_forward_refuses_an_open_proxy(void)
+{
+	char *file = readable_file();
+
+	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128"),
+		     "--listen 0.0.0.0:3128: a forward proxy on a non-loopback address "
+		     "with no users and no client rule is an open proxy: add users "
+		     "(--users FILE), or say who may use it (--allow-client CIDR; "
+		     "--allow-client 0.0.0.0/0 for everyone)");
+	expect_error(PARSE(&cli, err, "forward", "--listen", "[::]:3128"),
+		     "--allow-client ::/0 for everyone");
+	expect_error(PARSE(&cli, err, "forward", "--listen", "192.0.2.1:3128"),
+		     "--listen 192.0.2.1:3128: a forward proxy on a non-loopback");
+	/* One open listener among loopback ones is enough. */
+	expect_error(PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--listen",
+			   "10.0.0.1:3128"),
+		     "--listen 10.0.0.1:3128:");
+	/* Rules that do not say who may come in do not count. */
+	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			   "--deny-client", "192.0.2.0/24", "--allow-dest", "a.example"),
+		     "is an open proxy");
+
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			    "--allow-client", "0.0.0.0/0"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "[::]:3128",
+			    "--allow-client", "::/0"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			    "--allow-client", "10.0.0.0/8"));
+	expect_fwd_ok(
+		PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128", "--users", file));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "127.0.0.2:3128"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "[::1]:3128"));
+	/* The embedded default is on loopback. */
+	expect_fwd_ok(PARSE(&cli, err, "forward"));
+	unlink(file);
+	readable[0] = '\0';
+}
+
 /* Absolute-form requests go through the HTTP half, whose body limit a
  * forward listener has too: 1 GiB by default, --max-body to change it. */
 static void test_cli_forward_max_body(void)
@@ -1377,6 +1417,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_http_value_syntaxes),
 	RP_TEST(test_cli_forward_defaults),
 	RP_TEST(test_cli_forward_options),
+	RP_TEST(test_cli_forward_refuses_an_open_proxy),
 	RP_TEST(test_cli_forward_max_body),
 	RP_TEST(test_cli_forward_errors_are_clear),
 	RP_TEST(test_cli_forward_help_lists_the_options),

@@ -1430,6 +1430,62 @@ static void test_yaml_forward_example_passes(void)
 	CU_ASSERT(cfg.listeners[0].fwd.nacl > 0);
 }
 
+/* A forward listener on a non-loopback address says who may use it, or is
+ * refused at its bind; loopback ones need not. */
+static void test_yaml_forward_open_proxy_refused_at_its_bind(void)
+{
+	static const char *const closed[] = {
+		"forward: {users_file: /dev/null}",
+		"forward: {acl: [{action: allow, client: 0.0.0.0/0}]}",
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny}]}",
+	};
+	static const char *const still_open[] = {
+		"forward: {acl: [{action: deny, client: 192.0.2.0/24}]}",
+		"forward: {acl: [{action: allow, dest: a.example}, {action: deny}]}",
+		"forward: {anonymity: elite}",
+	};
+	char y[256];
+
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - bind: 0.0.0.0:3128\n"
+			     "    mode: forward\n"),
+			1);
+	expect_report("t.yaml:2:11: bind: a forward proxy on a non-loopback address "
+		      "with no users and no client rule is an open proxy: add users "
+		      "(forward: {users_file: FILE}), or say who may use it (forward: "
+		      "{acl: [{action: allow, client: CIDR}, {action: deny}]}; client: "
+		      "0.0.0.0/0 for everyone)");
+	/* Where the bind is, whatever the order of the keys. */
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - mode: forward\n"
+			     "    bind: \"[::]:3128\"\n"),
+			1);
+	expect_report("t.yaml:3:11: bind: a forward proxy on a non-loopback address");
+	expect_report("client: \"::/0\" for everyone");
+	for (unsigned i = 0; i < sizeof(closed) / sizeof(closed[0]); i++) {
+		snprintf(y, sizeof(y),
+			 "listeners: [{bind: 0.0.0.0:3128, mode: forward, %s}]\n",
+			 closed[i]);
+		if (load(y))
+			fprintf(stderr, "\n  %s  reports:\n%s", y, reports);
+		CU_ASSERT_EQUAL(nreports, 0);
+	}
+	for (unsigned i = 0; i < sizeof(still_open) / sizeof(still_open[0]); i++) {
+		snprintf(y, sizeof(y),
+			 "listeners: [{bind: 192.0.2.1:3128, mode: forward, %s}]\n",
+			 still_open[i]);
+		CU_ASSERT_EQUAL(load(y), 1);
+		expect_report("t.yaml:1:20: bind: a forward proxy on a non-loopback");
+	}
+	/* Loopback, and listeners of other modes, are left alone. */
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - {bind: 127.3.2.1:3128, mode: forward}\n"
+			     "  - {bind: \"[::1]:3128\", mode: forward}\n"
+			     "  - {bind: 0.0.0.0:80, cluster: c}\n"
+			     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+			0);
+}
+
 /* Absolute-form requests have the HTTP half's body limit: 1 GiB unless the
  * forward mapping says otherwise. */
 static void test_yaml_forward_max_body(void)
@@ -1495,6 +1551,18 @@ static void test_yaml_engine_refuses_bad_forward_values(void)
 	cfg.listeners[0].cluster = 9;
 	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 
+	forward_base();
+	rp__addr_parse("0.0.0.0:1", &cfg.listeners[0].addr, false);
+	expect_refused("listener 0.0.0.0:1: a forward proxy on a non-loopback address "
+		       "with no users and no client rule is an open proxy");
+	forward_base();
+	rp__addr_parse("[::]:1", &cfg.listeners[0].addr, false);
+	expect_refused("--allow-client ::/0 for everyone");
+	forward_base();
+	rp__addr_parse("0.0.0.0:1", &cfg.listeners[0].addr, false);
+	f->nacl = 1;
+	snprintf(r->client, sizeof(r->client), "0.0.0.0/0");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 	forward_base();
 	f->anonymity = (enum rp_anonymity)3;
 	expect_refused("listener 127.0.0.1:1: unknown anonymity");
@@ -2442,6 +2510,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_bad_forward_files_report_line_and_column),
 	RP_TEST(test_yaml_forward_settings_checked_whatever_the_build),
 	RP_TEST(test_yaml_forward_acl_limits),
+	RP_TEST(test_yaml_forward_open_proxy_refused_at_its_bind),
 	RP_TEST(test_yaml_forward_max_body),
 	RP_TEST(test_yaml_forward_example_passes),
 	RP_TEST(test_yaml_engine_refuses_bad_forward_values),
