@@ -536,7 +536,7 @@ static const struct opt opts[] = {
 	{"--cooldown", "DUR", OPT_DURATION, CLU(cooldown_ms), 0, 0,
 	 "how long a backend stays down (10s)", OPTF_REV},
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
-	 "connections per reactor before accepting pauses (100000)", 0},
+	 "connections per reactor before accepting pauses (what ulimit -n holds)", 0},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
 	 "pipe capacity for splice (256k)", 0},
 	{"--max-pipes", "N", OPT_UINT, CFG(max_pipes), 1, 1000000,

@@ -45,6 +45,8 @@ static void test_cli_no_args_is_embedded_default(void)
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.anonymity, RP_ANON_ANONYMOUS);
 	CU_ASSERT_TRUE(cli.cfg.listeners[0].fwd.ssrf_guard);
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tunnel, RP_TUNNEL_AUTO);
+	/* Left to the engine, which derives it from the open-file limit. */
+	CU_ASSERT_EQUAL(cli.cfg.max_conns, 0);
 }
 
 static void test_cli_reverse_full(void)
@@ -125,6 +127,8 @@ static void test_cli_proxy_protocol_options(void)
 
 static void test_cli_errors_are_clear(void)
 {
+	expect_error(PARSE(&cli, err, "forward", "--max-conns", "0"),
+		     "--max-conns: expected a whole number from 1 to 10000000, got '0'");
 	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80"), "--to");
 	expect_error(PARSE(&cli, err, "--to", "127.0.0.1:80"), "--listen");
 	expect_error(PARSE(&cli, err, "--listen", "localhost:80", "--to", "127.0.0.1:1"),

@@ -164,6 +164,15 @@ static void test_yaml_minimal_file_gets_the_defaults(void)
 	CU_ASSERT_EQUAL(cfg.clusters[0].cooldown_ms, cdef->cooldown_ms);
 	CU_ASSERT_EQUAL(cfg.clusters[0].send_proxy, 0);
 	CU_ASSERT_EQUAL(cfg.clusters[0].weights[0], 1);
+	/* Unset, the engine derives it from the open-file limit; 0 is not a
+	 * value to write. */
+	CU_ASSERT_EQUAL(cfg.max_conns, 0);
+	CU_ASSERT_EQUAL(load("max_conns: 0\n"
+			     "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+			     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+			1);
+	expect_report("t.yaml:1:12: max_conns: expected a whole number from 1 to "
+		      "10000000, got '0'");
 	free(def);
 	free(cdef);
 }
