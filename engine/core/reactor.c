@@ -114,9 +114,16 @@ static void accept_cqe(struct rp_op *op, int res, uint32_t flags)
 		ls->armed = false;
 	if (res >= 0) {
 		r->pause_logged = false;
+		/* Counted here, and closed once when the service reports the
+		 * descriptor gone (rp__reactor_conn_closed()): active is
+		 * accepted - closed at every moment, whichever halves the
+		 * client went through (TLS front, forward, L4, L7), so
+		 * --max-conns sees each client once. */
 		r->stats.accepted++;
+		r->stats.active++;
 		if (r->draining || r->stopping) {
 			close(res);
+			rp__reactor_conn_closed(r);
 		} else {
 			r->svc->accept(r, r->svc_state, ls->index, res);
 		}
@@ -187,11 +194,6 @@ static void listeners_stop(struct rp_reactor *r)
 }
 
 /* ---- connection accounting and buffer waiters ----------------------------- */
-
-void rp__reactor_conn_opened(struct rp_reactor *r)
-{
-	r->stats.active++;
-}
 
 void rp__reactor_conn_closed(struct rp_reactor *r)
 {
