@@ -274,6 +274,8 @@ struct rp_lsock {
 	int fd;
 	unsigned index;
 	bool armed;
+	bool multishot;	 /* the armed accept is */
+	bool cancelling; /* its cancel is on its way */
 	bool closing;
 };
 
@@ -299,7 +301,8 @@ struct rp_reactor {
 
 	struct rp_lsock lsock[RP_MAX_LISTENERS];
 	unsigned nlsock;
-	bool accept_paused; /* fds or max_conns exhausted */
+	bool accept_paused;    /* fds or max_conns exhausted */
+	uint64_t accept_burst; /* what all our listen queues can hold */
 	bool pause_logged;
 	struct rp_timer accept_retry;
 

@@ -9,6 +9,8 @@ forward listener to L7 for absolute-form requests) and through the refusal
 paths (a backend down, bad TLS, bad requests), with some connections still
 open when SIGTERM comes. The summary must show each client connection
 accepted once and closed once, whichever half ended it, and none active.
+Then --max-conns against clients held through those hand-offs: at the limit
+the next client waits in the listen queue, and one close lets in one.
 
     python3 test_stats.py --ringproxy PATH [unittest args]
 """
@@ -23,8 +25,7 @@ import sys
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Reader, RingProxy, TempDir, free_port,
-                         read_response)
+from httpsupport import Backend, EchoServer, Reader, RingProxy, TempDir, read_response
 
 RINGPROXY = "ringproxy"
 
@@ -37,6 +38,19 @@ def recv_exact(s, n):
             raise EOFError("closed after %d of %d bytes" % (len(out), n))
         out += d
     return out
+
+
+def free_ports(n):
+    """@n different ports free on 127.0.0.1 right now (held together while
+    chosen, so that none comes twice)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def closed_soon(s, timeout=5.0):
@@ -76,25 +90,28 @@ class Stats(unittest.TestCase):
         self.addCleanup(self.echo.stop)
         self.web = Backend("web")
         self.addCleanup(self.web.stop)
-        self.dead = free_port()  # nothing listens there
+        self.dead = None  # a port nothing listens on, chosen in start()
         self.made = 0  # client connections made to ringproxy
         self.socks = []
         self.readers = {}
 
     # -- ringproxy with one listener of each kind
-    def start(self):
-        self.port = {k: free_port() for k in
-                     ("tcp", "http", "fwd", "tls_tcp", "tls_http", "tcp_dead",
-                      "http_dead")}
-        tls = ("    tls:\n      certificates: [{cert: %s, key: %s}]\n"
-               "      handshake_timeout: 30s\n" % (self.cert, self.key))
-        conf = """reactors: 2
+    def start(self, reactors=2, max_conns=100000, backlog=4096):
+        names = ("tcp", "http", "fwd", "tls_tcp", "tls_http", "tcp_dead",
+                 "http_dead", "dead", "dns")
+        self.port = dict(zip(names, free_ports(len(names))))
+        self.dead = self.port["dead"]
+        tls = ("    backlog: %d\n    tls:\n      certificates: [{cert: %s, key: %s}]\n"
+               "      handshake_timeout: 30s\n" % (backlog, self.cert, self.key))
+        conf = """reactors: %(reactors)d
+max_conns: %(max_conns)d
 drain_timeout: 1s
 listeners:
-  - {bind: "127.0.0.1:%(tcp)d", mode: tcp, cluster: echo}
-  - {bind: "127.0.0.1:%(http)d", mode: http, cluster: web}
+  - {bind: "127.0.0.1:%(tcp)d", mode: tcp, cluster: echo, backlog: %(backlog)d}
+  - {bind: "127.0.0.1:%(http)d", mode: http, cluster: web, backlog: %(backlog)d}
   - bind: "127.0.0.1:%(fwd)d"
     mode: forward
+    backlog: %(backlog)d
     forward:
       connect_timeout: 2s
       dns: {hosts_file: "%(hosts)s", servers: "127.0.0.1:%(dns)d", timeout: 1s}
@@ -106,14 +123,15 @@ listeners:
 %(tls)s  - bind: "127.0.0.1:%(tls_http)d"
     mode: http
     cluster: web
-%(tls)s  - {bind: "127.0.0.1:%(tcp_dead)d", mode: tcp, cluster: dead}
-  - {bind: "127.0.0.1:%(http_dead)d", mode: http, cluster: dead}
+%(tls)s  - {bind: "127.0.0.1:%(tcp_dead)d", mode: tcp, cluster: dead, backlog: %(backlog)d}
+  - {bind: "127.0.0.1:%(http_dead)d", mode: http, cluster: dead, backlog: %(backlog)d}
 clusters:
   echo: {backends: ["127.0.0.1:%(echo)d"]}
   web: {backends: ["%(web)s"]}
   dead: {backends: ["127.0.0.1:%(dead)d"], connect_timeout: 2s, retries: 0}
-""" % dict(self.port, hosts=self.hosts, dns=free_port(), tls=tls,
-           echo=self.echo.port, web=self.web.addr, dead=self.dead)
+""" % dict(self.port, hosts=self.hosts, tls=tls,
+           echo=self.echo.port, web=self.web.addr,
+           reactors=reactors, max_conns=max_conns, backlog=backlog)
         path = os.path.join(self.tmp.path, "rp.yaml")
         with open(path, "w") as f:
             f.write(conf)
@@ -294,14 +312,9 @@ clusters:
         s = self.tls_conn("tls_tcp")  # TLS front -> L4, idle
         self.echo_once(s)
 
-    def test_each_connection_counted_once(self):
-        self.start()
-        self.closed_connections()
-        self.open_connections()
-        # The connections that said nothing reach their reactor's accept on
-        # its next loop turn; give a loaded machine time for it before the
-        # listeners close.
-        time.sleep(0.5)
+    def stop(self):
+        """SIGTERM, then the exit summary, checked against the connections
+        made: each accepted once, closed once, none left."""
         self.assertTrue(self.rp.stop(signal.SIGTERM, 15.0),
                         "ringproxy did not exit on SIGTERM")
         for s in self.socks:
@@ -316,6 +329,29 @@ clusters:
         self.assertEqual(st["accepted"], self.made, err[-3000:])
         self.assertEqual(st["closed"], self.made, err[-3000:])
         self.assertEqual(st["active"], 0, err[-3000:])
+        self.assertEqual(st.get("oom"), 0, err[-3000:])
+        return st, err
+
+    def waits(self, s, timeout=1.0):
+        """True when nothing comes back on @s for @timeout."""
+        s.settimeout(timeout)
+        try:
+            d = s.recv(1)
+        except socket.timeout:
+            return True
+        finally:
+            s.settimeout(10)
+        self.fail("answered (%r) above --max-conns" % d)
+
+    def test_each_connection_counted_once(self):
+        self.start()
+        self.closed_connections()
+        self.open_connections()
+        # The connections that said nothing reach their reactor's accept on
+        # its next loop turn; give a loaded machine time for it before the
+        # listeners close.
+        time.sleep(0.5)
+        st, err = self.stop()
         # per-connection counters that a hand-off must not count twice
         # (CONNECT's 200 comes from the forward half, which counts no
         # responses.)
@@ -325,6 +361,46 @@ clusters:
         self.assertEqual(st.get("failures"), 2, err[-3000:])
         self.assertEqual(st.get("2xx"), (3 + 1) + (2 + 1 + 1) + (2 + 1) + 3,
                          err[-3000:])
+
+    def test_max_conns_counts_handed_off_clients_once(self):
+        """--max-conns against clients that went through hand-offs: each
+        holds one slot from its accept to its close, so at the limit the
+        next client waits in the listen queue, and one close lets exactly
+        one in. The small queues make multishot accepts too big to fit
+        near the limit (accepting then goes one at a time)."""
+        limit = 24
+        self.start(reactors=1, max_conns=limit, backlog=2)
+        origin = "http://origin.test:%d" % self.web.port
+        fwd = self.conn("fwd")  # forward -> L7
+        self.assertEqual(self.get(fwd, origin + "/held").status, 200)
+        tls_http = self.tls_conn("tls_http")  # TLS front -> L7
+        self.assertEqual(self.get(tls_http).status, 200)
+        self.echo_once(self.tls_conn("tls_tcp"))  # TLS front -> L4
+        self.echo_once(self.connect_tunnel(self.echo.port))
+        s, rep = self.socks5(self.echo.port)
+        self.assertEqual(rep, 0)
+        self.echo_once(s)
+        s = self.conn("http")
+        self.assertEqual(self.get(s).status, 200)
+        while self.made < limit:
+            self.echo_once(self.conn("tcp"))
+        # at the limit: the next client is not served...
+        w = self.conn("tcp")
+        w.sendall(b"w")
+        self.assertTrue(self.waits(w))
+        # ...until a client handed off to L7 leaves, and then only it
+        fwd.close()
+        w.settimeout(5)
+        self.assertEqual(recv_exact(w, 1), b"w")
+        w2 = self.conn("fwd")
+        w2.sendall(b"GET %s/w2 HTTP/1.1\r\nHost: %s\r\n\r\n" %
+                   (origin.encode(), origin[7:].encode()))
+        self.assertTrue(self.waits(w2))
+        tls_http.close()
+        w2.settimeout(5)
+        self.assertEqual(read_response(self.reader(w2)).status, 200)
+        st, err = self.stop()
+        self.assertGreaterEqual(st.get("accept_pauses", 0), 2, err[-3000:])
 
 
 def main():
