@@ -155,6 +155,9 @@ static const struct sockaddr *fw_peer(struct fw_conn *c)
 static void conn_free(struct fw_conn *c)
 {
 	struct fw_shard *sh = c->sh;
+	/* cfd < 0: the client went to the HTTP half (rp__l7_adopt()), which
+	 * counts its close. */
+	bool handed_off = c->cfd < 0;
 
 	rp__timer_cancel(&sh->r->wheel, &c->timer);
 	if (c->buf)
@@ -165,7 +168,8 @@ static void conn_free(struct fw_conn *c)
 			c->next->pprev = c->pprev;
 	}
 	rp__pool_put(&sh->conns, c);
-	rp__reactor_conn_closed(sh->r);
+	if (!handed_off)
+		rp__reactor_conn_closed(sh->r);
 }
 
 static void conn_finish(struct fw_conn *c)
@@ -1156,9 +1160,9 @@ static void fw_accept(void *state, unsigned listener, int fd)
 	if (!c) {
 		r->stats.oom++;
 		close(fd);
+		rp__reactor_conn_closed(r);
 		return;
 	}
-	rp__reactor_conn_opened(r);
 	c->sh = sh;
 	c->lis = &r->cfg->listeners[listener];
 	c->fl = &sh->fl[listener];

@@ -2892,9 +2892,9 @@ static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 	if (!c) {
 		r->stats.oom++;
 		close(fd);
+		rp__reactor_conn_closed(r);
 		return NULL;
 	}
-	rp__reactor_conn_opened(r);
 	c->sh = sh;
 	c->lis = &r->cfg->listeners[listener];
 	c->cfd = fd;

@@ -314,11 +314,22 @@ struct rp_config {
 	enum rp_log_level log_level;
 };
 
-/* Per-reactor counters. Bytes are indexed [strategy][0 = up, 1 = down]. */
+/*
+ * Per-reactor counters. Bytes are indexed [strategy][0 = up, 1 = down].
+ *
+ * accepted, active and closed count client connections only (HAProxy's
+ * frontend sessions): each one once, from its accept to the close of its
+ * descriptor, whatever parts of the engine it went through (a TLS handshake,
+ * then L4 or L7; a forward listener, then L7 for absolute-form requests) and
+ * however it ended, refusals for want of memory included. active is always
+ * accepted - closed; it is what --max-conns is measured against. Connections
+ * to backends and origins are not in them (backend_conns counts those of
+ * the HTTP path).
+ */
 struct rp_stats {
-	uint64_t accepted;
-	uint64_t active;
-	uint64_t closed;
+	uint64_t accepted; /* client connections accepted */
+	uint64_t active;   /* of which still open */
+	uint64_t closed;   /* of which closed */
 	uint64_t connect_failures;
 	uint64_t connect_timeouts;
 	uint64_t no_backend;
