@@ -1694,6 +1694,13 @@ static void head_try(struct l7_conn *c)
 		sh->req.err_status = 431;
 		n = -EBADMSG;
 	}
+	if (n > 0 && sh->req.host_differs && !c->fwd_mode) {
+		/* A forward proxy ignores such a Host (RFC 9112 section
+		 * 3.2.2); a reverse proxy refuses it, as HAProxy does, since
+		 * what stands behind its backends might read Host instead. */
+		sh->req.err_status = 400;
+		n = -EBADMSG;
+	}
 	if (n < 0) {
 		r->stats.bad_requests++;
 		c->hlen = 0;

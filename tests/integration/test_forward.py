@@ -399,6 +399,124 @@ class T7AbsoluteForm(Base):
         self.assertEqual(len(b.requests), 0)
 
 
+class T7DefaultPort(Base):
+    """siege, ab and aria2c put the default port in an absolute-form target
+    ("GET http://h:80/x") and leave it out of Host ("Host: h"): one
+    authority (RFC 9110 section 4.2.3), and a proxy ignores Host anyway (RFC
+    9112 section 3.2.2). The origin must listen on port 80 for that, so it
+    takes a loopback address of its own."""
+
+    BODY = bytes(range(256)) * 16  # 4096 bytes
+
+    def origin80(self):
+        """A recording origin on 127.80.X.Y:80 named port80.test in the hosts
+        file, answering every request with BODY."""
+        import random
+
+        def handler(backend, conn, req):
+            return (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(self.BODY) +
+                    (b"" if req.method == "HEAD" else self.BODY))
+        err = None
+        for _ in range(20):
+            addr = "127.80.%d.%d" % (random.randint(0, 255), random.randint(1, 254))
+            try:
+                b = Backend("origin80", handler=handler, host=addr, port=80)
+            except OSError as e:  # taken, or not root
+                err = e
+                continue
+            self.addCleanup(b.stop)
+            with open(self.hosts, "a") as f:
+                f.write("%s port80.test\n" % addr)
+            return b
+        self.fail("no loopback address with port 80 free to bind: %s" % err)
+
+    def check_origin_saw(self, b, n, path):
+        reqs = [r for r in b.requests if r.target == path]
+        self.assertEqual(len(reqs), n, b.requests)
+        for r in reqs:
+            # origin-form, and Host from the target without the default port
+            self.assertEqual(r.headers.get_all("host"), ["port80.test"])
+        self.assertEqual(b.errors, [])
+
+    def test_siege(self):
+        if not have("siege"):
+            self.fail("siege is not installed (scripts/deps.sh test installs it)")
+        b = self.origin80()
+        p = self.rp()
+        home = os.path.join(self.dir, "siege")
+        os.makedirs(home)
+        rc = os.path.join(home, "siegerc")
+        with open(rc, "w") as f:
+            f.write("proxy-host = 127.0.0.1\nproxy-port = %d\nprotocol = HTTP/1.1\n"
+                    "connection = keep-alive\nshow-logfile = false\nlogging = false\n"
+                    % p.port)
+        # siege writes the port into the target whether the URL has it or not
+        r = subprocess.run(["siege", "-R", rc, "-c", "2", "-r", "5", "-v",
+                            "http://port80.test/sg"], capture_output=True, timeout=60,
+                           env=dict(os.environ, HOME=home))
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        import re
+        lines = re.findall(r"HTTP/1\.1 (\d+) +[\d.]+ secs: +(\d+) bytes ==> GET +/sg", out)
+        self.assertEqual(len(lines), 10, out)
+        self.assertEqual(set(lines), {("200", str(len(self.BODY)))}, out)
+        m = re.search(r"Successful transactions:\s+(\d+)", out)
+        self.assertTrue(m and int(m.group(1)) == 10, out)
+        m = re.search(r"Failed transactions:\s+(\d+)", out)
+        self.assertTrue(m and int(m.group(1)) == 0, out)
+        self.check_origin_saw(b, 10, "/sg")
+
+    def test_ab(self):
+        if not have("ab"):
+            self.fail("ab is not installed (apache2-utils; scripts/deps.sh test)")
+        b = self.origin80()
+        p = self.rp()
+        for keepalive in (False, True):
+            with self.subTest(keepalive=keepalive):
+                path = "/ab-k" if keepalive else "/ab"
+                r = subprocess.run(["ab", "-n", "20", "-c", "2"] +
+                                   (["-k"] if keepalive else []) +
+                                   ["-X", "127.0.0.1:%d" % p.port,
+                                    "http://port80.test:80" + path],
+                                   capture_output=True, timeout=60)
+                out = r.stdout.decode("utf-8", "replace")
+                self.assertEqual(r.returncode, 0, out + r.stderr.decode())
+                self.assertRegex(out, r"Complete requests:\s+20\n")
+                self.assertRegex(out, r"Failed requests:\s+0\n")
+                self.assertNotIn("Non-2xx responses", out)
+                self.assertRegex(out, r"Document Length:\s+%d bytes" % len(self.BODY))
+                self.assertRegex(out, r"HTML transferred:\s+%d bytes" %
+                                 (20 * len(self.BODY)))
+                self.check_origin_saw(b, 20, path)
+
+    def test_aria2c(self):
+        if not have("aria2c"):
+            self.fail("aria2c is not installed (aria2; scripts/deps.sh test installs it)")
+        b = self.origin80()
+        p = self.rp()
+        r = subprocess.run(["aria2c", "--all-proxy=http://127.0.0.1:%d" % p.port,
+                            "--no-conf", "-d", self.dir, "-o", "got", "--max-tries=1",
+                            "--console-log-level=warn", "--summary-interval=0",
+                            "http://port80.test:80/aria"], capture_output=True, timeout=60)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertRegex(out, r"\|OK\s+\|")
+        with open(os.path.join(self.dir, "got"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(self.BODY))
+        self.check_origin_saw(b, 1, "/aria")
+
+    def test_host_naming_another_authority_is_ignored(self):
+        b = self.origin80()
+        p = self.rp()
+        from httpsupport import Client
+        with Client(p.port) as c:
+            c.send(b"GET http://port80.test:80/other HTTP/1.1\r\nHost: elsewhere.test\r\n\r\n")
+            resp = c.response()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.body, self.BODY)
+        self.check_origin_saw(b, 1, "/other")
+
+
 class T0Default(Base):
     def test_no_arguments_is_a_forward_proxy_on_3128(self):
         with socket.socket() as probe:
