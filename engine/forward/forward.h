@@ -32,6 +32,9 @@ bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *clien
 /* The listener's parent proxy: 0 none, 1 http (its address in *@out),
  * 2 socks5. */
 int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out);
+/* The Proxy-Authorization value for an HTTP parent with credentials
+ * ("Basic ..."), or NULL. */
+const char *rp__forward_parent_auth(void *fwd, unsigned li);
 
 /* The HTTP half takes over an accepted forward connection whose first
  * @len bytes (an absolute-form request head, maybe more) were read. */

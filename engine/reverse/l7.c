@@ -849,10 +849,19 @@ static void conn_fail(struct l7_conn *c, uint16_t status)
 
 /* ---- timers --------------------------------------------------------------- */
 
+/* How long the backend may be silent: a forward listener's HTTP parent has
+ * parent_timeout to start its answer, as for a tunnel. */
+static unsigned response_timeout(const struct l7_conn *c)
+{
+	if (c->fwd_mode && c->oparent == 1 && !c->resp_head_done)
+		return c->lis->fwd.parent_timeout_ms;
+	return c->cl->cfg->response_timeout_ms;
+}
+
 static void xchg_timer_arm(struct l7_conn *c)
 {
 	const struct l7_shard *sh = c->sh;
-	uint64_t at = c->b_active + c->cl->cfg->response_timeout_ms;
+	uint64_t at = c->b_active + response_timeout(c);
 
 	if (c->c_waiting) {
 		uint64_t cat = c->c_active + c->lis->http.body_timeout_ms;
@@ -884,7 +893,7 @@ static void conn_timer_fired(struct rp_timer *t, uint64_t now)
 			conn_fail(c, 408);
 			return;
 		}
-		if (now >= c->b_active + c->cl->cfg->response_timeout_ms) {
+		if (now >= c->b_active + response_timeout(c)) {
 			r->stats.backend_timeouts++;
 			if (c->backend >= 0)
 				rp__backend_failed(c->cl, c->backend,
@@ -1424,6 +1433,10 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 			conn_fail(c, 501);
 			return -1;
 		}
+		if (c->oparent == 1 && rp__forward_parent_auth(sh->rv->fwd, li))
+			extra[(*nx)++] = (struct rp_http_field){
+				"Proxy-Authorization",
+				rp__forward_parent_auth(sh->rv->fwd, li)};
 	}
 	if (!h.len || h.len >= sizeof(c->ohost)) {
 		r->stats.bad_requests++;

@@ -19,8 +19,8 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, RingProxy, TempDir, free_port,
-                         sha256)
+from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
+                         free_port, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
 
@@ -579,9 +579,215 @@ class T8Parent(Base):
             head += s.recv(1)
         self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
         self.assertEqual(recv_exact(s, 5), b"early")
-        # the parent's refusal becomes ours
+        # the parent's refusal becomes ours, its code passed on
         rep, s = self.socks5(child, b"no-such-name.test", 80)
-        self.assertEqual(rep, 1)
+        self.assertEqual(rep, 4)
+
+
+class MuteParent:
+    """A parent proxy that accepts and never says a word (it reads what it
+    is sent, so that nothing but silence stalls the handshake)."""
+
+    def __init__(self):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.conns = []
+        self.stopping = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                s, _ = self.ls.accept()
+            except OSError:
+                return
+            self.conns.append(s)
+            threading.Thread(target=self._drain, args=(s,), daemon=True).start()
+
+    def _drain(self, s):
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        self.ls.close()
+        for s in self.conns:
+            s.close()
+
+
+class T8RealParents(Base):
+    """microsocks and tinyproxy as parents, curl as the client through
+    CONNECT, absolute-form and SOCKS5. Both resolve with the system's
+    resolver, which knows nothing of the test's hosts file: targets are
+    addresses."""
+
+    def microsocks(self, user=None, password=None):
+        if not have("microsocks"):
+            self.fail("microsocks is not installed (scripts/deps.sh test installs it)")
+        port = free_port()
+        argv = ["microsocks", "-i", "127.0.0.1", "-p", str(port)]
+        if user:
+            argv += ["-u", user, "-P", password]
+        m = Proc(argv, self.dir, "microsocks-%d" % port)
+        self.addCleanup(m.kill)
+        wait_listening("127.0.0.1", port, proc=m)
+        return port
+
+    def tinyproxy(self, auth=None):
+        if not have("tinyproxy"):
+            self.fail("tinyproxy is not installed (scripts/deps.sh test installs it)")
+        port = free_port()
+        d = os.path.join(self.dir, "tinyproxy-%d" % port)
+        os.makedirs(d)
+        conf = os.path.join(d, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            # no ConnectPort line: CONNECT to any port (the origins' are
+            # random); no Allow line: any client
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 30\nMaxClients 32\n"
+                    "LogLevel Info\nLogFile \"%s/log\"\nPidFile \"%s/pid\"\n"
+                    "DisableViaHeader No\n" % (port, d, d))
+            if auth:
+                f.write("BasicAuth %s %s\n" % auth)
+        t = Proc(["tinyproxy", "-d", "-c", conf], self.dir, "tinyproxy-%d" % port)
+        self.addCleanup(t.kill)
+        wait_listening("127.0.0.1", port, proc=t)
+        return port
+
+    def through(self, child, origin):
+        """curl through @child by CONNECT, absolute-form and SOCKS5: the
+        exit code, status and body of each."""
+        url = "http://127.0.0.1:%d/via" % origin.port
+        px = "127.0.0.1:%d" % child.port
+        out = {}
+        for name, args in (("connect", ["-p", "-x", "http://" + px]),
+                           ("absolute", ["-x", "http://" + px]),
+                           ("socks5", ["--socks5", px])):
+            code, body, err = self.curl(*(args + ["-w", "\n%{http_code}", url]))
+            status = body.rsplit(b"\n", 1)[-1]
+            out[name] = (code, int(status) if status.isdigit() else 0,
+                         body.rsplit(b"\n", 1)[0], err)
+        return out
+
+    def test_microsocks(self):
+        b = self.origin()
+        for auth in (None, ("bob", "p@ss:w0rd")):
+            with self.subTest(auth=auth):
+                port = self.microsocks(*(auth or ()))
+                cred = ""
+                if auth:
+                    import urllib.parse
+                    cred = "%s:%s@" % (auth[0], urllib.parse.quote(auth[1], safe=""))
+                child = self.rp("--parent", "socks5://%s127.0.0.1:%d" % (cred, port))
+                got = self.through(child, b)
+                for name in ("connect", "socks5"):
+                    code, status, body, err = got[name]
+                    self.assertEqual((code, status), (0, 200), (name, err))
+                    self.assertIn(b"target=/via", body)
+                # plain HTTP cannot go through a SOCKS5 parent: a clear 501
+                self.assertEqual(got["absolute"][1], 501, got["absolute"])
+
+    def test_microsocks_refusing_us(self):
+        b = self.origin()
+        port = self.microsocks("bob", "pw")
+        for parent, why in (("socks5://127.0.0.1:%d" % port, b"no credentials"),
+                            ("socks5://bob:nope@127.0.0.1:%d" % port,
+                             b"refused our username/password")):
+            with self.subTest(parent=parent):
+                child = self.rp("--parent", parent)
+                s = self.connect(child)
+                s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % b.port)
+                resp = s.recv(1000)
+                self.assertTrue(resp.startswith(b"HTTP/1.1 502"), resp)
+                self.assertIn(why, resp)
+                rep, s = self.socks5(child, "127.0.0.1", b.port)
+                self.assertEqual(rep, 1)
+
+    def test_tinyproxy(self):
+        b = self.origin()
+        for auth in (None, ("alice", "s3cret")):
+            with self.subTest(auth=auth):
+                port = self.tinyproxy(auth)
+                cred = "%s:%s@" % auth if auth else ""
+                child = self.rp("--parent", "http://%s127.0.0.1:%d" % (cred, port))
+                got = self.through(child, b)
+                for name in ("connect", "absolute", "socks5"):
+                    code, status, body, err = got[name]
+                    self.assertEqual((code, status), (0, 200), (name, err))
+                    self.assertIn(b"target=/via", body)
+                # the absolute form went through tinyproxy: its Via and ours
+                via = [r.headers.get("via") or "" for r in b.requests
+                       if r.target == "/via"]
+                self.assertTrue(any("tinyproxy" in v and "ringproxy" in v for v in via),
+                                via)
+                for r in b.requests:
+                    self.assertIsNone(r.headers.get("proxy-authorization"))
+
+    def test_tinyproxy_wants_credentials_we_lack(self):
+        b = self.origin()
+        port = self.tinyproxy(("alice", "s3cret"))
+        child = self.rp("--parent", "http://127.0.0.1:%d" % port)
+        s = self.connect(child)
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % b.port)
+        resp = s.recv(1000)
+        self.assertTrue(resp.startswith(b"HTTP/1.1 502"), resp)
+        self.assertIn(b"407", resp)
+
+    def test_parent_that_never_answers(self):
+        """504 to HTTP clients, a SOCKS failure reply to SOCKS ones, at the
+        parent timeout (and not the handshake's 25 s)."""
+        mute = MuteParent()
+        self.addCleanup(mute.stop)
+        http = self.rp("--parent", "http://127.0.0.1:%d" % mute.port,
+                       "--parent-timeout", "1s")
+        socks = self.rp("--parent", "socks5://127.0.0.1:%d" % mute.port,
+                        "--parent-timeout", "1s")
+
+        def timed(fn):
+            t0 = time.monotonic()
+            out = fn()
+            return out, time.monotonic() - t0
+
+        def http_req(p, raw):
+            s = self.connect(p)
+            s.settimeout(10)
+            s.sendall(raw)
+            data = b""
+            while True:
+                try:
+                    d = s.recv(4096)
+                except (ConnectionResetError, socket.timeout):
+                    break
+                if not d:
+                    break
+                data += d
+            return data
+
+        for p in (http, socks):
+            with self.subTest(parent=p is http and "http" or "socks5"):
+                resp, dt = timed(lambda: http_req(
+                    p, b"CONNECT far.example:443 HTTP/1.1\r\nHost: x\r\n\r\n"))
+                self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+                self.assertIn(b"no answer within 1000 ms", resp)
+                self.assertTrue(0.8 <= dt < 3, dt)
+                (rep, s), dt = timed(lambda: self.socks5(p, b"far.example", 443))
+                self.assertEqual(rep, 4)
+                self.assertTrue(0.8 <= dt < 3, dt)
+                # SOCKS4a: rejected, the one failure code it has
+                s = self.connect(p)
+                t0 = time.monotonic()
+                s.sendall(b"\x04\x01\x01\xbb\x00\x00\x00\x01\x00far.example\x00")
+                self.assertEqual(recv_exact(s, 8)[:2], b"\x00\x5b")
+                self.assertTrue(0.8 <= time.monotonic() - t0 < 3)
+        # plain HTTP through the mute HTTP parent: 504 as well
+        resp, dt = timed(lambda: http_req(
+            http, b"GET http://far.example/x HTTP/1.1\r\nHost: far.example\r\n\r\n"))
+        self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+        self.assertTrue(0.8 <= dt < 3, dt)
 
 
 class T9Clients(Base):
