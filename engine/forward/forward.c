@@ -82,7 +82,7 @@ struct fw_conn {
 	uint8_t *buf;
 	unsigned len;	   /* bytes in buf */
 	unsigned consumed; /* handshake bytes; after them: early client data */
-	uint8_t out[512];  /* answers */
+	uint8_t out[768];  /* answers */
 	unsigned out_len, out_off;
 	/* where to */
 	char host[256]; /* a name, or "" for an address */
@@ -103,11 +103,12 @@ struct fw_conn {
 	bool parent_timed_out; /* parent_timeout passed: its op is cancelled */
 	enum fw_pstep pstep;
 	const char *why;  /* of a refusal or failure: told to HTTP clients, logged */
-	char whybuf[160]; /* a why made up here */
+	char whybuf[320]; /* a why made up here */
 	struct sockaddr_storage peer; /* the client, asked once */
 	socklen_t peer_len;
 	bool peer_known;
 	struct sockaddr_storage taddr; /* the target, when it is an address */
+	struct sockaddr_storage tried; /* the last address connected to (port set) */
 	uint8_t pbuf[1536];	       /* a CONNECT with credentials, or an answer */
 	unsigned plen, poff;
 	bool psending;
@@ -222,6 +223,17 @@ static void conn_close(struct fw_conn *c, bool reset)
 	}
 }
 
+/* The target as the client named it: c->host, or the address it gave
+ * (bare, in @buf). */
+static const char *fw_host(const struct fw_conn *c, char *buf, size_t cap)
+{
+	if (c->host[0])
+		return c->host;
+	if (!rp__addr_ip_format((const struct sockaddr *)&c->taddr, buf, cap))
+		snprintf(buf, cap, "-");
+	return buf;
+}
+
 /* Every completion starts here: false when the conn is closing. */
 static bool op_done(struct fw_conn *c)
 {
@@ -257,14 +269,20 @@ static void deadline_fired(struct rp_timer *t, uint64_t now)
 static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
 {
 	const char *reason = rp__http_reason(status);
-	char body[256];
-	int bl = snprintf(body, sizeof(body), "%u %s%s%s\n", status,
-			  reason ? reason : "Error", c->why ? ": " : "",
-			  c->why ? c->why : "");
-	int n = snprintf((char *)c->out, sizeof(c->out),
-			 "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
-			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-			 status, reason ? reason : "Error", extra ? extra : "", bl, body);
+	char body[400];
+	int bl = snprintf(body, sizeof(body), "%u %s\n%s%s", status,
+			  reason ? reason : "Error", c->why ? c->why : "",
+			  c->why ? "\n" : "");
+	int n;
+
+	if (bl < 0)
+		bl = 0;
+	if ((size_t)bl >= sizeof(body))
+		bl = (int)sizeof(body) - 1; /* truncated: say what is sent */
+	n = snprintf((char *)c->out, sizeof(c->out),
+		     "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
+		     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		     status, reason ? reason : "Error", extra ? extra : "", bl, body);
 
 	c->out_len = n > 0 && (size_t)n < sizeof(c->out) ? (unsigned)n : 0;
 	c->out_off = 0;
@@ -284,7 +302,7 @@ static void fw_log(struct fw_conn *c, unsigned status)
 		[S5_REQUEST] = "SOCKS5", [S4_REQUEST] = "SOCKS4",  [S_HTTP] = "CONNECT"};
 	struct rp_alog_entry e = {0};
 	struct timespec ts;
-	char target[300], ip[RP_ADDRSTRLEN], line[1024];
+	char target[300], ip[RP_ADDRSTRLEN], tried[RP_ADDRSTRLEN], line[1536];
 	size_t n;
 
 	if (!alog)
@@ -310,7 +328,12 @@ static void fw_log(struct fw_conn *c, unsigned status)
 	e.target_len = strlen(target);
 	e.minor = 1;
 	e.status = status;
-	e.backend = c->why; /* a refusal's reason, in the backend column */
+	if (c->tried.ss_family) {
+		struct rp_addr a = {.ss = c->tried};
+
+		e.backend = rp__addr_format(&a, tried, sizeof(tried));
+	}
+	e.error = c->why; /* a refusal's or a failure's reason */
 	n = rp__alog_format(r->cfg->access_log_format, &e, line, sizeof(line));
 	if (!n || !rp__alog_write(alog, r->id, line, n))
 		r->stats.log_drops++;
@@ -841,20 +864,26 @@ static void parent_start(struct fw_conn *c)
 	parent_send(c, (unsigned)n, P_HTTP);
 }
 
+/* No address could be connected: the last one's failure is the answer, in
+ * RFC 1928's codes as errno maps to them (ETIMEDOUT as TTL expired, as Dante
+ * and microsocks answer). */
 static void connect_failed(struct fw_conn *c)
 {
-	int e = c->last_err;
+	int e = c->timed_out ? -ETIMEDOUT : c->last_err;
+	uint8_t rep = e == -ETIMEDOUT	   ? RP_SOCKS5_TTL_EXPIRED
+		      : e == -ECONNREFUSED ? RP_SOCKS5_CONN_REFUSED
+		      : e == -ENETUNREACH  ? RP_SOCKS5_NET_UNREACHABLE
+		      : e == -EHOSTUNREACH ? RP_SOCKS5_HOST_UNREACHABLE
+					   : RP_SOCKS5_GENERAL_FAILURE;
+	const struct sockaddr *a =
+		c->tried.ss_family ? (struct sockaddr *)&c->tried : NULL;
+	char host[RP_ADDRSTRLEN];
 
-	if (c->timed_out)
-		refuse(c, RP_SOCKS5_TTL_EXPIRED, 504);
-	else if (e == -ECONNREFUSED)
-		refuse(c, RP_SOCKS5_CONN_REFUSED, 502);
-	else if (e == -ENETUNREACH)
-		refuse(c, RP_SOCKS5_NET_UNREACHABLE, 502);
-	else if (e == -EHOSTUNREACH)
-		refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
-	else
-		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+	rp__forward_fail_text(c->whybuf, sizeof(c->whybuf), RP_FWD_FAIL_CONNECT,
+			      e ? e : -EIO, fw_host(c, host, sizeof(host)), c->port, a,
+			      c->via_parent, c->lis->fwd.connect_timeout_ms);
+	c->why = c->whybuf;
+	answer_error(c, rep, rp__forward_fail_status(RP_FWD_FAIL_CONNECT, e));
 }
 
 static void connect_settled(struct fw_conn *c)
@@ -956,6 +985,7 @@ static void fw_connect_next(struct fw_conn *c)
 			continue;
 		}
 		setsockopt(c->ofd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->tried = *a;
 		c->phase = F_CONNECT;
 		c->timed_out = false;
 		c->connect_pending = 2;
@@ -986,10 +1016,16 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
 
 	c->q = NULL;
 	if (status < 0 || !n) {
-		if (status == -ETIMEDOUT)
-			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 504);
-		else
-			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
+		/* Whatever the DNS said, the host cannot be reached: RFC
+		 * 1928's "host unreachable" (Dante answers the same). */
+		if (!status)
+			status = -ENOENT;
+		rp__forward_fail_text(c->whybuf, sizeof(c->whybuf), RP_FWD_FAIL_DNS,
+				      status, c->host, c->port, NULL, false,
+				      c->lis->fwd.dns_timeout_ms);
+		c->why = c->whybuf;
+		answer_error(c, RP_SOCKS5_HOST_UNREACHABLE,
+			     rp__forward_fail_status(RP_FWD_FAIL_DNS, status));
 		return;
 	}
 	if (n > RP_DNS_MAX_ADDRS)
@@ -1066,6 +1102,82 @@ static void fw_target(struct fw_conn *c)
 	}
 	c->next_addr = 0;
 	fw_connect_next(c);
+}
+
+/* ---- failures, in words ------------------------------------------------------ */
+
+unsigned rp__forward_fail_status(enum rp_fwd_fail kind, int err)
+{
+	if (err == -ETIMEDOUT || kind == RP_FWD_FAIL_RESPONSE)
+		return 504;
+	if (kind == RP_FWD_FAIL_DNS && err == -EINVAL)
+		return 400;
+	return 502;
+}
+
+/* What the resolver's status (dns.h) means. */
+static const char *dns_text(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such name (NXDOMAIN)";
+	case -ENODATA:
+		return "the name has no address (no A or AAAA record)";
+	case -ECONNREFUSED:
+		return "the DNS servers failed or refused to answer (SERVFAIL, REFUSED "
+		       "or "
+		       "unreachable)";
+	case -EINVAL:
+		return "not a valid host name";
+	case -ENOMEM:
+		return "too many lookups in flight";
+	default:
+		return "resolver error";
+	}
+}
+
+void rp__forward_fail_text(char *out, size_t cap, enum rp_fwd_fail kind, int err,
+			   const char *host, uint16_t port, const struct sockaddr *addr,
+			   bool parent, unsigned timeout_ms)
+{
+	char target[300], ip[RP_ADDRSTRLEN], at[RP_ADDRSTRLEN + 8] = "", why[96];
+
+	snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+		 port);
+	if (addr && rp__addr_ip_format(addr, ip, sizeof(ip)))
+		snprintf(at, sizeof(at),
+			 addr->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+			 ntohs(addr->sa_family == AF_INET6
+				       ? ((const struct sockaddr_in6 *)(const void *)addr)
+						 ->sin6_port
+				       : ((const struct sockaddr_in *)(const void *)addr)
+						 ->sin_port));
+	if (err == -ETIMEDOUT)
+		snprintf(why, sizeof(why), "no answer within %u ms", timeout_ms);
+	else if (kind == RP_FWD_FAIL_DNS)
+		snprintf(why, sizeof(why), "%s", dns_text(err));
+	else
+		snprintf(why, sizeof(why), "%s", strerror(err < 0 ? -err : err));
+	switch (kind) {
+	case RP_FWD_FAIL_DNS:
+		snprintf(out, cap, "cannot resolve %s: %s", target, why);
+		return;
+	case RP_FWD_FAIL_RESPONSE:
+		snprintf(out, cap, "no response from %s%s%s within %u ms",
+			 parent ? "the parent proxy " : "", parent ? at : target,
+			 parent ? "" : "", timeout_ms);
+		return;
+	case RP_FWD_FAIL_CONNECT:
+	case RP_FWD_FAIL_NONE:
+		break;
+	}
+	if (parent)
+		snprintf(out, cap, "cannot connect to the parent proxy %s for %s: %s", at,
+			 target, why);
+	else if (!host[0] || !at[0] || !strcmp(target, at))
+		snprintf(out, cap, "cannot connect to %s: %s", at[0] ? at : target, why);
+	else
+		snprintf(out, cap, "cannot connect to %s (%s): %s", target, at, why);
 }
 
 /* ---- what the HTTP half asks for absolute-form requests -------------------- */

@@ -375,6 +375,12 @@ const char *rp__http_reason(unsigned status);
  */
 #define RP_HTTP_ERROR_RESPONSE_MAX 192
 int rp__http_error_response(unsigned status, bool close, char *out, size_t cap);
+/* The same with a second line in the body: @why (NULL or "" for none; bytes
+ * below 0x20 and 0x7f are written as '?'), so that a client learns what
+ * failed, as Squid's error pages tell. RP_HTTP_ERROR_RESPONSE_MAX plus
+ * strlen(@why) + 1 is always enough. */
+int rp__http_error_response_why(unsigned status, bool close, const char *why, char *out,
+				size_t cap);
 
 /* Character classes shared by the folder's parsers (parser.c builds it). */
 #define RP_HTTP_C_TCHAR	 0x01 /* token (RFC 9110 section 5.6.2) */

@@ -267,9 +267,15 @@ const char *rp__http_reason(unsigned status)
 
 int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 {
+	return rp__http_error_response_why(status, close, NULL, out, cap);
+}
+
+int rp__http_error_response_why(unsigned status, bool close, const char *why, char *out,
+				size_t cap)
+{
 	const char *reason = rp__http_reason(status);
 	struct out o = out_init(out, cap);
-	size_t rlen;
+	size_t rlen, wlen = why ? strlen(why) : 0;
 
 	if (status < 400 || status > 599 || !reason)
 		return -EINVAL;
@@ -279,7 +285,8 @@ int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 	put_lit(&o, " ");
 	put(&o, reason, rlen);
 	put_lit(&o, "\r\nContent-Type: text/plain\r\nContent-Length: ");
-	put_u64(&o, 4 + rlen + 1); /* the body: "NNN Reason\n" */
+	/* the body: "NNN Reason\n", then "why\n" */
+	put_u64(&o, 4 + rlen + 1 + (wlen ? wlen + 1 : 0));
 	put_lit(&o, "\r\n");
 	if (close)
 		put_lit(&o, "Connection: close\r\n");
@@ -288,6 +295,16 @@ int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 	put_lit(&o, " ");
 	put(&o, reason, rlen);
 	put_lit(&o, "\n");
+	if (wlen) {
+		char *p = o.p;
+
+		put(&o, why, wlen);
+		/* A name a client gave could only be text; make sure. */
+		for (; !o.full && p < o.p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		put_lit(&o, "\n");
+	}
 	if (o.full)
 		return -ENOSPC;
 	return (int)(o.p - out);

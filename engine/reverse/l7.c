@@ -290,8 +290,11 @@ struct l7_conn {
 	unsigned onaddr, onext;
 	char ohost[256]; /* the target's host, brackets removed */
 	uint16_t oport;
-	bool onamed; /* an allow rule names it: the SSRF guard lets it by */
-	int oparent; /* the listener's parent: 0 none, 1 http, 2 socks5 */
+	bool onamed;	     /* an allow rule names it: the SSRF guard lets it by */
+	int oparent;	     /* the listener's parent: 0 none, 1 http, 2 socks5 */
+	uint8_t fail_kind;   /* enum rp_fwd_fail: why the origin was not reached */
+	int fail_err;	     /* and its -errno (dns.h statuses for DNS) */
+	const char *log_why; /* during conn_log(): the log's error field */
 	char xff_ip[RP_ADDRSTRLEN];
 	struct l7_bconn *b;
 	bool b_reused;
@@ -733,6 +736,7 @@ static void conn_log(struct l7_conn *c)
 	e.status = c->status;
 	e.bytes_sent = c->bytes_out;
 	e.tls = c->ktls ? "ktls" : c->ctls.t ? "userspace" : NULL;
+	e.error = c->log_why;
 	if (!c->hlen) {
 		/* Refused before a head could be read (400, 408, 431...):
 		 * logged without a request line, as nginx does. */
@@ -801,9 +805,30 @@ static void error_send(struct l7_conn *c)
 	c->csend_busy = true;
 }
 
+static unsigned response_timeout(const struct l7_conn *c);
+
+/* A forward listener's failure to reach the origin, in words (forward.h). */
+static void fwd_why(const struct l7_conn *c, char *out, size_t cap)
+{
+	const struct rp_forward_config *f = &c->lis->fwd;
+	enum rp_fwd_fail kind = (enum rp_fwd_fail)c->fail_kind;
+	const struct sockaddr *a =
+		kind == RP_FWD_FAIL_CONNECT && c->onext
+			? (const struct sockaddr *)&c->oaddrs[c->onext - 1]
+		: c->oparent == 1 ? (const struct sockaddr *)&c->oaddrs[0]
+				  : NULL;
+
+	rp__forward_fail_text(out, cap, kind, c->fail_err, c->ohost, c->oport, a,
+			      c->oparent == 1,
+			      kind == RP_FWD_FAIL_DNS	    ? f->dns_timeout_ms
+			      : kind == RP_FWD_FAIL_CONNECT ? f->connect_timeout_ms
+							    : response_timeout(c));
+}
+
 /* Answers @status and closes. Nothing may be in flight. */
 static void conn_answer(struct l7_conn *c, unsigned status)
 {
+	char why[320];
 	int n;
 
 	RP_BUG_ON(c->inflight);
@@ -822,6 +847,11 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 			     "Connection: close\r\n\r\n%s",
 			     sizeof(body) - 1, body);
+	} else if (c->obuf && c->fwd_mode && c->fail_kind) {
+		/* Which host, and what the DNS or the connect said. */
+		fwd_why(c, why, sizeof(why));
+		n = rp__http_error_response_why(status, true, why, c->obuf, c->sh->bufsz);
+		c->log_why = why;
 	} else {
 		n = c->obuf ? rp__http_error_response(status, true, c->obuf, c->sh->bufsz)
 			    : -1;
@@ -837,6 +867,7 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	c->bytes_out += (unsigned)n;
 	count_status(c);
 	conn_log(c);
+	c->log_why = NULL;
 	/* A client that does not read its error is not waited for long. */
 	timer_set(c, T_LINGER, c->sh->r->now_ms + L7_LINGER_MS);
 	error_send(c);
@@ -845,6 +876,14 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 static void conn_fail(struct l7_conn *c, uint16_t status)
 {
 	conn_quiesce(c, A_FAIL, status);
+}
+
+/* A forward listener could not reach the origin: the answer says why. */
+static void fwd_fail(struct l7_conn *c, enum rp_fwd_fail kind, int err)
+{
+	c->fail_kind = (uint8_t)kind;
+	c->fail_err = err;
+	conn_fail(c, (uint16_t)rp__forward_fail_status(kind, err));
 }
 
 /* ---- timers --------------------------------------------------------------- */
@@ -898,7 +937,10 @@ static void conn_timer_fired(struct rp_timer *t, uint64_t now)
 			if (c->backend >= 0)
 				rp__backend_failed(c->cl, c->backend,
 						   "response timeouts");
-			conn_fail(c, 504);
+			if (c->fwd_mode)
+				fwd_fail(c, RP_FWD_FAIL_RESPONSE, -ETIMEDOUT);
+			else
+				conn_fail(c, 504);
 			return;
 		}
 		xchg_timer_arm(c); /* activity moved a deadline */
@@ -1347,7 +1389,7 @@ static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *a
 
 	c->q = NULL;
 	if (status < 0 || !n) {
-		conn_fail(c, status == -ETIMEDOUT ? 504 : 502);
+		fwd_fail(c, RP_FWD_FAIL_DNS, status < 0 ? status : -ENOENT);
 		return;
 	}
 	conn_peer(c);
@@ -1865,7 +1907,10 @@ static void xchg_start_backend(struct l7_conn *c)
 	if (c->fwd_mode) {
 		/* An origin: its pool first, then its addresses in turn. */
 		if (c->attempts && c->onext >= c->onaddr) {
-			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			fwd_fail(c, RP_FWD_FAIL_CONNECT,
+				 c->connect_timed_out ? -ETIMEDOUT
+				 : c->connect_res     ? c->connect_res
+						      : -ECONNRESET);
 			return;
 		}
 	} else {
@@ -1907,7 +1952,10 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->b_reused = false;
 	if (c->fwd_mode) {
 		if (c->onext >= c->onaddr) {
-			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			fwd_fail(c, RP_FWD_FAIL_CONNECT,
+				 c->connect_timed_out ? -ETIMEDOUT
+				 : c->connect_res     ? c->connect_res
+						      : -ECONNRESET);
 			return;
 		}
 		sa = (const struct sockaddr *)&c->oaddrs[c->onext++];

@@ -42,6 +42,47 @@ class SilentDNS:
         self.s.close()
 
 
+class FakeDNS:
+    """A DNS server on loopback, so that no test asks the machine's resolver
+    (whose servers are not on loopback): NXDOMAIN for every name but those
+    of @special, "name": "NODATA" (the name exists, without an address) or
+    "SERVFAIL"."""
+
+    def __init__(self, special=None):
+        self.special = {k.lower(): v for k, v in (special or {}).items()}
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.queries = []
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            try:
+                q, peer = self.s.recvfrom(4096)
+            except OSError:
+                return
+            if len(q) < 17:
+                continue
+            i, labels = 12, []
+            while i < len(q) and q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+                i += 1 + q[i]
+            question = q[12:i + 5]
+            name = ".".join(labels).lower()
+            self.queries.append(name)
+            rcode = {"NODATA": 0, "SERVFAIL": 2}.get(self.special.get(name), 3)
+            flags = 0x8400 | (q[2] & 1) << 8 | 0x80 | rcode  # QR AA RD RA
+            resp = q[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 0) + question
+            try:
+                self.s.sendto(resp, peer)
+            except OSError:
+                return
+
+    def stop(self):
+        self.s.close()
+
+
 def recv_exact(s, n):
     out = b""
     while len(out) < n:
@@ -75,6 +116,8 @@ class Base(unittest.TestCase):
         with open(self.hosts, "w") as f:
             f.write("127.0.0.1 origin.test\n127.0.0.2 other.test\n"
                     "127.0.0.1 rebind.test\n")
+        self.dns = FakeDNS({"noaddr.test": "NODATA", "servfail.test": "SERVFAIL"})
+        self.addCleanup(self.dns.stop)
 
     def rp(self, *opts, allow_loopback=True):
         port = free_port()
@@ -82,6 +125,8 @@ class Base(unittest.TestCase):
                 "--drain-timeout", "2s", "--hosts-file", self.hosts]
         if allow_loopback:
             args += ["--allow-dest", "127.0.0.0/8"]
+        if "--dns-servers" not in opts:
+            args += ["--dns-servers", "127.0.0.1:%d" % self.dns.port]
         args += list(opts)
         p = RingProxy(RINGPROXY, args, self.dir, 1)
         self.addCleanup(self.stop, p)
@@ -307,10 +352,138 @@ class T5DNS(Base):
         t0 = time.monotonic()
         s = self.connect(p)
         s.sendall(b"CONNECT slow.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 504"))
+        resp = s.recv(1000)
+        self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+        self.assertIn(b"\r\n\r\n504 Gateway Timeout\ncannot resolve slow.example:443: "
+                      b"no answer within 500 ms\n", resp)
         self.assertLess(time.monotonic() - t0, 4)
         rep, s = self.socks5(p, b"slow2.example", 443)
         self.assertEqual(rep, 4)
+
+
+class T10Failures(Base):
+    """What failed, told apart: the DNS (502, the resolver's answer), the
+    connect (502, the errno text and the address tried), a timeout (504);
+    in the body of the answer, for CONNECT and absolute-form alike, in the
+    SOCKS reply codes, and in the access log's error field."""
+
+    def answer(self, p, raw):
+        """The whole answer to @raw, and whether the proxy closed after it."""
+        s = self.connect(p)
+        s.settimeout(8)
+        s.sendall(raw)
+        data = b""
+        while True:
+            try:
+                d = s.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                return data, False
+            if not d:
+                return data, True
+            data += d
+
+    def check(self, data, closed, status, text):
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 %d " % status), data)
+        fields = dict(l.split(b": ", 1) for l in head.split(b"\r\n")[1:])
+        self.assertEqual(fields.get(b"Content-Type"), b"text/plain", head)
+        self.assertEqual(int(fields[b"Content-Length"]), len(body), data)
+        self.assertEqual(fields.get(b"Connection"), b"close", head)
+        self.assertTrue(closed, "left open after %r" % data)
+        lines = body.decode().split("\n")
+        self.assertEqual(lines[0].split(" ")[0], str(status), body)
+        self.assertEqual(lines[1], text, body)
+        self.assertEqual(lines[2:], [""], body)
+
+    def backlog_full(self):
+        """A port whose accept queue is full: SYNs to it are dropped, so a
+        connect there waits until its timeout."""
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(0)
+        self.addCleanup(ls.close)
+        port = ls.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", port))
+            fillers.append(f)
+            self.addCleanup(f.close)
+        time.sleep(0.2)
+        return port
+
+    def test_dns_connect_and_timeout_failures_told_apart(self):
+        import json
+        log = os.path.join(self.dir, "access.json")
+        p = self.rp("--access-log", log, "--log-format", "json",
+                    "--connect-timeout", "700ms")
+        dead = free_port()
+        slow = self.backlog_full()
+        cases = [
+            ("nx.invalid", 443, 502, "cannot resolve nx.invalid:%d: no such name (NXDOMAIN)"),
+            ("noaddr.test", 8080, 502, "cannot resolve noaddr.test:%d: the name has no "
+             "address (no A or AAAA record)"),
+            ("servfail.test", 80, 502, "cannot resolve servfail.test:%d: the DNS servers "
+             "failed or refused to answer (SERVFAIL, REFUSED or unreachable)"),
+            ("127.0.0.1", dead, 502, "cannot connect to 127.0.0.1:%d: Connection refused"),
+            ("origin.test", dead, 502, "cannot connect to origin.test:%d (127.0.0.1:%d): "
+             "Connection refused"),
+            ("127.0.0.1", slow, 504, "cannot connect to 127.0.0.1:%d: no answer within "
+             "700 ms"),
+        ]
+        want_log = []
+        for host, port, status, text in cases:
+            text = text % ((port,) * text.count("%d"))
+            with self.subTest(host=host, port=port, form="CONNECT"):
+                data, closed = self.answer(
+                    p, b"CONNECT %s:%d HTTP/1.1\r\nHost: x\r\n\r\n" % (host.encode(), port))
+                self.check(data, closed, status, text)
+                want_log.append(("CONNECT", "%s:%d" % (host, port), status, text))
+            with self.subTest(host=host, port=port, form="absolute"):
+                url = "http://%s:%d/f" % (host, port)
+                data, closed = self.answer(
+                    p, b"GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (url.encode(),
+                                                                      host.encode(), port))
+                self.check(data, closed, status, text)
+                want_log.append(("GET", url, status, text))
+        # SOCKS keeps its codes: host unreachable, connection refused, TTL
+        # expired (a timeout, as Dante and microsocks answer)
+        for target, port, rep in ((b"nx.invalid", 443, 4), (b"servfail.test", 80, 4),
+                                  ("127.0.0.1", dead, 5), (b"origin.test", dead, 5),
+                                  ("127.0.0.1", slow, 6)):
+            with self.subTest(socks5=target):
+                self.assertEqual(self.socks5(p, target, port)[0], rep)
+        s = self.connect(p)
+        s.sendall(b"\x04\x01" + struct.pack("!H", dead) + b"\x00\x00\x00\x01\x00"
+                  b"origin.test\x00")
+        self.assertEqual(recv_exact(s, 8)[:2], b"\x00\x5b")
+        self.stop(p)
+        with open(log) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+        got = [(r["method"], r["target"], r["status"], r["error"]) for r in recs
+               if r["method"] in ("CONNECT", "GET")]
+        self.assertEqual(got, want_log)
+        socks = [r for r in recs if r["method"] in ("SOCKS5", "SOCKS4")]
+        self.assertEqual(len(socks), 6, recs)
+        self.assertEqual([r["status"] for r in socks], [502, 502, 502, 502, 504, 502])
+        self.assertIn("no such name (NXDOMAIN)", socks[0]["error"])
+        self.assertIn("Connection refused", socks[2]["error"])
+        # the connect failures name the address tried in the backend field
+        self.assertEqual(socks[2]["backend"], "127.0.0.1:%d" % dead)
+
+    def test_combined_log_has_the_reason(self):
+        log = os.path.join(self.dir, "access.log")
+        p = self.rp("--access-log", log)
+        data, closed = self.answer(p, b"GET http://nx.invalid/ HTTP/1.1\r\nHost: nx.invalid\r\n\r\n")
+        self.check(data, closed, 502, "cannot resolve nx.invalid:80: no such name (NXDOMAIN)")
+        self.stop(p)
+        with open(log) as f:
+            lines = [l for l in f if l.strip()]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn('"GET http://nx.invalid/ HTTP/1.1" 502 ', lines[0])
+        self.assertTrue(lines[0].rstrip("\n").endswith(
+            ' err="cannot resolve nx.invalid:80: no such name (NXDOMAIN)"'), lines[0])
 
 
 class T7AbsoluteForm(Base):
@@ -838,7 +1011,8 @@ class T9Clients(Base):
         self.assertEqual([(r["method"], r["target"], r["status"]) for r in recs],
                          [("CONNECT", "10.1.2.3:443", 403),
                           ("SOCKS5", "127.0.0.1:%d" % e.port, 403)])
-        self.assertIn("loopback", recs[1]["backend"])
+        self.assertIn("loopback", recs[1]["error"])
+        self.assertIn("private", recs[0]["error"])
 
 
 class T6BadInput(Base):
