@@ -20,6 +20,7 @@
  * for the count to reach zero after cancelling what is in flight.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1291,6 +1292,21 @@ static int http_target(struct fw_conn *c, const struct rp_http_request *req)
 	}
 	memcpy(tmp, h, hl);
 	tmp[hl] = 0;
+	/* A dotted quad is an address target, as a bracketed IPv6 literal
+	 * is: through a parent, the SSRF guard judges it here (the parent
+	 * never would), and without one the resolver gives it back anyway. */
+	if (inet_pton(AF_INET, tmp, &((struct sockaddr_in *)&a.ss)->sin_addr) == 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&c->taddr;
+
+		memset(&c->taddr, 0, sizeof(c->taddr));
+		sin->sin_family = AF_INET;
+		sin->sin_addr = ((struct sockaddr_in *)&a.ss)->sin_addr;
+		sin->sin_port = htons(c->port);
+		c->host[0] = 0;
+		c->addrs[0] = c->taddr;
+		c->naddr = 1;
+		return 0;
+	}
 	snprintf(c->host, sizeof(c->host), "%s", tmp);
 	return 0;
 }

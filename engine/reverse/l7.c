@@ -33,6 +33,7 @@
  * completion ever finds freed memory or a reused descriptor.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1424,7 +1425,28 @@ static void fwd_resolve(struct l7_conn *c)
 
 	if (rp__forward_parent(sh->rv->fwd, li, &parent) == 1) {
 		/* Through an HTTP parent: it resolves, we keep connections
-		 * to it. The target's name was checked by fwd_head(). */
+		 * to it. The target's name was checked by fwd_head(); an
+		 * address target is judged here, as the parent never would. */
+		struct sockaddr_storage lit = {0};
+		struct sockaddr_in *sin = (struct sockaddr_in *)&lit;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&lit;
+
+		if (inet_pton(AF_INET, c->ohost, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(c->oport);
+		} else if (inet_pton(AF_INET6, c->ohost, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(c->oport);
+		}
+		conn_peer(c);
+		if (lit.ss_family &&
+		    !rp__forward_addr_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer,
+					    c->ohost, (struct sockaddr *)&lit,
+					    c->onamed)) {
+			sh->r->stats.bad_requests++;
+			conn_fail(c, 403);
+			return;
+		}
 		c->oaddrs[0] = parent.ss;
 		c->onaddr = 1;
 		c->onext = 0;

@@ -741,6 +741,32 @@ class T8Parent(Base):
         st = parent.stats()
         self.assertGreaterEqual(st.get("requests", 0), 3)
 
+    def test_ssrf_guard_on_address_targets_through_a_parent(self):
+        """The parent resolves names, but an address target is ours to
+        judge: a dotted quad in CONNECT or in an absolute-form URL too."""
+        e = self.echo()
+        b = self.origin()
+        parent = self.rp()  # would let loopback through
+        for kind in ("http", "socks5"):
+            with self.subTest(parent=kind):
+                child = self.rp("--parent", "%s://127.0.0.1:%d" % (kind, parent.port),
+                                allow_loopback=False)
+                s = self.connect(child)
+                s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % e.port)
+                resp = s.recv(1000)
+                self.assertTrue(resp.startswith(b"HTTP/1.1 403"), resp)
+                self.assertIn(b"loopback", resp)
+                rep, s = self.socks5(child, "127.0.0.1", e.port)
+                self.assertEqual(rep, 2)
+        child = self.rp("--parent", "http://127.0.0.1:%d" % parent.port,
+                        allow_loopback=False)
+        from httpsupport import Client
+        with Client(child.port) as c:
+            c.send(b"GET http://127.0.0.1:%d/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % b.port)
+            self.assertEqual(c.response().status, 403)
+        self.assertEqual(e.conns, 0)
+        self.assertEqual(len(b.requests), 0)
+
     def test_socks5_parent(self):
         e = self.echo()
         parent = self.rp()
