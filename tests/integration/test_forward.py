@@ -1033,7 +1033,8 @@ class T9Clients(Base):
         rep, s = self.socks5(p, "127.0.0.1", e.port)
         self.assertEqual(rep, 2)
         self.stop(p)
-        recs = [json.loads(l) for l in open(log) if l.strip()]
+        with open(log) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
         self.assertEqual([(r["method"], r["target"], r["status"]) for r in recs],
                          [("CONNECT", "10.1.2.3:443", 403),
                           ("SOCKS5", "127.0.0.1:%d" % e.port, 403)])
