@@ -293,7 +293,9 @@ static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
 }
 
 /* An access log line for a tunnel request (nothing after the decision is
- * logged: bytes of a tunnel are in the stats). */
+ * logged: bytes of a tunnel are in the stats), and the answer counted by
+ * its class, as the HTTP half counts its responses: DNS failures and other
+ * answers the proxy makes are visible without an access log. */
 static void fw_log(struct fw_conn *c, unsigned status)
 {
 	struct rp_reactor *r = c->sh->r;
@@ -306,6 +308,8 @@ static void fw_log(struct fw_conn *c, unsigned status)
 	char target[300], ip[RP_ADDRSTRLEN], tried[RP_ADDRSTRLEN], line[1536];
 	size_t n;
 
+	if (status >= 100 && status < 600)
+		r->stats.responses[status / 100]++;
 	if (!alog)
 		return;
 	if (c->host[0])

@@ -468,6 +468,9 @@ class T10Failures(Base):
         self.assertEqual(len(socks), 6, recs)
         self.assertEqual([r["status"] for r in socks], [502, 502, 502, 502, 504, 502])
         self.assertIn("no such name (NXDOMAIN)", socks[0]["error"])
+        # counted without the log too: every answer by its class
+        st = p.stats()
+        self.assertEqual(st.get("5xx"), len(want_log) + 6, st)
         self.assertIn("Connection refused", socks[2]["error"])
         # the connect failures name the address tried in the backend field
         self.assertEqual(socks[2]["backend"], "127.0.0.1:%d" % dead)
