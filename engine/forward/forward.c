@@ -1168,9 +1168,9 @@ void rp__forward_fail_text(char *out, size_t cap, enum rp_fwd_fail kind, int err
 		snprintf(out, cap, "cannot resolve %s: %s", target, why);
 		return;
 	case RP_FWD_FAIL_RESPONSE:
-		snprintf(out, cap, "no response from %s%s%s within %u ms",
+		snprintf(out, cap, "no response from %s%s within %u ms",
 			 parent ? "the parent proxy " : "", parent ? at : target,
-			 parent ? "" : "", timeout_ms);
+			 timeout_ms);
 		return;
 	case RP_FWD_FAIL_CONNECT:
 	case RP_FWD_FAIL_NONE:

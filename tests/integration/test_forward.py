@@ -475,6 +475,22 @@ class T10Failures(Base):
         # the connect failures name the address tried in the backend field
         self.assertEqual(socks[2]["backend"], "127.0.0.1:%d" % dead)
 
+    def test_parent_that_refuses_the_connect(self):
+        dead = free_port()
+        for kind in ("http", "socks5"):
+            with self.subTest(parent=kind):
+                p = self.rp("--parent", "%s://127.0.0.1:%d" % (kind, dead))
+                text = ("cannot connect to the parent proxy 127.0.0.1:%d for "
+                        "far.example:443: Connection refused" % dead)
+                data, closed = self.answer(
+                    p, b"CONNECT far.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.check(data, closed, 502, text)
+                self.assertEqual(self.socks5(p, b"far.example", 443)[0], 5)
+                if kind == "http":
+                    data, closed = self.answer(
+                        p, b"GET http://far.example:443/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                    self.check(data, closed, 502, text)
+
     def test_combined_log_has_the_reason(self):
         log = os.path.join(self.dir, "access.log")
         p = self.rp("--access-log", log)
@@ -989,6 +1005,8 @@ class T8RealParents(Base):
         resp, dt = timed(lambda: http_req(
             http, b"GET http://far.example/x HTTP/1.1\r\nHost: far.example\r\n\r\n"))
         self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+        self.assertIn(b"\nno response from the parent proxy 127.0.0.1:%d within 1000 ms\n"
+                      % mute.port, resp)
         self.assertTrue(0.8 <= dt < 3, dt)
 
 
