@@ -377,15 +377,11 @@ bool rp__config_is_acl_dest(const char *s)
 
 bool rp__config_is_parent(const char *s)
 {
-	struct rp_addr a;
+	struct rp_proxy_url u;
+	bool ok = rp__proxy_url_parse(s, &u) == 0;
 
-	if (strncmp(s, "http://", 7) == 0)
-		s += 7;
-	else if (strncmp(s, "socks5://", 9) == 0)
-		s += 9;
-	else
-		return false;
-	return rp__addr_parse(s, &a, false) == 0;
+	explicit_bzero(&u, sizeof(u));
+	return ok;
 }
 
 bool rp__config_is_dns_servers(const char *s)
@@ -668,6 +664,8 @@ static const struct opt opts[] = {
 	 "chain through http://IP:PORT or socks5://IP:PORT (direct)", OPTF_FWD},
 	{"--connect-timeout", "DUR", OPT_DURATION, LIS(fwd.connect_timeout_ms), 1, 0,
 	 "per connect to a destination or the parent (10s)", OPTF_FWD},
+	{"--parent-timeout", "DUR", OPT_DURATION, LIS(fwd.parent_timeout_ms), 1, 0,
+	 "for the parent's answer to a tunnel or to a request's head (15s)", OPTF_FWD},
 	{"--dns-timeout", "DUR", OPT_DURATION, LIS(fwd.dns_timeout_ms), 1, 0,
 	 "for a whole name lookup (5s)", OPTF_FWD},
 	{"--dns-servers", "LIST", OPT_DNS_SERVERS, LIS(fwd.dns_servers), 0, RP_ROUTE_STR,
@@ -1075,7 +1073,8 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 	case OPT_PARENT:
 		ret = apply_text(o, val, rp__config_is_parent(val),
 				 "http://IP:PORT or socks5://IP:PORT (an IPv6 address "
-				 "in brackets)",
+				 "in brackets; USER:PASS@ before the address for "
+				 "credentials)",
 				 base + o->off, o->max, err, errlen);
 		break;
 	case OPT_DNS_SERVERS:

@@ -295,6 +295,7 @@ static const struct field forward_fields[] = {
 	{"ssrf_guard", F_FLAG, FW(ssrf_guard), 0, 0, S_NONE},
 	{"parent", F_PARENT, FW(parent), 0, RP_ROUTE_STR, S_NONE},
 	{"connect_timeout", F_DURATION, FW(connect_timeout_ms), 1, 0, S_NONE},
+	{"parent_timeout", F_DURATION, FW(parent_timeout_ms), 1, 0, S_NONE},
 	/* The absolute-form requests' bodies: the HTTP half's setting. */
 	{"max_body", F_LSIZE64, L(http.max_body), 0, 0, S_NONE},
 	{"dns", F_DNS, 0, 0, 0, S_NONE},
@@ -1121,7 +1122,7 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 	case F_PARENT:
 		load_text(ld, f, v, s, rp__config_is_parent(s),
 			  "http://IP:PORT or socks5://IP:PORT (an IPv6 address in "
-			  "brackets)",
+			  "brackets; USER:PASS@ before the address for credentials)",
 			  base + f->off);
 		break;
 	case F_DNS_SERVERS:

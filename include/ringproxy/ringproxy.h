@@ -174,9 +174,12 @@ struct rp_forward_config {
 	struct rp_acl_rule acl[RP_MAX_ACL_RULES];
 	bool ssrf_guard;	   /* refuse private, loopback, link-local... destinations
 			  * unless an allow rule names them (default on) */
-	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT": chain
-				    * through it; "" = direct */
+	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT", with
+				    * "USER:PASS@" before IP for credentials:
+				    * chain through it; "" = direct */
 	unsigned connect_timeout_ms;
+	unsigned parent_timeout_ms; /* for the parent's answer to a tunnel request,
+				     * or to a plain request's head: 504 after */
 	unsigned dns_timeout_ms;
 	unsigned dns_min_ttl_s, dns_max_ttl_s;
 	char dns_servers[RP_ROUTE_STR]; /* "IP[:PORT],...": "" = /etc/resolv.conf */

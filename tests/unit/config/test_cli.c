@@ -615,16 +615,17 @@ static void test_cli_forward_options(void)
 {
 	char *file = readable_file();
 	const struct rp_forward_config *f;
-	int ret = PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--anonymity",
-			"elite", "--deny-dest", "*.ads.example", "--allow-dest",
-			"127.0.0.0/8", "--deny-client", "10.9.0.0/16", "--allow-client",
-			"10.0.0.0/8", "--allow-dest=::1", "--allow-client", "fd00::/8",
-			"--users", file, "--blocklist", file, "--no-ssrf-guard",
-			"--parent", "http://127.0.0.1:8080", "--connect-timeout", "3s",
-			"--dns-timeout", "750ms", "--dns-servers", "1.1.1.1,[::1]:53",
-			"--hosts-file", file, "--listen", "127.0.0.1:3129", "--reactors",
-			"2", "--cpus", "0", "--tunnel", "copy", "--idle-timeout", "1m",
-			"--drain-timeout", "1s", "-v");
+	int ret =
+		PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--anonymity",
+		      "elite", "--deny-dest", "*.ads.example", "--allow-dest",
+		      "127.0.0.0/8", "--deny-client", "10.9.0.0/16", "--allow-client",
+		      "10.0.0.0/8", "--allow-dest=::1", "--allow-client", "fd00::/8",
+		      "--users", file, "--blocklist", file, "--no-ssrf-guard", "--parent",
+		      "http://127.0.0.1:8080", "--connect-timeout", "3s",
+		      "--parent-timeout", "4s", "--dns-timeout", "750ms", "--dns-servers",
+		      "1.1.1.1,[::1]:53", "--hosts-file", file, "--listen",
+		      "127.0.0.1:3129", "--reactors", "2", "--cpus", "0", "--tunnel",
+		      "copy", "--idle-timeout", "1m", "--drain-timeout", "1s", "-v");
 	static const struct {
 		bool deny;
 		const char *client, *dest;
@@ -661,6 +662,7 @@ static void test_cli_forward_options(void)
 		CU_ASSERT_FALSE(f->ssrf_guard);
 		CU_ASSERT_STRING_EQUAL(f->parent, "http://127.0.0.1:8080");
 		CU_ASSERT_EQUAL(f->connect_timeout_ms, 3000);
+		CU_ASSERT_EQUAL(f->parent_timeout_ms, 4000);
 		CU_ASSERT_EQUAL(f->dns_timeout_ms, 750);
 		CU_ASSERT_STRING_EQUAL(f->dns_servers, "1.1.1.1,[::1]:53");
 		CU_ASSERT_EQUAL_FATAL(f->nacl, sizeof(want) / sizeof(want[0]));
@@ -678,14 +680,16 @@ static void test_cli_forward_options(void)
 	/* Without --allow-client, no final rule; --anonymity transparent. */
 	expect_fwd_ok(PARSE(&cli, err, "forward", "--allow-dest", "127.0.0.1/32",
 			    "--anonymity", "transparent", "--parent",
-			    "socks5://[::1]:1080"));
+			    "socks5://u:p%40ss@[::1]:1080"));
 	f = &cli.cfg.listeners[0].fwd;
 	CU_ASSERT_EQUAL(f->anonymity, RP_ANON_TRANSPARENT);
 	CU_ASSERT_EQUAL_FATAL(f->nacl, 1);
 	CU_ASSERT_FALSE(f->acl[0].deny);
 	CU_ASSERT_STRING_EQUAL(f->acl[0].dest, "127.0.0.1/32");
-	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://[::1]:1080");
+	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://u:p%40ss@[::1]:1080");
 	CU_ASSERT_TRUE(f->ssrf_guard);
+	/* the default: our DNS and connect timeouts together */
+	CU_ASSERT_EQUAL(f->parent_timeout_ms, 15000);
 	unlink(file);
 	readable[0] = '\0';
 }
@@ -782,7 +786,16 @@ static void test_cli_forward_errors_are_clear(void)
 		     "--hosts-file: expected a file path, got ''");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "http://proxy.example:3128"),
 		     "--parent: expected http://IP:PORT or socks5://IP:PORT (an IPv6 "
-		     "address in brackets), got 'http://proxy.example:3128'");
+		     "address in brackets; USER:PASS@ before the address for "
+		     "credentials), got 'http://proxy.example:3128'");
+	expect_error(PARSE(&cli, err, "forward", "--parent", "socks5://u@127.0.0.1:1080"),
+		     "--parent: expected http://IP:PORT");
+	expect_error(
+		PARSE(&cli, err, "forward", "--parent", "http://a%3Ab:c@127.0.0.1:1"),
+		"--parent: expected http://IP:PORT");
+	expect_error(PARSE(&cli, err, "forward", "--parent-timeout", "0"),
+		     "--parent-timeout: expected a duration such as 500ms, 5s or 2m "
+		     "(not zero)");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "socks4://127.0.0.1:1080"),
 		     "--parent: expected http://IP:PORT");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "http://127.0.0.1:0"),
@@ -991,7 +1004,8 @@ static void test_cli_forward_value_syntaxes(void)
 	CU_ASSERT_FALSE(rp__config_is_parent("http://127.0.0.1:3128/"));
 	CU_ASSERT_FALSE(rp__config_is_parent("https://127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent("HTTP://127.0.0.1:3128"));
-	CU_ASSERT_FALSE(rp__config_is_parent("http://user:pw@127.0.0.1:3128"));
+	CU_ASSERT_TRUE(rp__config_is_parent("http://user:pw@127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent("http://user@127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent("127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent(""));
 

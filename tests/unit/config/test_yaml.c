@@ -1099,6 +1099,7 @@ static void test_yaml_forward_file_loads_every_value(void)
 		 "      ssrf_guard: false\n"
 		 "      parent: \"socks5://[::1]:1080\"\n"
 		 "      connect_timeout: 3s\n"
+		 "      parent_timeout: 20s\n"
 		 "      dns:\n"
 		 "        timeout: 750ms\n"
 		 "        min_ttl: 0\n"
@@ -1129,6 +1130,7 @@ static void test_yaml_forward_file_loads_every_value(void)
 	CU_ASSERT_FALSE(f->ssrf_guard);
 	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://[::1]:1080");
 	CU_ASSERT_EQUAL(f->connect_timeout_ms, 3000);
+	CU_ASSERT_EQUAL(f->parent_timeout_ms, 20000);
 	CU_ASSERT_EQUAL(f->dns_timeout_ms, 750);
 	CU_ASSERT_EQUAL(f->dns_min_ttl_s, 0);
 	CU_ASSERT_EQUAL(f->dns_max_ttl_s, 600);
@@ -1234,8 +1236,8 @@ static const struct {
 	  "'paranoid'",
 	  "t.yaml:7:15: parent: expected http://IP:PORT or socks5://IP:PORT",
 	  "t.yaml:9:7: unknown key 'speed' in forward (expected anonymity, "
-	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, max_body, dns, "
-	  "acl)"}},
+	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, "
+	  "parent_timeout, max_body, dns, acl)"}},
 	{"listeners:\n"
 	 "  - bind: 127.0.0.1:1\n"
 	 "    mode: forward\n"
@@ -1632,10 +1634,12 @@ static void test_yaml_engine_refuses_bad_forward_values(void)
 	expect_refused("a file name, the parent or the DNS servers are not terminated");
 	forward_base();
 	snprintf(f->parent, sizeof(f->parent), "http://proxy.example:3128");
-	expect_refused("parent must be http://IP:PORT or socks5://IP:PORT");
+	expect_refused("parent must be http://[USER:PASS@]IP:PORT or "
+		       "socks5://[USER:PASS@]IP:PORT");
 	forward_base();
 	snprintf(f->parent, sizeof(f->parent), "socks5://127.0.0.1:0");
-	expect_refused("parent must be http://IP:PORT or socks5://IP:PORT");
+	expect_refused("parent must be http://[USER:PASS@]IP:PORT or "
+		       "socks5://[USER:PASS@]IP:PORT");
 	forward_base();
 	snprintf(f->dns_servers, sizeof(f->dns_servers), "1.1.1.1,");
 	expect_refused("DNS servers must be IP[:PORT],...");
@@ -1652,10 +1656,16 @@ static void test_yaml_engine_refuses_bad_forward_values(void)
 	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL); /* well-formed */
 	forward_base();
 	f->dns_timeout_ms = 0;
-	expect_refused("listener 127.0.0.1:1: connect and DNS timeouts must be positive");
+	expect_refused("listener 127.0.0.1:1: connect, parent and DNS timeouts must be "
+		       "positive");
 	forward_base();
 	f->connect_timeout_ms = 0;
-	expect_refused("listener 127.0.0.1:1: connect and DNS timeouts must be positive");
+	expect_refused("listener 127.0.0.1:1: connect, parent and DNS timeouts must be "
+		       "positive");
+	forward_base();
+	f->parent_timeout_ms = 0;
+	expect_refused("listener 127.0.0.1:1: connect, parent and DNS timeouts must be "
+		       "positive");
 	forward_base();
 	f->dns_min_ttl_s = 60;
 	f->dns_max_ttl_s = 59;
