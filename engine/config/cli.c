@@ -1237,7 +1237,8 @@ static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 			continue;
 		snprintf(err, errlen,
 			 "--listen %s: a forward proxy on a non-loopback address with "
-			 "no users and no client rule is an open proxy: add users "
+			 "no users and no rule that limits its clients is an open proxy: "
+			 "add users "
 			 "(--users FILE), or say who may use it (--allow-client CIDR; "
 			 "--allow-client %s for everyone)",
 			 rp__addr_format(&l->addr, a, sizeof(a)),

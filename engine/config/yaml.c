@@ -1337,7 +1337,8 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 	    rp__forward_open_proxy(l))
 		problem(ld, &ld->lbind_mark[ld->cfg->nlisteners],
 			"bind: a forward proxy on a non-loopback address with no users "
-			"and no client rule is an open proxy: add users (forward: "
+			"and no rule that limits its clients is an open proxy: add users "
+			"(forward: "
 			"{users_file: FILE}), or say who may use it (forward: {acl: "
 			"[{action: allow, client: CIDR}, {action: deny}]}; client: %s "
 			"for everyone)",

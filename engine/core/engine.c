@@ -506,7 +506,8 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 			return ret;
 		if (rp__forward_open_proxy(l))
 			BAD("listener %s: a forward proxy on a non-loopback address with "
-			    "no users and no client rule is an open proxy: add users "
+			    "no users and no rule that limits its clients is an open "
+			    "proxy: add users "
 			    "(--users FILE / users_file:), or say who may use it "
 			    "(--allow-client CIDR, or an acl rule with client:; "
 			    "--allow-client %s for everyone)",

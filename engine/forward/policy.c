@@ -373,20 +373,49 @@ const char *rp__ssrf_class(const struct sockaddr *sa)
 	return "unknown-family";
 }
 
+/* Whether rule @r applies to every client of @family: no client condition,
+ * or a /0 of that family. */
+static bool acl_every_client(const struct rp_acl_rule *r, int family)
+{
+	struct rp_cidr c;
+
+	if (!r->client[0])
+		return true;
+	return rp__cidr_parse(r->client, &c) == 0 && c.family == family && !c.prefix;
+}
+
 bool rp__forward_open_proxy(const struct rp_listener_config *l)
 {
 	const struct rp_forward_config *f = &l->fwd;
+	int family = l->addr.ss.ss_family;
 	const char *cls;
 
 	if (l->mode != RP_MODE_FORWARD || f->users_file[0])
 		return false;
-	for (unsigned i = 0; i < f->nacl && i < RP_MAX_ACL_RULES; i++)
-		if (!f->acl[i].deny && f->acl[i].client[0])
-			return false;
 	/* The SSRF guard's classifier: 127.0.0.0/8, ::1, and the IPv4-mapped
 	 * forms of the former. 0.0.0.0 and :: are every address. */
 	cls = rp__ssrf_class((const struct sockaddr *)&l->addr.ss);
-	return !cls || strcmp(cls, "loopback") != 0;
+	if (cls && !strcmp(cls, "loopback"))
+		return false;
+	/* The rules as an arbitrary client of the listener's family meets
+	 * them: rules that name other clients pass it by; the first one that
+	 * applies to every client decides. An allow for client 0.0.0.0/0
+	 * (::/0) says "everyone" on purpose; one with no client condition
+	 * lets everyone in without saying so; a deny with no destination or
+	 * port condition keeps everyone the earlier rules did not name out.
+	 * Past the last rule, a request is allowed: open. */
+	for (unsigned i = 0; i < f->nacl && i < RP_MAX_ACL_RULES; i++) {
+		const struct rp_acl_rule *r = &f->acl[i];
+
+		if (!acl_every_client(r, family))
+			continue;
+		if (!r->deny)
+			return !r->client[0];
+		if (!r->dest[0] && r->port_min <= 1 &&
+		    (!r->port_max || r->port_max == 65535))
+			return false;
+	}
+	return true;
 }
 
 /* ---- access rules --------------------------------------------------------- */

@@ -316,7 +316,8 @@ static void test_startup_open_forward_proxy_refused(void)
 	snprintf(listen, sizeof(listen), "0.0.0.0:%d", rpt_free_port(AF_INET));
 	snprintf(want, sizeof(want),
 		 "ringproxy: --listen %s: a forward proxy on a non-loopback address "
-		 "with no users and no client rule is an open proxy: add users "
+		 "with no users and no rule that limits its clients is an open proxy: "
+		 "add users "
 		 "(--users FILE), or say who may use it (--allow-client CIDR; "
 		 "--allow-client 0.0.0.0/0 for everyone)",
 		 listen);
@@ -328,7 +329,7 @@ static void test_startup_open_forward_proxy_refused(void)
 			 "    bind: 0.0.0.0:3128\n");
 	snprintf(want, sizeof(want),
 		 "%s:3:11: bind: a forward proxy on a non-loopback address with no "
-		 "users and no client rule is an open proxy",
+		 "users and no rule that limits its clients is an open proxy",
 		 path);
 	expect(check, 1, want);
 	expect(run_file, 1, want);

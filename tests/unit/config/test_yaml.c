@@ -1449,11 +1449,22 @@ static void test_yaml_forward_open_proxy_refused_at_its_bind(void)
 		"forward: {users_file: /dev/null}",
 		"forward: {acl: [{action: allow, client: 0.0.0.0/0}]}",
 		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny}]}",
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny, "
+		"client: 0.0.0.0/0}]}",
+		"forward: {acl: [{action: deny}]}",
 	};
 	static const char *const still_open[] = {
 		"forward: {acl: [{action: deny, client: 192.0.2.0/24}]}",
 		"forward: {acl: [{action: allow, dest: a.example}, {action: deny}]}",
 		"forward: {anonymity: elite}",
+		/* a request no rule matches is allowed: everyone else gets in */
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}]}",
+		/* a deny that names a port keeps nobody out of the rest */
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny, "
+		"ports: 25}]}",
+		/* a /0 of the other family says nothing of IPv4 clients */
+		"forward: {acl: [{action: allow, client: \"::/0\"}, {action: deny, "
+		"client: \"::/0\"}]}",
 	};
 	char y[256];
 
@@ -1462,7 +1473,8 @@ static void test_yaml_forward_open_proxy_refused_at_its_bind(void)
 			     "    mode: forward\n"),
 			1);
 	expect_report("t.yaml:2:11: bind: a forward proxy on a non-loopback address "
-		      "with no users and no client rule is an open proxy: add users "
+		      "with no users and no rule that limits its clients is an open "
+		      "proxy: add users "
 		      "(forward: {users_file: FILE}), or say who may use it (forward: "
 		      "{acl: [{action: allow, client: CIDR}, {action: deny}]}; client: "
 		      "0.0.0.0/0 for everyone)");
@@ -1564,8 +1576,9 @@ static void test_yaml_engine_refuses_bad_forward_values(void)
 
 	forward_base();
 	rp__addr_parse("0.0.0.0:1", &cfg.listeners[0].addr, false);
-	expect_refused("listener 0.0.0.0:1: a forward proxy on a non-loopback address "
-		       "with no users and no client rule is an open proxy");
+	expect_refused(
+		"listener 0.0.0.0:1: a forward proxy on a non-loopback address "
+		"with no users and no rule that limits its clients is an open proxy");
 	forward_base();
 	rp__addr_parse("[::]:1", &cfg.listeners[0].addr, false);
 	expect_refused("--allow-client ::/0 for everyone");
