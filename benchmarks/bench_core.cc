@@ -63,12 +63,15 @@ static void BM_core_wheel_run_fire(benchmark::State &state)
 }
 BENCHMARK(BM_core_wheel_run_fire)->Arg(1024);
 
+// Steady state: 64 objects out and back, the free lists only. Arg 1 = 1:
+// a raw pool (buffers: not zeroed on get).
 static void BM_core_pool_get_put(benchmark::State &state)
 {
 	rp_pool p;
+	rp_pool_opts o = {RP_POOL_KEEP_DEFAULT, state.range(1) != 0};
 	std::vector<void *> held(64);
 
-	rp__pool_init(&p, static_cast<size_t>(state.range(0)), 100000);
+	rp__pool_init_opts(&p, static_cast<size_t>(state.range(0)), 100000, &o);
 	for (auto _ : state) {
 		for (auto &o : held)
 			o = rp__pool_get(&p);
@@ -78,7 +81,32 @@ static void BM_core_pool_get_put(benchmark::State &state)
 	state.SetItemsProcessed(state.iterations() * 64);
 	rp__pool_destroy(&p);
 }
-BENCHMARK(BM_core_pool_get_put)->Arg(256)->Arg(1024);
+BENCHMARK(BM_core_pool_get_put)
+	->Args({256, 0})
+	->Args({1024, 0})
+	->Args({4096, 0})
+	->Args({20480, 1});
+
+// A burst of 4096 objects out and back with 64 kept: every round carves
+// chunks from the allocator and gives them back (the cost of following the
+// load rather than keeping the peak).
+static void BM_core_pool_burst(benchmark::State &state)
+{
+	rp_pool p;
+	rp_pool_opts o = {64, true};
+	std::vector<void *> held(4096);
+
+	rp__pool_init_opts(&p, static_cast<size_t>(state.range(0)), 100000, &o);
+	for (auto _ : state) {
+		for (auto &o : held)
+			o = rp__pool_get(&p);
+		for (auto *o : held)
+			rp__pool_put(&p, o);
+	}
+	state.SetItemsProcessed(state.iterations() * 4096);
+	rp__pool_destroy(&p);
+}
+BENCHMARK(BM_core_pool_burst)->Arg(1024)->Arg(20480);
 
 static void BM_core_bufring_recycle(benchmark::State &state)
 {

@@ -22,6 +22,15 @@
 #include "tls/tls.h"
 #include "ringproxy/ringproxy.h"
 
+#ifdef RP_JEMALLOC
+/* Read by jemalloc at start (MALLOC_CONF in the environment overrides it).
+ * The pools give chunks back when the load falls (core/pool.c), but jemalloc
+ * returns freed pages to the kernel only as a side effect of later calls on
+ * the same arena, and an idle reactor makes none: a background thread does
+ * the purging on jemalloc's decay schedule instead. */
+const char *malloc_conf = "background_thread:true";
+#endif
+
 static void print_summary(const struct rp_engine *e)
 {
 	for (unsigned i = 0; i < rp_engine_reactors(e); i++) {

@@ -101,22 +101,43 @@ unsigned rp__wheel_run(struct rp_wheel *w, uint64_t now_ms);
 int64_t rp__wheel_next(const struct rp_wheel *w, uint64_t now_ms);
 
 /* ---- object pool ----------------------------------------------------------
- * Fixed-size objects carved from chunks, recycled through a free list, never
- * more than @max alive: the bound on per-reactor memory.
+ * Fixed-size objects carved from chunks, recycled through free lists, never
+ * more than @max out at once: the bound on per-reactor memory. A chunk none
+ * of whose objects is out goes back to the allocator while the pool holds
+ * @keep free objects without it, so an idle reactor gives back what a burst
+ * took.
  */
+#define RP_POOL_KEEP_DEFAULT 256u
+struct rp_pool_opts {
+	unsigned keep; /* free objects kept for reuse (a chunk is the unit) */
+	/* rp__pool_get() leaves an object as its last user did (buffers, and
+	 * objects whose owner sets every field it reads) */
+	bool raw;
+};
 struct rp_pool {
 	size_t obj_size;
-	unsigned max;
-	unsigned used;
-	unsigned allocated;
+	size_t chunk_bytes; /* a power of two; chunks are aligned to it */
 	unsigned per_chunk;
-	void *free;
-	void *chunks;
+	unsigned max;
+	unsigned keep;
+	bool raw;
+	unsigned used;	    /* out */
+	unsigned nfree;	    /* free in live chunks, never-used ones included */
+	unsigned allocated; /* objects the live chunks hold */
+	uint64_t released;  /* chunks given back to the allocator */
+	void *partial;	    /* chunks with objects out and free */
+	void *full;	    /* chunks with every object out */
+	void *empty;	    /* chunks with none out */
 };
+/* Zeroing objects, keeping RP_POOL_KEEP_DEFAULT free ones. */
 int rp__pool_init(struct rp_pool *p, size_t obj_size, unsigned max);
-/* A zeroed object, or NULL when @max are in use or memory ran out. */
+int rp__pool_init_opts(struct rp_pool *p, size_t obj_size, unsigned max,
+		       const struct rp_pool_opts *o);
+/* An object (zeroed unless the pool is raw), or NULL when @max are out or
+ * memory ran out. */
 void *rp__pool_get(struct rp_pool *p);
 void rp__pool_put(struct rp_pool *p, void *obj);
+/* Frees every chunk, objects still out included. */
 void rp__pool_destroy(struct rp_pool *p);
 
 /* ---- pipe pool ------------------------------------------------------------

@@ -62,6 +62,8 @@
 /* How long a closing connection keeps reading (and dropping) what the client
  * still sends, so that our last response is not destroyed by a reset. */
 #define L7_LINGER_MS 2000
+/* Free buffers a reactor keeps for the next burst; above, they go back. */
+#define L7_BUFS_KEEP 64
 /* The most plaintext one TLS record carries. */
 #define L7_TLS_RECORD 16384
 
@@ -3137,7 +3139,12 @@ static int l7_init(struct rp_reverse *rv, void **state)
 	ret = rp__pool_init(&sh->bconns, sizeof(struct l7_bconn), 2 * cfg->max_conns);
 	if (ret < 0)
 		goto fail_conns;
-	ret = rp__pool_init(&sh->bufs, sh->bufsz, 3 * cfg->max_conns);
+	/* Buffers are written before they are read (lengths say what holds
+	 * bytes): not zeroed, so a recv of a small request touches one page,
+	 * not five. A burst's buffers go back to the allocator after it. */
+	ret = rp__pool_init_opts(
+		&sh->bufs, sh->bufsz, 3 * cfg->max_conns,
+		&(struct rp_pool_opts){.keep = L7_BUFS_KEEP, .raw = true});
 	if (ret < 0)
 		goto fail_bconns;
 	/* Forward listeners: origins are pooled with the listener's settings
