@@ -1097,10 +1097,36 @@ static void linger_start(struct l7_conn *c)
 
 static void crecv_cqe(struct rp_op *op, int res, uint32_t flags);
 
+/* Gives back what an idle connection does not need: its input buffer (unless
+ * userspace TLS holds records already, which a poll would not see), and its
+ * pipes. client_recv() then waits on a poll. */
+static void conn_idle(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+
+	RP_BUG_ON(c->ilen);
+	if (!c->ctls.t || (!rp__tls_readable(c->ctls.t) && !c->ctls.eof))
+		buf_put(sh, &c->ibuf);
+	for (int d = 0; d < 2; d++) {
+		if (c->sp[d].have_pipe) {
+			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
+			c->sp[d].have_pipe = false;
+		}
+	}
+}
+
 static void client_recv(struct l7_conn *c)
 {
 	struct io_uring_sqe *sqe = c_sqe(c, &c->crecv_op);
 
+	if (!c->ibuf) {
+		/* Idle (before a first byte, or between requests): a buffer is
+		 * taken once the poll says bytes are there. */
+		io_uring_prep_poll_add(sqe, c->cfd, POLLIN | POLLRDHUP);
+		c->crecv_poll = true;
+		c->crecv_busy = true;
+		return;
+	}
 	if (c->ctls.t && !c->crecv_poll) {
 		tls_prep_recv(&c->ctls, sqe, c->cfd);
 		c->crecv_busy = true;
@@ -1150,6 +1176,11 @@ static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	if (c->crecv_poll) {
 		c->crecv_poll = false;
 		if (res < 0) {
+			conn_quiesce(c, A_CLOSE, 0);
+			return;
+		}
+		if (!c->ibuf && !(c->ibuf = buf_get(c->sh))) {
+			r->stats.oom++;
 			conn_quiesce(c, A_CLOSE, 0);
 			return;
 		}
@@ -2905,12 +2936,16 @@ static void xchg_check_done(struct l7_conn *c)
 	c->ilen -= c->fwd;
 	c->fwd = c->scan = 0;
 	xchg_reset(c);
+	/* The next exchange takes its buffers when it has a request. */
+	buf_put(sh, &c->obuf);
+	buf_put(sh, &c->rbuf);
 	c->phase = C_HEAD;
 	if (c->ilen) {
 		timer_set(c, T_HEADER, r->now_ms + c->lis->http.header_timeout_ms);
 		head_try(c);
 	} else {
 		timer_set(c, T_KEEPALIVE, r->now_ms + c->lis->http.keepalive_timeout_ms);
+		conn_idle(c);
 		client_recv(c);
 	}
 }
@@ -2974,7 +3009,7 @@ static void upgrade_start(struct l7_conn *c)
 
 /* ---- accepting ------------------------------------------------------------------ */
 
-/* A connection on @fd, with its input buffer; NULL (fd closed) when out of
+/* A connection on @fd, without a buffer yet; NULL (fd closed) when out of
  * memory. */
 static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 {
@@ -3006,10 +3041,17 @@ static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 	c->pprev = &sh->list;
 	sh->list = c;
 	c->fwd_mode = c->lis->mode == RP_MODE_FORWARD;
-	c->ibuf = buf_get(sh);
-	if (!c->ibuf) {
-		r->stats.oom++;
-		rp__reactor_close(r, fd, true);
+	return c;
+}
+
+/* conn_new() and an input buffer, for a connection whose bytes are here. */
+static struct l7_conn *conn_new_buf(struct l7_shard *sh, unsigned listener, int fd)
+{
+	struct l7_conn *c = conn_new(sh, listener, fd);
+
+	if (c && !(c->ibuf = buf_get(sh))) {
+		sh->r->stats.oom++;
+		rp__reactor_close(sh->r, fd, true);
 		conn_free(c);
 		return NULL;
 	}
@@ -3019,7 +3061,7 @@ static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 void rp__l7_adopt(void *l7, unsigned listener, int fd, const void *bytes, unsigned len)
 {
 	struct l7_shard *sh = l7;
-	struct l7_conn *c = conn_new(sh, listener, fd);
+	struct l7_conn *c = conn_new_buf(sh, listener, fd);
 
 	if (!c)
 		return;
@@ -3051,7 +3093,8 @@ static void l7_accept_tls(void *state, unsigned listener, int fd, struct rp_tls 
 {
 	struct l7_shard *sh = state;
 	struct rp_reactor *r = sh->r;
-	struct l7_conn *c = conn_new(sh, listener, fd);
+	struct l7_conn *c =
+		nearly ? conn_new_buf(sh, listener, fd) : conn_new(sh, listener, fd);
 
 	if (!c || nearly > sh->bufsz) {
 		/* More than a buffer came with the handshake: a client
@@ -3076,6 +3119,12 @@ static void l7_accept_tls(void *state, unsigned listener, int fd, struct rp_tls 
 		return;
 	}
 	free(early);
+	/* Records BoringSSL holds already are read now, not polled for. */
+	if (tls && rp__tls_readable(tls) && !(c->ibuf = buf_get(sh))) {
+		r->stats.oom++;
+		conn_quiesce(c, A_CLOSE, 0);
+		return;
+	}
 	client_recv(c);
 }
 

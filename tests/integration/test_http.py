@@ -279,6 +279,115 @@ class T03Pipelining(Base):
         self.assertEqual(c.request("GET", "/p4").status, 200)
 
 
+# ---- 3b. idle connections ---------------------------------------------------
+# An idle client (before its first byte, or between requests) holds no
+# buffer: it waits on a poll and takes what it needs when bytes come. What
+# must survive the wait (the client's address, PROXY-protocol-given or not,
+# its request count, the deadlines) is checked here.
+
+
+class T03Idle(Base):
+    def test_idle_keepalive_served_again(self):
+        b = self.backend()
+        p = self.rp("--keepalive-timeout", "10s", tos=[b.addr], reactors=2)
+        clients = [self.client(p) for _ in range(20)]
+        for i, c in enumerate(clients):
+            self.assertEqual(c.request("GET", "/first%d" % i).status, 200)
+        # a client that connects and says nothing for a while
+        late = self.client(p)
+        time.sleep(1.5)
+        for i, c in enumerate(clients):
+            resp = c.request("GET", "/again%d" % i)
+            self.assertEqual(resp.status, 200)
+            self.assertIn(("target=/again%d " % i).encode(), resp.body)
+        resp = late.request("POST", "/late", body=b"hello")
+        self.assertEqual(resp.status, 200)
+        self.assertIn(("sha=%s" % sha256(b"hello")).encode(), resp.body)
+        # the client's address is still known: X-Forwarded-For
+        self.assertEqual(b.requests[-1].headers.tokens("x-forwarded-for"),
+                         ["127.0.0.1"])
+        st = self.rp_stop(p)
+        self.assertEqual(st.get("requests"), 41, st)
+        self.assertEqual(st.get("2xx"), 41, st)
+
+    def test_pipelined_after_idle(self):
+        b = self.backend()
+        p = self.rp(tos=[b.addr])
+        c = self.client(p)
+        self.assertEqual(c.request("GET", "/one").status, 200)
+        time.sleep(0.5)
+        # three requests in one send after the idle spell
+        c.send(b"GET /p1 HTTP/1.1\r\nHost: a\r\n\r\n"
+               b"POST /p2 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+               b"GET /p3 HTTP/1.1\r\nHost: a\r\n\r\n")
+        for t in ("/p1", "/p2", "/p3"):
+            resp = c.response()
+            self.assertEqual(resp.status, 200)
+            self.assertIn(("target=%s " % t).encode(), resp.body)
+        time.sleep(0.5)
+        # a head in pieces after an idle spell, the next request behind it
+        c.send(b"GET /s1 HTTP/1.1\r\nHo")
+        time.sleep(0.3)
+        c.send(b"st: a\r\n\r\nGET /s2 HTTP/1.1\r\n")
+        time.sleep(0.3)
+        c.send(b"Host: a\r\n\r\n")
+        for t in ("/s1", "/s2"):
+            resp = c.response()
+            self.assertEqual(resp.status, 200)
+            self.assertIn(("target=%s " % t).encode(), resp.body)
+        self.assertEqual([r.target for r in b.requests],
+                         ["/one", "/p1", "/p2", "/p3", "/s1", "/s2"])
+        self.assertEqual(b.requests[2].body, b"abc")
+
+    def test_keepalive_timeout_closes_idle(self):
+        b = self.backend()
+        p = self.rp("--keepalive-timeout", "600ms", "--header-timeout", "800ms",
+                    "--max-requests", "3", tos=[b.addr])
+        # between requests: closed quietly at the keep-alive timeout
+        c = self.client(p)
+        self.assertEqual(c.request("GET", "/a").status, 200)
+        t0 = time.monotonic()
+        self.assertTrue(c.closed(4), "open past --keepalive-timeout")
+        self.assertGreater(time.monotonic() - t0, 0.4)
+        # before the first byte: the header timeout, quietly too
+        c = self.client(p)
+        t0 = time.monotonic()
+        self.assertTrue(c.closed(4), "a silent new connection stayed open")
+        self.assertGreater(time.monotonic() - t0, 0.6)
+        # each idle spell shorter than the timeout: the connection lives on,
+        # and its request count (--max-requests) survives them
+        c = self.client(p)
+        for k in range(3):
+            time.sleep(0.4)
+            resp = c.request("GET", "/k%d" % k)
+            self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.headers.tokens("connection"), ["close"])
+        self.assertTrue(c.closed(2), "open after --max-requests")
+        st = self.rp_stop(p)
+        self.assertEqual(st.get("requests"), 4, st)
+        self.assertEqual(st.get("header_timeouts"), 0, st)
+
+    def test_accept_proxy_address_survives_idle(self):
+        b = self.backend()
+        p = self.rp("--accept-proxy", tos=[b.addr])
+        c = self.client(p)
+        c.send(b"PROXY TCP4 192.0.2.7 127.0.0.1 5555 80\r\n")
+        time.sleep(0.3)  # the PROXY header alone, then an idle spell
+        self.assertEqual(c.request("GET", "/a").status, 200)
+        time.sleep(0.5)
+        self.assertEqual(c.request("GET", "/b").status, 200)
+        self.assertEqual([r.headers.tokens("x-forwarded-for") for r in b.requests],
+                         [["192.0.2.7"], ["192.0.2.7"]])
+        # a client that connects and never sends the header: dropped at
+        # --proxy-timeout, waiting without a buffer until then
+        p2 = self.rp("--accept-proxy", "--proxy-timeout", "500ms", tos=[b.addr])
+        t0 = time.monotonic()
+        got, closed = exchange_raw(p2.port, b"", timeout=4)
+        self.assertTrue(closed, "open past --proxy-timeout")
+        self.assertGreater(time.monotonic() - t0, 0.4)
+        self.assertEqual(len(b.requests), 2)
+
+
 # ---- 4. HTTP/1.0 ------------------------------------------------------------
 
 

@@ -27,8 +27,8 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, RingProxy, TempDir, free_port,
-                         sha256)
+from httpsupport import (Backend, EchoServer, Nginx, Reader, RingProxy, TempDir,
+                         free_port, read_response, sha256)
 
 RINGPROXY = "ringproxy"
 CERTS = None  # a TempDir with the test PKI
@@ -441,6 +441,39 @@ class T4Http(Base):
         b.stop()
         self.stop(p)
 
+    def test_idle_keepalive_and_pipelined_records(self):
+        # An idle TLS client waits on a poll of its socket; records that
+        # came with the last read and wait inside the TLS layer are no
+        # socket event, and must be served without one.
+        b = Backend("b")
+        p, port = self.http_tls(b.addr)
+        for v in ("1.3", "1.2"):
+            with self.subTest(version=v):
+                t = BioTls(port, client_ctx(v))
+                r = Reader(t)
+                t.write(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n")
+                t.flush()
+                self.assertEqual(read_response(r).status, 200)
+                time.sleep(0.5)
+                # two records in one TCP send: one read takes both
+                t.write(b"GET /r1 HTTP/1.1\r\nHost: a\r\n\r\n")
+                t.write(b"GET /r2 HTTP/1.1\r\nHost: a\r\n\r\n")
+                t.flush()
+                for target in ("/r1", "/r2"):
+                    resp = read_response(r)
+                    self.assertEqual(resp.status, 200)
+                    self.assertIn(("target=%s " % target).encode(), resp.body)
+                time.sleep(0.5)
+                t.write(b"GET /last HTTP/1.1\r\nHost: a\r\n\r\n")
+                t.flush()
+                self.assertIn(b"target=/last ", read_response(r).body)
+                t.close()
+        self.assertEqual([q.target for q in b.requests],
+                         ["/first", "/r1", "/r2", "/last"] * 2)
+        b.stop()
+        st = self.stop(p)
+        self.assertEqual(st.get("2xx"), 8, st)
+
     def test_wrong_sni_strict(self):
         b = Backend("b")
         p, port = self.http_tls(b.addr, strict=True)
@@ -452,6 +485,52 @@ class T4Http(Base):
         b.stop()
         st = self.stop(p)
         self.assertEqual(st.get("failures"), 1, st)
+
+
+class BioTls:
+    """A TLS client over memory BIOs: what write() encrypts (one record a
+    call) goes out only at flush(), in one send; recv() is plaintext, for a
+    Reader."""
+
+    def __init__(self, port, ctx, name="a.example"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=name)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.flush()
+                d = self.sock.recv(65536)
+                if not d:
+                    raise EOFError("EOF in the handshake")
+                self.inc.write(d)
+        self.flush()
+
+    def write(self, data):
+        self.obj.write(data)
+
+    def flush(self):
+        d = self.out.read()
+        if d:
+            self.sock.sendall(d)
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                self.flush()
+                d = self.sock.recv(65536)
+                if not d:
+                    return b""
+                self.inc.write(d)
+            except ssl.SSLZeroReturnError:
+                return b""
+
+    def close(self):
+        self.sock.close()
 
 
 class T5BadInput(Base):
