@@ -21,6 +21,13 @@
  * connection goes back to its pool (if the response allows it), an access
  * log line is queued, and the next request is parsed.
  *
+ * Idle costs nothing but a small record: a client with no bytes to parse
+ * (before its first, or between requests with nothing pipelined) gives its
+ * buffers and its l7_conn back to the pools and waits as a struct l7_park
+ * (descriptor, deadline, listener, request count, address, TLS state) with
+ * one operation out, a recv into the reactor's provided-buffer ring or a
+ * poll; a connection is taken again when bytes come (conn_wait()).
+ *
  * Failing: before a response byte reached the client, the client gets our
  * own status (502 bad response, 503 no backend, 504 backend timeout, 408 slow
  * client); after, both connections are reset. A request is retried on a
@@ -366,6 +373,44 @@ struct l7_conn {
 		shut_op;
 };
 
+/*
+ * An idle client connection (before its first byte, or between requests)
+ * while its l7_conn is back in the pool: what must survive until bytes come.
+ * It has one operation out (@busy): a plain client a recv into the reactor's
+ * provided-buffer ring, which takes a buffer only when bytes arrive (they
+ * are copied to the input buffer of a connection taken from the pool again,
+ * park_take(), and the ring buffer goes back at once); a TLS client, or any
+ * when the ring is empty, a poll, after which the connection receives as
+ * usual. Its deadline is the connection's timer of the same kind; when it
+ * fires (or draining closes idle clients) the operation is cancelled, and
+ * what was decided happens once its completion is in.
+ */
+struct l7_park {
+	struct rp_op op;
+	struct rp_timer timer;
+	struct l7_shard *sh;
+	const struct rp_listener_config *lis;
+	struct l7_park *next, **pprev; /* sh->parked */
+	struct rp_tls *tls;	       /* userspace TLS (records and keys) */
+	int fd;
+	unsigned nreq; /* for max_requests */
+	uint8_t tkind; /* enum l7_timer of the deadline */
+	uint8_t end;   /* enum park_end: decided while the poll was out */
+	bool busy;     /* the recv or poll is in flight */
+	bool ring;     /* it is a recv into the buffer ring */
+	bool pp_wait, ktls, peer_known;
+	socklen_t peer_len;
+	/* the client's address, as PROXY told it or as asked once: IPv4 or
+	 * IPv6 only (a longer one is asked again) */
+	struct sockaddr_in6 peer, local;
+};
+
+enum park_end {
+	PARK_WAIT,
+	PARK_TIMER, /* the deadline fired: act as the connection's timer */
+	PARK_CLOSE, /* draining or stopping: close */
+};
+
 /* A forward proxy's origin ("host:port"): a backend made on demand, with its
  * own idle pool, kept for the reactor's life (at most L7_MAX_ORIGINS; later
  * ones share one origin that pools nothing). */
@@ -393,8 +438,10 @@ struct l7_shard {
 	struct rp_pool conns;
 	struct rp_pool bconns;
 	struct rp_pool bufs;
+	struct rp_pool parks;
 	unsigned bufsz;
 	struct l7_conn *list;
+	struct l7_park *parked;
 	struct rp_alog *alog;
 	/* Scratch: a head is parsed and used within one callback. */
 	struct rp_http_request req;
@@ -623,7 +670,9 @@ static void pools_close(struct l7_shard *sh)
 
 /* ---- the client connection ---------------------------------------------- */
 
-static void conn_free(struct l7_conn *c)
+/* The object goes back to the pool with what it holds but its descriptor
+ * and its TLS state: those are the caller's (conn_free(), or parking). */
+static void conn_release(struct l7_conn *c)
 {
 	struct l7_shard *sh = c->sh;
 
@@ -632,8 +681,6 @@ static void conn_free(struct l7_conn *c)
 			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
 
 	rp__timer_cancel(&sh->r->wheel, &c->timer);
-	rp__tls_free(c->ctls.t);
-	c->ctls.t = NULL;
 	free(c->tt);
 	buf_put(sh, &c->ibuf);
 	buf_put(sh, &c->obuf);
@@ -644,7 +691,16 @@ static void conn_free(struct l7_conn *c)
 			c->next->pprev = c->pprev;
 	}
 	rp__pool_put(&sh->conns, c);
-	rp__reactor_conn_closed(sh->r);
+}
+
+static void conn_free(struct l7_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	rp__tls_free(c->ctls.t);
+	c->ctls.t = NULL;
+	conn_release(c);
+	rp__reactor_conn_closed(r);
 }
 
 static void backend_release(struct l7_conn *c, bool failed)
@@ -690,21 +746,26 @@ static void tls_tunnel_done(struct rp_tls_tunnel *tt, enum rp_tunnel_end how)
 
 /* A clean end of a TLS client: our close_notify before the FIN (a tiny
  * non-blocking send; if the socket is full the peer sees a plain EOF). */
-static void tls_close_notify(struct l7_conn *c)
+static void fd_close_notify(int fd, bool ktls, struct rp_tls *t)
 {
 	const uint8_t *p;
 	unsigned len;
 
-	if (c->ktls) {
-		rp__ktls_close_notify(c->cfd);
+	if (ktls) {
+		rp__ktls_close_notify(fd);
 		return;
 	}
-	if (!c->ctls.t)
+	if (!t)
 		return;
-	rp__tls_close_notify(c->ctls.t);
-	p = rp__tls_out(c->ctls.t, &len);
+	rp__tls_close_notify(t);
+	p = rp__tls_out(t, &len);
 	if (len)
-		(void)send(c->cfd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)send(fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void tls_close_notify(struct l7_conn *c)
+{
+	fd_close_notify(c->cfd, c->ktls, c->ctls.t);
 }
 
 static void conn_close_now(struct l7_conn *c, bool reset)
@@ -1097,22 +1158,14 @@ static void linger_start(struct l7_conn *c)
 
 static void crecv_cqe(struct rp_op *op, int res, uint32_t flags);
 
-/* Gives back what an idle connection does not need: its input buffer (unless
- * userspace TLS holds records already, which a poll would not see), and its
- * pipes. client_recv() then waits on a poll. */
-static void conn_idle(struct l7_conn *c)
+/* @n bytes of a request head (or of a PROXY header) came to ibuf at ilen:
+ * the head's deadline starts with its first byte. */
+static void head_input(struct l7_conn *c, unsigned n)
 {
-	struct l7_shard *sh = c->sh;
-
-	RP_BUG_ON(c->ilen);
-	if (!c->ctls.t || (!rp__tls_readable(c->ctls.t) && !c->ctls.eof))
-		buf_put(sh, &c->ibuf);
-	for (int d = 0; d < 2; d++) {
-		if (c->sp[d].have_pipe) {
-			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
-			c->sp[d].have_pipe = false;
-		}
-	}
+	if (c->ilen == 0 && !c->pp_wait)
+		timer_set(c, T_HEADER, c->sh->r->now_ms + c->lis->http.header_timeout_ms);
+	c->ilen += n;
+	head_try(c);
 }
 
 static void client_recv(struct l7_conn *c)
@@ -1208,11 +1261,7 @@ static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 			conn_quiesce(c, A_CLOSE, 0);
 			return;
 		}
-		if (c->ilen == 0 && !c->pp_wait)
-			timer_set(c, T_HEADER,
-				  r->now_ms + c->lis->http.header_timeout_ms);
-		c->ilen += (unsigned)res;
-		head_try(c);
+		head_input(c, (unsigned)res);
 		return;
 	case C_XCHG:
 		c->c_waiting = false;
@@ -1230,6 +1279,240 @@ static void crecv_cqe(struct rp_op *op, int res, uint32_t flags)
 	case C_TUNNEL:
 		RP_BUG_ON(1);
 	}
+}
+
+/* ---- idle connections: parked ------------------------------------------------ */
+
+static void conn_init(struct l7_conn *c, struct l7_shard *sh,
+		      const struct rp_listener_config *lis, int fd);
+static void park_cqe(struct rp_op *op, int res, uint32_t flags);
+static void park_timer_fired(struct rp_timer *t, uint64_t now);
+
+static void head_input(struct l7_conn *c, unsigned n);
+
+/* Arms the parked connection's one operation: see struct l7_park. */
+static void park_arm(struct l7_park *k)
+{
+	struct rp_reactor *r = k->sh->r;
+	struct io_uring_sqe *sqe = rp__reactor_sqe(r);
+
+	if (k->ring) {
+		io_uring_prep_recv(sqe, k->fd, NULL, r->bufs.size, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = (uint16_t)r->bufs.bgid;
+	} else {
+		io_uring_prep_poll_add(sqe, k->fd, POLLIN | POLLRDHUP);
+	}
+	io_uring_sqe_set_data(sqe, &k->op);
+	k->busy = true;
+}
+
+/* A ring buffer a completion handed over goes back. */
+static void park_buf_back(struct rp_reactor *r, uint32_t flags)
+{
+	if (!(flags & IORING_CQE_F_BUFFER))
+		return;
+	rp__bufring_recycle(&r->bufs, flags >> IORING_CQE_BUFFER_SHIFT);
+	rp__reactor_buffers_returned(r, 1);
+}
+
+static void park_free(struct l7_park *k)
+{
+	struct l7_shard *sh = k->sh;
+
+	rp__timer_cancel(&sh->r->wheel, &k->timer);
+	*k->pprev = k->next;
+	if (k->next)
+		k->next->pprev = k->pprev;
+	rp__pool_put(&sh->parks, k);
+}
+
+/* Closes a parked connection whose poll is in (as conn_close_now()). */
+static void park_close(struct l7_park *k, bool reset)
+{
+	struct rp_reactor *r = k->sh->r;
+
+	RP_BUG_ON(k->busy);
+	if (!reset)
+		fd_close_notify(k->fd, k->ktls, k->tls);
+	rp__reactor_close(r, k->fd, reset);
+	rp__tls_free(k->tls);
+	k->tls = NULL;
+	park_free(k);
+	rp__reactor_conn_closed(r);
+}
+
+/* The connection again, without buffers, its timer armed at the parked
+ * deadline (if that has not fired); NULL (closed) when memory ran out. */
+static struct l7_conn *park_take(struct l7_park *k)
+{
+	struct l7_shard *sh = k->sh;
+	struct l7_conn *c = rp__pool_get(&sh->conns);
+
+	if (!c) {
+		sh->r->stats.oom++;
+		park_close(k, true);
+		return NULL;
+	}
+	conn_init(c, sh, k->lis, k->fd);
+	c->nreq = k->nreq;
+	c->pp_wait = k->pp_wait;
+	c->ktls = k->ktls;
+	c->ctls.t = k->tls;
+	k->tls = NULL;
+	if (k->peer_known) {
+		memcpy(&c->peer, &k->peer, sizeof(k->peer));
+		memcpy(&c->local, &k->local, sizeof(k->local));
+		c->peer_len = k->peer_len;
+		c->peer_known = true;
+	}
+	c->tkind = (enum l7_timer)k->tkind;
+	if (rp__timer_armed(&k->timer))
+		timer_set(c, c->tkind, k->timer.expires);
+	park_free(k);
+	return c;
+}
+
+static void park_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_park *k = rp_container_of(op, struct l7_park, op);
+	struct rp_reactor *r = k->sh->r;
+	enum park_end end = (enum park_end)k->end;
+	bool ring = k->ring;
+	struct l7_conn *c;
+
+	k->busy = false;
+	if (ring && res == -ENOBUFS && end == PARK_WAIT) {
+		/* Every ring buffer is out: a poll this time. */
+		k->ring = false;
+		park_arm(k);
+		return;
+	}
+	/* What the deadline or a drain decided wins over bytes that came
+	 * meanwhile; a keep-alive deadline, a drain, a failed wait and an EOF
+	 * close quietly, as conn_close_now() would. */
+	if (end == PARK_CLOSE || (end == PARK_TIMER && k->tkind == T_KEEPALIVE) ||
+	    (end == PARK_WAIT && (res < 0 || (ring && res == 0)))) {
+		park_buf_back(r, flags);
+		park_close(k, false);
+		return;
+	}
+	c = park_take(k);
+	if (!c) {
+		park_buf_back(r, flags);
+		return;
+	}
+	if (end == PARK_TIMER) {
+		park_buf_back(r, flags);
+		conn_timer_fired(&c->timer, r->now_ms); /* a header deadline: 408 */
+		return;
+	}
+	c->ibuf = buf_get(c->sh);
+	if (!c->ibuf) {
+		park_buf_back(r, flags);
+		r->stats.oom++;
+		conn_quiesce(c, A_CLOSE, 0);
+		return;
+	}
+	if (!ring) {
+		client_recv(c);
+		return;
+	}
+	/* A ring buffer is never larger than ibuf (conn_wait()). */
+	RP_BUG_ON(!(flags & IORING_CQE_F_BUFFER) || (unsigned)res > c->sh->bufsz);
+	memcpy(c->ibuf, rp__bufring_addr(&r->bufs, flags >> IORING_CQE_BUFFER_SHIFT),
+	       (size_t)res);
+	park_buf_back(r, flags);
+	head_input(c, (unsigned)res);
+}
+
+/* Decides how a parked connection ends and cancels its poll; the decision
+ * is carried out by its completion. Closing overrides a deadline. */
+static void park_end(struct l7_park *k, enum park_end end)
+{
+	struct io_uring_sqe *sqe;
+	bool first = k->end == PARK_WAIT;
+
+	if (end <= k->end)
+		return;
+	k->end = (uint8_t)end;
+	rp__timer_cancel(&k->sh->r->wheel, &k->timer);
+	if (!first || !k->busy)
+		return;
+	sqe = rp__reactor_sqe(k->sh->r);
+	io_uring_prep_cancel(sqe, &k->op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+static void park_timer_fired(struct rp_timer *t, uint64_t now)
+{
+	park_end(rp_container_of(t, struct l7_park, timer), PARK_TIMER);
+}
+
+/*
+ * @c waits for the bytes of its next request (or its first): parked when it
+ * can be, its l7_conn and every buffer back in their pools; else, without
+ * buffers, on a poll of its own (client_recv()). A userspace TLS client
+ * whose TLS layer holds records already reads them now: they are no event
+ * a poll would see.
+ */
+static void conn_wait(struct l7_conn *c)
+{
+	struct l7_shard *sh = c->sh;
+	struct l7_park *k;
+
+	RP_BUG_ON(c->ilen);
+	for (int d = 0; d < 2; d++) {
+		if (c->sp[d].have_pipe) {
+			rp__pipe_put(&sh->r->pipes, &c->sp[d].pipe, c->sp[d].bytes == 0);
+			c->sp[d].have_pipe = false;
+		}
+	}
+	if (c->ctls.t && (rp__tls_readable(c->ctls.t) || c->ctls.eof)) {
+		if (!c->ibuf && !(c->ibuf = buf_get(sh))) {
+			sh->r->stats.oom++;
+			conn_quiesce(c, A_CLOSE, 0);
+			return;
+		}
+		client_recv(c);
+		return;
+	}
+	buf_put(sh, &c->ibuf);
+	buf_put(sh, &c->obuf);
+	buf_put(sh, &c->rbuf);
+	if (c->inflight || c->quiescing || c->phase != C_HEAD || c->b || c->q || c->tt ||
+	    c->backend >= 0 || !(k = rp__pool_get(&sh->parks))) {
+		client_recv(c);
+		return;
+	}
+	k->op.fn = park_cqe;
+	k->timer.fn = park_timer_fired;
+	k->sh = sh;
+	k->lis = c->lis;
+	k->fd = c->cfd;
+	k->nreq = c->nreq;
+	k->pp_wait = c->pp_wait;
+	k->ktls = c->ktls;
+	k->tls = c->ctls.t;
+	c->ctls.t = NULL;
+	k->tkind = (uint8_t)c->tkind;
+	if (c->peer_known && c->peer_len <= sizeof(k->peer)) {
+		memcpy(&k->peer, &c->peer, sizeof(k->peer));
+		memcpy(&k->local, &c->local, sizeof(k->local));
+		k->peer_len = c->peer_len;
+		k->peer_known = true;
+	}
+	if (rp__timer_armed(&c->timer))
+		rp__timer_arm(&sh->r->wheel, &k->timer, c->timer.expires);
+	k->next = sh->parked;
+	if (k->next)
+		k->next->pprev = &k->next;
+	k->pprev = &sh->parked;
+	sh->parked = k;
+	conn_release(c);
+	k->ring =
+		sh->r->have_bufs && !k->tls && !k->ktls && sh->r->bufs.size <= sh->bufsz;
+	park_arm(k);
 }
 
 /* ---- routing -------------------------------------------------------------- */
@@ -1790,7 +2073,7 @@ static void head_try(struct l7_conn *c)
 		c->ilen -= (unsigned)n;
 		timer_set(c, T_HEADER, r->now_ms + hc->header_timeout_ms);
 		if (!c->ilen) {
-			client_recv(c);
+			conn_wait(c);
 			return;
 		}
 	}
@@ -2945,8 +3228,7 @@ static void xchg_check_done(struct l7_conn *c)
 		head_try(c);
 	} else {
 		timer_set(c, T_KEEPALIVE, r->now_ms + c->lis->http.keepalive_timeout_ms);
-		conn_idle(c);
-		client_recv(c);
+		conn_wait(c);
 	}
 }
 
@@ -3011,19 +3293,11 @@ static void upgrade_start(struct l7_conn *c)
 
 /* A connection on @fd, without a buffer yet; NULL (fd closed) when out of
  * memory. */
-static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
+static void conn_init(struct l7_conn *c, struct l7_shard *sh,
+		      const struct rp_listener_config *lis, int fd)
 {
-	struct rp_reactor *r = sh->r;
-	struct l7_conn *c = rp__pool_get(&sh->conns);
-
-	if (!c) {
-		r->stats.oom++;
-		close(fd);
-		rp__reactor_conn_closed(r);
-		return NULL;
-	}
 	c->sh = sh;
-	c->lis = &r->cfg->listeners[listener];
+	c->lis = lis;
 	c->cfd = fd;
 	c->backend = -1;
 	c->phase = C_HEAD;
@@ -3041,6 +3315,20 @@ static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
 	c->pprev = &sh->list;
 	sh->list = c;
 	c->fwd_mode = c->lis->mode == RP_MODE_FORWARD;
+}
+
+static struct l7_conn *conn_new(struct l7_shard *sh, unsigned listener, int fd)
+{
+	struct rp_reactor *r = sh->r;
+	struct l7_conn *c = rp__pool_get(&sh->conns);
+
+	if (!c) {
+		r->stats.oom++;
+		close(fd);
+		rp__reactor_conn_closed(r);
+		return NULL;
+	}
+	conn_init(c, sh, &r->cfg->listeners[listener], fd);
 	return c;
 }
 
@@ -3084,7 +3372,7 @@ static void l7_accept(void *state, unsigned listener, int fd)
 	timer_set(c, c->pp_wait ? T_HEADER : T_KEEPALIVE,
 		  r->now_ms + (c->pp_wait ? c->lis->proxy_timeout_ms
 					  : c->lis->http.header_timeout_ms));
-	client_recv(c);
+	conn_wait(c);
 }
 
 /* A client whose TLS handshake is done (tls_front.c). */
@@ -3119,13 +3407,7 @@ static void l7_accept_tls(void *state, unsigned listener, int fd, struct rp_tls 
 		return;
 	}
 	free(early);
-	/* Records BoringSSL holds already are read now, not polled for. */
-	if (tls && rp__tls_readable(tls) && !(c->ibuf = buf_get(sh))) {
-		r->stats.oom++;
-		conn_quiesce(c, A_CLOSE, 0);
-		return;
-	}
-	client_recv(c);
+	conn_wait(c);
 }
 
 static void l7_drain(void *state)
@@ -3136,6 +3418,8 @@ static void l7_drain(void *state)
 	for (struct l7_conn *c = sh->list; c; c = c->next)
 		if (c->phase == C_HEAD && c->ilen == 0 && !c->quiescing)
 			conn_quiesce(c, A_CLOSE, 0);
+	for (struct l7_park *k = sh->parked; k; k = k->next)
+		park_end(k, PARK_CLOSE);
 	pools_close(sh);
 }
 
@@ -3153,6 +3437,8 @@ static void l7_stop(void *state)
 		else
 			conn_quiesce(c, A_CLOSE, 0); /* may free c */
 	}
+	for (struct l7_park *k = sh->parked; k; k = k->next)
+		park_end(k, PARK_CLOSE);
 	pools_close(sh);
 }
 
@@ -3196,6 +3482,9 @@ static int l7_init(struct rp_reverse *rv, void **state)
 		&(struct rp_pool_opts){.keep = L7_BUFS_KEEP, .raw = true});
 	if (ret < 0)
 		goto fail_bconns;
+	ret = rp__pool_init(&sh->parks, sizeof(struct l7_park), cfg->max_conns);
+	if (ret < 0)
+		goto fail_bufs;
 	/* Forward listeners: origins are pooled with the listener's settings
 	 * (a synthetic cluster without backends or balancer). */
 	for (unsigned i = 0; i < cfg->nlisteners; i++) {
@@ -3235,6 +3524,8 @@ fail_fwd:
 		free(sh->fcl[i]);
 		free(sh->fcfg[i]);
 	}
+	rp__pool_destroy(&sh->parks);
+fail_bufs:
 	rp__pool_destroy(&sh->bufs);
 fail_bconns:
 	rp__pool_destroy(&sh->bconns);
@@ -3262,6 +3553,10 @@ static void l7_fini(void *state)
 		free(sh->fcfg[i]);
 	}
 
+	/* Parked connections whose poll never completed (a hard stop). */
+	for (struct l7_park *k = sh->parked; k; k = k->next)
+		rp__tls_free(k->tls);
+	rp__pool_destroy(&sh->parks);
 	rp__pool_destroy(&sh->bufs);
 	rp__pool_destroy(&sh->bconns);
 	rp__pool_destroy(&sh->conns);

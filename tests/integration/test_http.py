@@ -310,6 +310,24 @@ class T03Idle(Base):
         self.assertEqual(st.get("requests"), 41, st)
         self.assertEqual(st.get("2xx"), 41, st)
 
+    def test_idle_with_one_ring_buffer(self):
+        # An idle plain client waits in a recv of the reactor's buffer ring;
+        # with the ring empty (one buffer, many clients speaking at once)
+        # the wait becomes a poll, and every client is still served.
+        b = self.backend()
+        p = self.rp("--buffers", "1", tos=[b.addr])
+        clients = [self.client(p) for _ in range(30)]
+        for rnd in range(4):
+            for i, c in enumerate(clients):
+                c.send(b"GET /r%d-%d HTTP/1.1\r\nHost: a\r\n\r\n" % (rnd, i))
+            for i, c in enumerate(clients):
+                resp = c.response()
+                self.assertEqual(resp.status, 200)
+                self.assertIn(b"target=/r%d-%d " % (rnd, i), resp.body)
+            time.sleep(0.2)
+        st = self.rp_stop(p)
+        self.assertEqual(st.get("2xx"), 120, st)
+
     def test_pipelined_after_idle(self):
         b = self.backend()
         p = self.rp(tos=[b.addr])
