@@ -1480,6 +1480,12 @@ static void conn_wait(struct l7_conn *c)
 	buf_put(sh, &c->ibuf);
 	buf_put(sh, &c->obuf);
 	buf_put(sh, &c->rbuf);
+	if (sh->r->draining && !c->inflight && !c->quiescing) {
+		/* Idle after the drain closed the idle ones (its response had
+		 * begun before): closed as they were. */
+		conn_quiesce(c, A_CLOSE, 0);
+		return;
+	}
 	if (c->inflight || c->quiescing || c->phase != C_HEAD || c->b || c->q || c->tt ||
 	    c->backend >= 0 || !(k = rp__pool_get(&sh->parks))) {
 		client_recv(c);

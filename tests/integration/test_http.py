@@ -1658,6 +1658,11 @@ def drain_handler(backend, conn, req):
     if req.target == "/slow":
         time.sleep(1.5)
         return default_response(backend, conn, req, body=b"s" * 50000)
+    if req.target == "/headfirst":
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        time.sleep(1.0)
+        conn.send(b"hello")
+        return None
     return default_response(backend, conn, req)
 
 
@@ -1688,6 +1693,25 @@ class T16Drain(Base):
                     raise ConnectionResetError("closed")
         rep = p.sanitizer_report()
         self.assertIsNone(rep, rep)
+
+
+    def test_sigterm_after_response_head(self):
+        # The response's head went out (keep-alive) before the drain began,
+        # its body after: the client is closed once it has it, as idle
+        # clients are, not kept until the drain timeout.
+        b = self.backend(handler=drain_handler)
+        p = self.rp(tos=[b.addr], drain="20s")
+        c = self.client(p)
+        c.send(b"GET /headfirst HTTP/1.1\r\nHost: a\r\n\r\n")
+        self.assertTrue(b.wait_requests(1))
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        resp = c.response()
+        self.assertEqual((resp.status, resp.body), (200, b"hello"))
+        self.assertTrue(c.closed(3.0), "kept open after its response while draining")
+        self.assertTrue(p.wait(5.0), "ringproxy still running 5 s after the response")
+        self.assertLess(time.monotonic() - t0, 6.0)
 
 
 def http_available():
