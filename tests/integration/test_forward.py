@@ -540,6 +540,24 @@ class T7AbsoluteForm(Base):
         for r in b.requests:
             self.assertIsNone(r.headers.get("proxy-connection"))
 
+    def test_keepalive_after_idle(self):
+        # An idle absolute-form client (the HTTP half's, parked between
+        # requests) is served again, its address still known.
+        from httpsupport import Client
+        b = self.origin()
+        p = self.rp("--anonymity", "transparent")
+        host = "origin.test:%d" % b.port
+        with Client(p.port) as c:
+            for i in range(3):
+                c.send(b"GET http://%s/idle%d HTTP/1.1\r\nHost: %s\r\n\r\n"
+                       % (host.encode(), i, host.encode()))
+                self.assertEqual(c.response().status, 200)
+                time.sleep(0.4)
+        self.assertEqual([r.target for r in b.requests[-3:]],
+                         ["/idle%d" % i for i in range(3)])
+        self.assertEqual([r.headers.get("x-forwarded-for") for r in b.requests[-3:]],
+                         ["127.0.0.1"] * 3)
+
     def headers_seen(self, level, sent=()):
         b = self.origin()
         p = self.rp("--anonymity", level)
