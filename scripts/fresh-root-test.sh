@@ -234,7 +234,8 @@ port_busy() { # PORT: something listens on 127.0.0.1:PORT
 port_busy 3128 && die "127.0.0.1:3128 is taken on this host (the root shares its network)"
 t=$(date +%s)
 say "bash scripts/start.sh (installs the build packages, builds, starts ringproxy)"
-"${in_root[@]}" "cd /root/ringproxy && exec bash scripts/start.sh" >"$logs/start.log" 2>&1 &
+: >"$logs/start.log"
+"${in_root[@]}" "cd /root/ringproxy && exec bash scripts/start.sh" >>"$logs/start.log" 2>&1 &
 rp_pid=$!
 bg_pids+=("$rp_pid")
 deadline=$((t + 1800))
