@@ -3,8 +3,9 @@
  * main.c - the `ringproxy` command: parse the command line (and load the
  * configuration file of `-c FILE`, or only check it), start the engine,
  * then act as its control thread: signals as operators expect them (TERM/INT
- * drain gracefully, a second one stops at once; HUP and USR1 are logged until
- * reload and log files exist), and a per-reactor summary at exit.
+ * drain gracefully, a second one stops at once; USR1 reopens the access log;
+ * HUP is logged and ignored until configuration reload exists), and a
+ * per-reactor summary at exit.
  */
 #include <errno.h>
 #include <signal.h>

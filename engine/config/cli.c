@@ -22,6 +22,7 @@
 #include "config/cli.h"
 #include "http/http.h"
 #include "net/net.h"
+#include "tls/tls.h"
 
 #define RP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -101,20 +102,6 @@ int rp__parse_size(const char *s, unsigned *out)
 int rp__parse_size64(const char *s, uint64_t *out)
 {
 	return parse_scaled(s, size_units, size_scale, 9, UINT64_MAX, out);
-}
-
-bool rp__config_mode_available(enum rp_listener_mode mode)
-{
-	switch (mode) {
-	case RP_MODE_TCP:
-		return true;
-	case RP_MODE_HTTP:
-		return true;
-	case RP_MODE_FORWARD:
-		return true;
-	default:
-		return false;
-	}
 }
 
 int rp__config_check_text(const char *s, size_t cap)
@@ -389,15 +376,11 @@ bool rp__config_is_acl_dest(const char *s)
 
 bool rp__config_is_parent(const char *s)
 {
-	struct rp_addr a;
+	struct rp_proxy_url u;
+	bool ok = rp__proxy_url_parse(s, &u) == 0;
 
-	if (strncmp(s, "http://", 7) == 0)
-		s += 7;
-	else if (strncmp(s, "socks5://", 9) == 0)
-		s += 9;
-	else
-		return false;
-	return rp__addr_parse(s, &a, false) == 0;
+	explicit_bzero(&u, sizeof(u));
+	return ok;
 }
 
 bool rp__config_is_dns_servers(const char *s)
@@ -590,7 +573,8 @@ static const struct opt opts[] = {
 	 "tls: refuse clients whose SNI no certificate names (first cert)", OPTF_TLS},
 	{"--tls-alpn", "LIST", OPT_ALPN, LIS(tls.alpn), 0,
 	 sizeof(((struct rp_tls_listener_config *)0)->alpn),
-	 "tls: protocols offered, e.g. h2,http/1.1 (http/1.1 on http, none on tcp)",
+	 "tls: protocols offered (http/1.1 on http, which takes no h2 yet; none on "
+	 "tcp)",
 	 OPTF_TLS},
 	{"--tls-min", "1.2|1.3", OPT_TLS_VERSION, LIS(tls.min_version), 0, 0,
 	 "tls: the lowest version accepted (1.2)", OPTF_TLS},
@@ -679,6 +663,8 @@ static const struct opt opts[] = {
 	 "chain through http://IP:PORT or socks5://IP:PORT (direct)", OPTF_FWD},
 	{"--connect-timeout", "DUR", OPT_DURATION, LIS(fwd.connect_timeout_ms), 1, 0,
 	 "per connect to a destination or the parent (10s)", OPTF_FWD},
+	{"--parent-timeout", "DUR", OPT_DURATION, LIS(fwd.parent_timeout_ms), 1, 0,
+	 "for the parent's answer to a tunnel or to a request's head (15s)", OPTF_FWD},
 	{"--dns-timeout", "DUR", OPT_DURATION, LIS(fwd.dns_timeout_ms), 1, 0,
 	 "for a whole name lookup (5s)", OPTF_FWD},
 	{"--dns-servers", "LIST", OPT_DNS_SERVERS, LIS(fwd.dns_servers), 0, RP_ROUTE_STR,
@@ -943,21 +929,12 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 			snprintf(err, errlen, "--mode: expected tcp or http, got '%s'",
 				 val);
 			ret = -EINVAL;
-		} else if (m == RP_MODE_FORWARD &&
-			   !rp__config_mode_available(RP_MODE_FORWARD)) {
-			snprintf(err, errlen,
-				 "--mode: '%s' is not available yet (only tcp%s)", val,
-				 rp__config_mode_available(RP_MODE_HTTP) ? " and http"
-									 : "");
-			ret = -EINVAL;
 		} else if (m == RP_MODE_FORWARD) {
 			snprintf(err, errlen,
 				 "--mode: 'forward' is a command of its own: "
 				 "ringproxy forward [options]");
 			ret = -EINVAL;
 		} else {
-			/* Whether this build serves it is checked last, once
-			 * every other option has been. */
 			cli->listener.mode = (enum rp_listener_mode)m;
 		}
 		break;
@@ -1095,7 +1072,8 @@ static int apply(const struct opt *o, const char *val, struct rp_cli *cli, char 
 	case OPT_PARENT:
 		ret = apply_text(o, val, rp__config_is_parent(val),
 				 "http://IP:PORT or socks5://IP:PORT (an IPv6 address "
-				 "in brackets)",
+				 "in brackets; USER:PASS@ before the address for "
+				 "credentials)",
 				 base + o->off, o->max, err, errlen);
 		break;
 	case OPT_DNS_SERVERS:
@@ -1249,13 +1227,6 @@ static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 	cfg->nclusters = 0;
 	cli->listener.mode = RP_MODE_FORWARD;
 	fill_listeners(cli);
-	/* Last, as `check` does with a file: every other problem comes first. */
-	if (!rp__config_mode_available(RP_MODE_FORWARD)) {
-		snprintf(err, errlen,
-			 "mode 'forward' is not available yet (this build is a reverse "
-			 "proxy only)");
-		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -1267,6 +1238,7 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 	const struct opt *first_http = NULL, *first_check = NULL, *first_other = NULL;
 	const struct opt *first_tls = NULL, *first_btls = NULL;
 	bool check = false, log_format = false, fwd = false;
+	const char *h2;
 	int i = 1;
 
 	memset(cli, 0, sizeof(*cli));
@@ -1426,6 +1398,17 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 			 "--accept-proxy with --tls-cert is not available yet");
 		return -EINVAL;
 	}
+	h2 = cli->listener.mode == RP_MODE_HTTP ? rp__tls_alpn_h2(cli->listener.tls.alpn)
+						: NULL;
+	if (h2) {
+		snprintf(err, errlen,
+			 "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+			 "HTTP/1.1 only, and a client that picks %s would send HTTP/2 "
+			 "and get HTTP/1.1 back; remove %s from --tls-alpn (http/1.1 is "
+			 "the default)",
+			 h2, h2);
+		return -EINVAL;
+	}
 	if (cli->listener.tls.min_version > cli->listener.tls.max_version) {
 		snprintf(err, errlen, "--tls-min (%s) must not be above --tls-max (%s)",
 			 cli->listener.tls.min_version == 0x0304 ? "1.3" : "1.2",
@@ -1442,11 +1425,5 @@ int rp__cli_parse(int argc, char *const *argv, struct rp_cli *cli, char *err,
 		return -EINVAL;
 	}
 	fill_listeners(cli);
-	/* Last, as `check` does with a file: every other problem comes first. */
-	if (!rp__config_mode_available(cli->listener.mode)) {
-		snprintf(err, errlen, "--mode: '%s' is not available yet (only tcp)",
-			 rp_listener_mode_name(cli->listener.mode));
-		return -EINVAL;
-	}
 	return 0;
 }

@@ -63,12 +63,6 @@ int rp__parse_size64(const char *s, uint64_t *out);
 int rp__parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
 /*
- * Whether this build serves listeners of @mode: tcp and http; forward not
- * yet (the engine's own validation, listener_check(), agrees).
- */
-bool rp__config_mode_available(enum rp_listener_mode mode);
-
-/*
  * Text from the configuration that ends up in a char[@cap] and from there in
  * HTTP messages or log lines: 0 when it fits with its NUL, -ENAMETOOLONG when
  * it has more than @cap - 1 bytes (never truncated: a cut name is another

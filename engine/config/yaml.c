@@ -30,6 +30,7 @@
 #include "http/http.h"
 #include "net/net.h"
 #include "tls/sni.h"
+#include "tls/tls.h"
 
 #define RP_CONFIG_MAX_FILE (1u << 20)
 
@@ -130,6 +131,7 @@ enum slot {
 	S_TLS_CERTS, /* a listener's tls mapping */
 	S_TLS_CERT,
 	S_TLS_KEY,
+	S_TLS_ALPN,
 	S_TLS_MIN,
 	S_TLS_MAX,
 	S_CERT_CERT, /* one of its certificates */
@@ -238,7 +240,7 @@ static const struct field tls_fields[] = {
 	{"key", F_PATHNAME, T(certs[0].key), 1, RP_PATH_MAX, S_TLS_KEY},
 	{"strict_sni", F_FLAG, T(strict_sni), 0, 0, S_NONE},
 	{"alpn", F_ALPN, T(alpn), 0, sizeof(((struct rp_tls_listener_config *)0)->alpn),
-	 S_NONE},
+	 S_TLS_ALPN},
 	{"min_version", F_TLS_VERSION, T(min_version), 0, 0, S_TLS_MIN},
 	{"max_version", F_TLS_VERSION, T(max_version), 0, 0, S_TLS_MAX},
 	{"ciphers", F_CIPHERS, T(ciphers), 0,
@@ -291,6 +293,7 @@ static const struct field forward_fields[] = {
 	{"ssrf_guard", F_FLAG, FW(ssrf_guard), 0, 0, S_NONE},
 	{"parent", F_PARENT, FW(parent), 0, RP_ROUTE_STR, S_NONE},
 	{"connect_timeout", F_DURATION, FW(connect_timeout_ms), 1, 0, S_NONE},
+	{"parent_timeout", F_DURATION, FW(parent_timeout_ms), 1, 0, S_NONE},
 	{"dns", F_DNS, 0, 0, 0, S_NONE},
 	{"acl", F_ACL, 0, 0, 0, S_NONE},
 };
@@ -962,21 +965,11 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 				break;
 		if (m == RP_MODE_NMODES) {
 			ld->mode_bad = true;
-			problem(ld, &v->start_mark, "%s: expected %s, got '%s'", f->key,
-				rp__config_mode_available(RP_MODE_FORWARD)
-					? "tcp, http or forward"
-					: "tcp or http",
-				s);
+			problem(ld, &v->start_mark,
+				"%s: expected tcp, http or forward, got '%s'", f->key, s);
 			break;
 		}
-		/* A listener that this build cannot serve is still loaded as
-		 * one, so that the rest of it is checked. */
 		*(enum rp_listener_mode *)(base + f->off) = (enum rp_listener_mode)m;
-		if (!rp__config_mode_available((enum rp_listener_mode)m))
-			problem(ld, &v->start_mark,
-				"%s: '%s' is not available yet (only tcp%s)", f->key, s,
-				rp__config_mode_available(RP_MODE_HTTP) ? " and http"
-									: "");
 		break;
 	}
 	case F_TUNNEL: {
@@ -1121,7 +1114,7 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 	case F_PARENT:
 		load_text(ld, f, v, s, rp__config_is_parent(s),
 			  "http://IP:PORT or socks5://IP:PORT (an IPv6 address in "
-			  "brackets)",
+			  "brackets; USER:PASS@ before the address for credentials)",
 			  base + f->off);
 		break;
 	case F_DNS_SERVERS:
@@ -1305,6 +1298,7 @@ static void load_map(struct loader *ld, yaml_node_t *n, const struct field *fiel
 static void check_listener(struct loader *ld, const struct rp_listener_config *l)
 {
 	const struct rp_http_listener_config *h = &l->http;
+	const char *h2;
 
 	if (!ld->have_bind)
 		problem(ld, &ld->lmark[ld->cfg->nlisteners],
@@ -1349,6 +1343,17 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 			problem(ld, &ld->slot_mark[S_ACCEPT_PROXY],
 				"accept_proxy: accept_proxy with tls is not available "
 				"yet");
+		/* The L7 half speaks HTTP/1.1 only: a client that ALPN let
+		 * pick h2 would send its preface and get HTTP/1.1 back. A tcp
+		 * listener passes bytes on, to a backend that may speak h2. */
+		h2 = l->mode == RP_MODE_HTTP ? rp__tls_alpn_h2(l->tls.alpn) : NULL;
+		if (h2 && seen(ld, S_TLS_ALPN))
+			problem(ld, &ld->slot_mark[S_TLS_ALPN],
+				"alpn: HTTP/2 is not supported yet: this mode http "
+				"listener speaks HTTP/1.1 only, and a client that picks "
+				"%s would send HTTP/2 and get HTTP/1.1 back; remove %s "
+				"from alpn (http/1.1 is the default)",
+				h2, h2);
 	}
 	if (l->mode == RP_MODE_HTTP && h->max_target > h->max_head) {
 		if (seen(ld, S_MAX_TARGET))

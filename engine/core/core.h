@@ -212,7 +212,8 @@ struct rp_features {
 /* Probes once; 0, or -errno when io_uring cannot be used at all (the reason
  * is in @err). */
 int rp__probe_features(struct rp_features *f, char *err, size_t errlen);
-/* "multishot-accept multishot-recv buf-ring ... -ktls" */
+/* "+multishot-accept +buf-ring ... -ktls (probed, not used yet: +send-zc ...)":
+ * what the data paths use, then what is only probed. */
 void rp__features_describe(const struct rp_features *f, char *buf, size_t len);
 void rp__ring_flags_describe(unsigned flags, char *buf, size_t len);
 /* Sets up @ring with the best of @flags the kernel takes; the flags used are
@@ -247,15 +248,18 @@ struct rp_reactor;
 struct rp_engine;
 
 /*
- * A service is what runs on the accepted connections of a listener (the L4
- * proxy now; HTTP and the forward proxy later). Each reactor gets its own
- * instance (@state) so that nothing is shared.
+ * A service is what runs on the accepted connections of the listeners (today
+ * one, reverse/reverse.c, which dispatches to the L4, L7 and forward halves
+ * by listener mode). Each reactor gets its own instance (@state) so that
+ * nothing is shared.
  */
 struct rp_service_ops {
 	const char *name;
 	int (*init)(struct rp_reactor *r, void **state);
 	/* Takes ownership of @fd (non-blocking, close-on-exec), accepted on
-	 * listener @listener (an index into rp_config.listeners). */
+	 * listener @listener (an index into rp_config.listeners), already
+	 * counted accepted and active: the service calls
+	 * rp__reactor_conn_closed() once when @fd goes, however it goes. */
 	void (*accept)(struct rp_reactor *r, void *state, unsigned listener, int fd);
 	/* Draining began: close what is idle, finish the rest (may be NULL). */
 	void (*drain)(struct rp_reactor *r, void *state);
@@ -272,6 +276,8 @@ struct rp_lsock {
 	int fd;
 	unsigned index;
 	bool armed;
+	bool multishot;	 /* the armed accept is */
+	bool cancelling; /* its cancel is on its way */
 	bool closing;
 };
 
@@ -297,7 +303,8 @@ struct rp_reactor {
 
 	struct rp_lsock lsock[RP_MAX_LISTENERS];
 	unsigned nlsock;
-	bool accept_paused; /* fds or max_conns exhausted */
+	bool accept_paused;    /* fds or max_conns exhausted */
+	uint64_t accept_burst; /* what all our listen queues can hold */
 	bool pause_logged;
 	struct rp_timer accept_retry;
 
@@ -339,8 +346,11 @@ struct rp_alog *rp__engine_alog(struct rp_engine *e);
  * stream cut short. Nothing of the caller's may be in flight on @fd. */
 void rp__reactor_close(struct rp_reactor *r, int fd, bool reset);
 
-/* The service calls these as its connections come and go. */
-void rp__reactor_conn_opened(struct rp_reactor *r);
+/* A client connection's descriptor is gone (closed, or its close queued):
+ * once per accepted connection, by whichever part of the service holds it
+ * last. A hand-off between parts (TLS front to L4/L7, forward to L7) calls
+ * nothing: the reactor counted the connection opened at accept. Backend
+ * connections are not counted here. */
 void rp__reactor_conn_closed(struct rp_reactor *r);
 
 /* Copy pumps that found the buffer ring empty wait here; one is woken per

@@ -70,6 +70,9 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->fwd.anonymity = RP_ANON_ANONYMOUS;
 	l->fwd.ssrf_guard = true;
 	l->fwd.connect_timeout_ms = 10000;
+	/* The parent resolves and connects for us: our own DNS and connect
+	 * timeouts are what it may take. */
+	l->fwd.parent_timeout_ms = 15000;
 	l->fwd.dns_timeout_ms = 5000;
 	l->fwd.dns_min_ttl_s = 5;
 	l->fwd.dns_max_ttl_s = 3600;
@@ -277,20 +280,14 @@ static bool acl_dest_ok(const char *s)
 	return !(n ? digits : last_digits);
 }
 
-/* "" (direct), "http://IP:PORT" or "socks5://IP:PORT". */
+/* "" (direct), or a parent as rp__proxy_url_parse() takes it. */
 static bool parent_ok(const char *s)
 {
-	struct rp_addr addr;
+	struct rp_proxy_url u;
+	bool ok = !*s || rp__proxy_url_parse(s, &u) == 0;
 
-	if (!*s)
-		return true;
-	if (strncmp(s, "http://", 7) == 0)
-		s += 7;
-	else if (strncmp(s, "socks5://", 9) == 0)
-		s += 9;
-	else
-		return false;
-	return rp__addr_parse(s, &addr, false) == 0;
+	explicit_bzero(&u, sizeof(u));
+	return ok;
 }
 
 /* "" (resolv.conf) or "IP[:PORT],...", IPv6 bare or as [IPv6]:PORT. */
@@ -354,11 +351,13 @@ static int forward_check(const struct rp_forward_config *f, const char *a, char 
 		    "terminated or hold a control character",
 		    a);
 	if (!parent_ok(f->parent))
-		BAD("listener %s: parent must be http://IP:PORT or socks5://IP:PORT", a);
+		BAD("listener %s: parent must be http://[USER:PASS@]IP:PORT or "
+		    "socks5://[USER:PASS@]IP:PORT",
+		    a);
 	if (!dns_servers_ok(f->dns_servers))
 		BAD("listener %s: DNS servers must be IP[:PORT],... ([IPv6]:PORT)", a);
-	if (!f->connect_timeout_ms || !f->dns_timeout_ms)
-		BAD("listener %s: connect and DNS timeouts must be positive", a);
+	if (!f->connect_timeout_ms || !f->dns_timeout_ms || !f->parent_timeout_ms)
+		BAD("listener %s: connect, parent and DNS timeouts must be positive", a);
 	if (f->dns_min_ttl_s > f->dns_max_ttl_s)
 		BAD("listener %s: DNS min_ttl (%u s) must not exceed max_ttl (%u s)", a,
 		    f->dns_min_ttl_s, f->dns_max_ttl_s);
@@ -390,6 +389,7 @@ static int tls_listener_check(const struct rp_listener_config *l, const char *a,
 			      char *err, size_t errlen)
 {
 	const struct rp_tls_listener_config *t = &l->tls;
+	const char *h2;
 
 	if (l->mode != RP_MODE_TCP && l->mode != RP_MODE_HTTP)
 		BAD("listener %s: tls is available on mode tcp and http listeners", a);
@@ -426,6 +426,14 @@ static int tls_listener_check(const struct rp_listener_config *l, const char *a,
 		BAD("listener %s: tls alpn must be protocol names separated by commas "
 		    "(no spaces, none empty)",
 		    a);
+	/* The L7 half speaks HTTP/1.1 only; a tcp one passes bytes on, to a
+	 * backend that may speak h2. */
+	h2 = l->mode == RP_MODE_HTTP ? rp__tls_alpn_h2(t->alpn) : NULL;
+	if (h2)
+		BAD("listener %s: tls alpn: HTTP/2 is not supported yet: mode http "
+		    "speaks HTTP/1.1 only, and a client that picks %s would send "
+		    "HTTP/2 and get HTTP/1.1 back; remove %s from alpn",
+		    a, h2, h2);
 	return 0;
 }
 

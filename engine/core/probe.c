@@ -250,16 +250,25 @@ int rp__probe_features(struct rp_features *f, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Two lists, so that the start-up line never advertises what no data path
+ * uses: the features ringproxy's code paths use when the kernel has them
+ * (multishot accept for every listener, the buffer ring and bundles for copy
+ * pumps, splice for ring-splice tunnels, MSG_RING for control, the shutdown
+ * op for HTTP half-closes, the tls ULP for the kTLS handoff), then those only
+ * probed so far.
+ */
 void rp__features_describe(const struct rp_features *f, char *buf, size_t len)
 {
 	snprintf(buf, len,
-		 "%cmultishot-accept %cmultishot-recv %cbuf-ring %csplice "
-		 "%csend-zc %cbundle %cmsg-ring %ccqe-skip %cktls",
-		 f->multishot_accept ? '+' : '-', f->multishot_recv ? '+' : '-',
-		 f->buf_ring ? '+' : '-', f->op_splice ? '+' : '-',
-		 f->op_send_zc ? '+' : '-', f->bundle ? '+' : '-',
-		 f->op_msg_ring ? '+' : '-', f->cqe_skip ? '+' : '-',
-		 f->ktls_ulp ? '+' : '-');
+		 "%cmultishot-accept %cbuf-ring %cbundle %csplice %cmsg-ring "
+		 "%cshutdown %cktls (probed, not used yet: %csend-zc "
+		 "%cmultishot-recv %ccqe-skip)",
+		 f->multishot_accept ? '+' : '-', f->buf_ring ? '+' : '-',
+		 f->bundle ? '+' : '-', f->op_splice ? '+' : '-',
+		 f->op_msg_ring ? '+' : '-', f->op_shutdown ? '+' : '-',
+		 f->ktls_ulp ? '+' : '-', f->op_send_zc ? '+' : '-',
+		 f->multishot_recv ? '+' : '-', f->cqe_skip ? '+' : '-');
 }
 
 void rp__ring_flags_describe(unsigned flags, char *buf, size_t len)

@@ -42,12 +42,26 @@ struct io_uring_sqe *rp__reactor_sqe(struct rp_reactor *r)
 
 static void accept_cqe(struct rp_op *op, int res, uint32_t flags);
 
+/*
+ * A multishot accept takes every connection queued on its listener at once
+ * (the kernel accepts until the queue is empty before we see a CQE), so it
+ * is used only while that cannot cross --max-conns: while more slots are
+ * free than all our listeners' queues can hold. Closer to the limit each
+ * accept is asked for singly and the limit is checked after each.
+ */
+static bool accept_multishot_fits(const struct rp_reactor *r)
+{
+	return r->feat->multishot_accept &&
+	       r->stats.active + r->accept_burst < r->cfg->max_conns;
+}
+
 static void lsock_arm(struct rp_lsock *ls)
 {
 	struct rp_reactor *r = ls->r;
 	struct io_uring_sqe *sqe = rp__reactor_sqe(r);
 
-	if (r->feat->multishot_accept)
+	ls->multishot = accept_multishot_fits(r);
+	if (ls->multishot)
 		io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL,
 					       SOCK_NONBLOCK | SOCK_CLOEXEC);
 	else
@@ -55,6 +69,21 @@ static void lsock_arm(struct rp_lsock *ls)
 				     SOCK_NONBLOCK | SOCK_CLOEXEC);
 	io_uring_sqe_set_data(sqe, &ls->accept_op);
 	ls->armed = true;
+	ls->cancelling = false;
+}
+
+/* Its accept ends with -ECANCELED (or with the connection it was taking),
+ * which clears armed. */
+static void lsock_cancel(struct rp_lsock *ls)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!ls->armed || ls->cancelling)
+		return;
+	sqe = rp__reactor_sqe(ls->r);
+	io_uring_prep_cancel(sqe, &ls->accept_op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+	ls->cancelling = true;
 }
 
 static void accept_resume(struct rp_reactor *r)
@@ -91,6 +120,11 @@ static void accept_pause(struct rp_reactor *r, int err)
 				"(--max-conns)",
 				r->id, (unsigned)r->stats.active);
 	}
+	/* No accept stays armed while paused: accept_resume() arms them
+	 * again once the cancelled ones are in. */
+	for (unsigned i = 0; i < r->nlsock; i++)
+		if (!r->lsock[i].closing)
+			lsock_cancel(&r->lsock[i]);
 	r->accept_paused = true;
 	/* fds may be freed by other processes or reactors too: retry on a
 	 * timer as well as when one of ours closes. */
@@ -114,14 +148,23 @@ static void accept_cqe(struct rp_op *op, int res, uint32_t flags)
 		ls->armed = false;
 	if (res >= 0) {
 		r->pause_logged = false;
+		/* Counted here, and closed once when the service reports the
+		 * descriptor gone (rp__reactor_conn_closed()): active is
+		 * accepted - closed at every moment, whichever halves the
+		 * client went through (TLS front, forward, L4, L7), so
+		 * --max-conns sees each client once. */
 		r->stats.accepted++;
+		r->stats.active++;
 		if (r->draining || r->stopping) {
 			close(res);
+			rp__reactor_conn_closed(r);
 		} else {
 			r->svc->accept(r, r->svc_state, ls->index, res);
 		}
 	} else if (res == -ECANCELED) {
-		/* Draining: the listener goes away once its accept is gone. */
+		/* Draining: the listener goes away once its accept is gone.
+		 * Paused, or near --max-conns: armed again below or by
+		 * accept_resume(). */
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
 		   res == -ENOMEM) {
 		accept_pause(r, -res);
@@ -134,12 +177,17 @@ static void accept_cqe(struct rp_op *op, int res, uint32_t flags)
 			lsock_close(ls);
 		return;
 	}
-	if (!ls->armed && !r->accept_paused && !r->draining && !r->stopping) {
-		if (r->stats.active >= r->cfg->max_conns)
-			accept_pause(r, 0);
-		else
-			lsock_arm(ls);
-	}
+	if (r->accept_paused || r->draining || r->stopping)
+		return;
+	if (r->stats.active >= r->cfg->max_conns)
+		accept_pause(r, 0);
+	else if (!ls->armed)
+		lsock_arm(ls);
+	else if (!accept_multishot_fits(r))
+		/* Every listener's burst counts against the same slots. */
+		for (unsigned i = 0; i < r->nlsock; i++)
+			if (r->lsock[i].multishot && !r->lsock[i].closing)
+				lsock_cancel(&r->lsock[i]); /* armed singly at its end */
 }
 
 static int listeners_open(struct rp_reactor *r, char *err, size_t errlen)
@@ -162,6 +210,7 @@ static int listeners_open(struct rp_reactor *r, char *err, size_t errlen)
 		ls->index = i;
 		ls->accept_op.fn = accept_cqe;
 		r->nlsock++;
+		r->accept_burst += (uint64_t)l->backlog + 1;
 	}
 	return 0;
 }
@@ -174,24 +223,15 @@ static void listeners_stop(struct rp_reactor *r)
 		if (ls->closing)
 			continue;
 		ls->closing = true;
-		if (ls->armed) {
-			struct io_uring_sqe *sqe = rp__reactor_sqe(r);
-
-			io_uring_prep_cancel(sqe, &ls->accept_op, 0);
-			io_uring_sqe_set_data64(sqe, 0);
-		} else {
+		if (ls->armed)
+			lsock_cancel(ls); /* closed when its accept is gone */
+		else
 			lsock_close(ls);
-		}
 	}
 	rp__timer_cancel(&r->wheel, &r->accept_retry);
 }
 
 /* ---- connection accounting and buffer waiters ----------------------------- */
-
-void rp__reactor_conn_opened(struct rp_reactor *r)
-{
-	r->stats.active++;
-}
 
 void rp__reactor_conn_closed(struct rp_reactor *r)
 {

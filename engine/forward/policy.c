@@ -1374,6 +1374,32 @@ static int emit_basic(void *arg, uint8_t byte)
 	return 0;
 }
 
+int rp__basic_auth_encode(const char *user, const char *pass, char *out, size_t cap)
+{
+	uint8_t pair[RP_USERS_NAME_MAX + 1 + 256];
+	size_t ul = strlen(user), pl = strlen(pass), n = ul + 1 + pl;
+	int k;
+
+	if (ul > RP_USERS_NAME_MAX || pl > 255 || cap < 6)
+		return -EINVAL;
+	memcpy(pair, user, ul);
+	pair[ul] = ':';
+	memcpy(pair + ul + 1, pass, pl);
+	memcpy(out, "Basic ", 6);
+	k = b64_encode(pair, n, out + 6, cap - 6);
+	OPENSSL_cleanse(pair, n);
+	if (k < 0)
+		return k;
+	/* RFC 7617 takes base64 with its padding. */
+	while (k % 4) {
+		if ((size_t)k + 6 + 1 >= cap)
+			return -ENOSPC;
+		out[6 + k++] = '=';
+	}
+	out[6 + k] = '\0';
+	return 6 + k;
+}
+
 int rp__basic_auth_decode(const char *value, size_t len, char *user, size_t ucap,
 			  char *pass, size_t pcap)
 {

@@ -187,5 +187,13 @@ bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t
  */
 int rp__basic_auth_decode(const char *value, size_t len, char *user, size_t ucap,
 			  char *pass, size_t pcap);
+/*
+ * The other way, for a parent proxy: "Basic " and the padded base64 of
+ * "user:pass" into @out (@cap bytes, NUL included; RP_BASIC_AUTH_MAX is
+ * enough for a 255-byte name and password). Its length, -EINVAL for a part
+ * too long, or -ENOSPC.
+ */
+#define RP_BASIC_AUTH_MAX (6 + (255 + 1 + 255 + 2) / 3 * 4 + 1)
+int rp__basic_auth_encode(const char *user, const char *pass, char *out, size_t cap);
 
 #endif

@@ -779,9 +779,9 @@ static struct l4_conn *conn_open(struct l4_shard *sh, unsigned listener, int fd)
 	if (!c) {
 		r->stats.oom++;
 		close(fd);
+		rp__reactor_conn_closed(r);
 		return NULL;
 	}
-	rp__reactor_conn_opened(r);
 	c->sh = sh;
 	c->lis = lis;
 	c->cl = &sh->rv->cl[lis->cluster];

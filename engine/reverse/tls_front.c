@@ -77,8 +77,7 @@ static void hs_done(struct rp_tls_hs *hs, int res)
 			r->stats.ktls_fallbacks++;
 	}
 	rp__pool_put(&f->conns, fc);
-	/* The half counts the connection as its own from here. */
-	r->stats.active--;
+	/* The half holds the connection from here, and counts its close. */
 	if (r->cfg->listeners[li].mode == RP_MODE_HTTP)
 		rp__l7_half.accept_tls(rv->l7, li, fd, tls, early, nearly);
 	else
@@ -99,9 +98,9 @@ void rp__tls_front_accept(struct rp_tls_front *f, unsigned listener, int fd)
 			rp__pool_put(&f->conns, fc);
 		r->stats.oom++;
 		close(fd);
+		rp__reactor_conn_closed(r);
 		return;
 	}
-	rp__reactor_conn_opened(r);
 	fc->f = f;
 	fc->listener = listener;
 	fc->next = f->list;

@@ -617,6 +617,21 @@ static int alpn_wire(const char *list, uint8_t *out, unsigned cap, unsigned *len
 	return 0;
 }
 
+const char *rp__tls_alpn_h2(const char *list)
+{
+	while (*list) {
+		const char *end = strchr(list, ',');
+		size_t l = end ? (size_t)(end - list) : strlen(list);
+
+		if (l == 2 && !memcmp(list, "h2", 2))
+			return "h2";
+		if (l == 3 && !memcmp(list, "h2c", 3))
+			return "h2c";
+		list += l + (end ? 1 : 0);
+	}
+	return NULL;
+}
+
 int rp__tls_server_new(const struct rp_listener_config *l, bool http,
 		       struct rp_tls_server **out, char *err, size_t errlen)
 {
@@ -840,8 +855,22 @@ enum rp_tls_want rp__tls_handshake(struct rp_tls *t)
 {
 	int ret = SSL_do_handshake(t->ssl);
 
-	if (ret == 1)
+	if (ret == 1) {
+		/* A TLS 1.3 server's NewSessionTickets are queued, not written,
+		 * when the handshake ends: BoringSSL holds them for the next
+		 * SSL_write, which may never come (a client that waits for its
+		 * ticket before it speaks) or come after the kTLS handoff, when
+		 * BoringSSL no longer writes. A zero-length write seals them now
+		 * (and advances the write sequence the kernel will continue);
+		 * it returns 0 on success, <0 when the out buffer refused them. */
+		if (t->server && SSL_write(t->ssl, "", 0) < 0) {
+			snprintf(t->errbuf, sizeof(t->errbuf),
+				 "no memory for the session tickets");
+			ERR_clear_error();
+			return RP_TLS_NOMEM;
+		}
 		return RP_TLS_DONE;
+	}
 	ret = fail(t, ret);
 	return ret == RP_TLS_CLOSED ? RP_TLS_FAILED : (enum rp_tls_want)ret;
 }

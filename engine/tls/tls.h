@@ -57,6 +57,10 @@ int rp__tls_server_new(const struct rp_listener_config *l, bool http,
 		       struct rp_tls_server **out, char *err, size_t errlen);
 void rp__tls_server_free(struct rp_tls_server *s);
 
+/* "h2" or "h2c" when the comma-separated ALPN @list names HTTP/2 (which
+ * mode http does not speak yet), else NULL. Pure text: for the loaders. */
+const char *rp__tls_alpn_h2(const char *list);
+
 /* Index of the certificate that answers for @name (exact, then wildcard), or
  * -1. Exposed for the tests. */
 int rp__tls_server_pick(const struct rp_tls_server *s, const char *name);
@@ -141,7 +145,10 @@ static inline void rp__tls_out_consumed(struct rp_tls *t, unsigned n)
 		t->out_off = t->out_len = 0;
 }
 
-/* Advances the handshake with the ciphertext received so far. */
+/* Advances the handshake with the ciphertext received so far. On a server,
+ * RP_TLS_DONE comes with its session tickets in the out buffer, TLS 1.3's
+ * too (they follow the handshake): sent before anything else, and before a
+ * kTLS handoff, whose TX sequence then starts past them. */
 enum rp_tls_want rp__tls_handshake(struct rp_tls *t);
 
 /*

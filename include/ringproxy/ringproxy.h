@@ -53,7 +53,8 @@ struct rp_addr {
 	socklen_t len;
 };
 
-/* What a listener serves. Only TCP exists yet; the others are refused. */
+/* What a listener serves: an L4 tunnel to a cluster, the HTTP/1.1 reverse
+ * proxy, or the forward proxy (CONNECT, absolute-form HTTP, SOCKS4/5). */
 enum rp_listener_mode {
 	RP_MODE_TCP,
 	RP_MODE_HTTP,
@@ -173,9 +174,12 @@ struct rp_forward_config {
 	struct rp_acl_rule acl[RP_MAX_ACL_RULES];
 	bool ssrf_guard;	   /* refuse private, loopback, link-local... destinations
 			  * unless an allow rule names them (default on) */
-	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT": chain
-				    * through it; "" = direct */
+	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT", with
+				    * "USER:PASS@" before IP for credentials:
+				    * chain through it; "" = direct */
 	unsigned connect_timeout_ms;
+	unsigned parent_timeout_ms; /* for the parent's answer to a tunnel request,
+				     * or to a plain request's head: 504 after */
 	unsigned dns_timeout_ms;
 	unsigned dns_min_ttl_s, dns_max_ttl_s;
 	char dns_servers[RP_ROUTE_STR]; /* "IP[:PORT],...": "" = /etc/resolv.conf */
@@ -312,11 +316,22 @@ struct rp_config {
 	enum rp_log_level log_level;
 };
 
-/* Per-reactor counters. Bytes are indexed [strategy][0 = up, 1 = down]. */
+/*
+ * Per-reactor counters. Bytes are indexed [strategy][0 = up, 1 = down].
+ *
+ * accepted, active and closed count client connections only (HAProxy's
+ * frontend sessions): each one once, from its accept to the close of its
+ * descriptor, whatever parts of the engine it went through (a TLS handshake,
+ * then L4 or L7; a forward listener, then L7 for absolute-form requests) and
+ * however it ended, refusals for want of memory included. active is always
+ * accepted - closed; it is what --max-conns is measured against. Connections
+ * to backends and origins are not in them (backend_conns counts those of
+ * the HTTP path).
+ */
 struct rp_stats {
-	uint64_t accepted;
-	uint64_t active;
-	uint64_t closed;
+	uint64_t accepted; /* client connections accepted */
+	uint64_t active;   /* of which still open */
+	uint64_t closed;   /* of which closed */
 	uint64_t connect_failures;
 	uint64_t connect_timeouts;
 	uint64_t no_backend;

@@ -11,6 +11,7 @@
  * `test_startup --deny-io-uring PROGRAM ARGS...`, which installs the filter
  * and then execs PROGRAM.
  */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <errno.h>
 #include <linux/audit.h>
@@ -227,6 +228,57 @@ static void test_startup_check_reports_every_problem(void)
 	free(out);
 }
 
+/* h2 in the ALPN of a mode http listener is refused, by `check` at its
+ * place in the file and on the command line, with the reason: the HTTP
+ * half speaks HTTP/1.1 only. A tcp listener may offer h2. */
+static void test_startup_h2_alpn_refused_on_http(void)
+{
+	char path[512], want[700];
+	const char *check[] = {ringproxy, "check", "-c", path, NULL};
+	const char *cli[] = {ringproxy,
+			     "--mode",
+			     "http",
+			     "--listen",
+			     "127.0.0.1:1",
+			     "--to",
+			     "127.0.0.1:9",
+			     "--tls-cert",
+			     RP_EXAMPLES_DIR "/certs/example.pem",
+			     "--tls-key",
+			     RP_EXAMPLES_DIR "/certs/example.key",
+			     "--tls-alpn",
+			     "h2,http/1.1",
+			     NULL};
+	static const char *const file = "listeners:\n"			     /* 1 */
+					"  - bind: 127.0.0.1:1\n"	     /* 2 */
+					"    mode: %s\n"		     /* 3 */
+					"    cluster: web\n"		     /* 4 */
+					"    tls:\n"			     /* 5 */
+					"      cert: %s/certs/example.pem\n" /* 6 */
+					"      key: %s/certs/example.key\n"  /* 7 */
+					"      alpn: \"h2,http/1.1\"\n"	     /* 8 */
+					"clusters:\n"			     /* 9 */
+					"  web: {backends: [127.0.0.1:9]}\n";
+	char text[1024];
+
+	snprintf(path, sizeof(path), "%s/h2.yaml", rpt_tmpdir());
+	snprintf(text, sizeof(text), file, "http", RP_EXAMPLES_DIR, RP_EXAMPLES_DIR);
+	write_file(path, text);
+	snprintf(want, sizeof(want),
+		 "%s:8:13: alpn: HTTP/2 is not supported yet: this mode http listener "
+		 "speaks HTTP/1.1 only",
+		 path);
+	expect(check, 1, want);
+	expect(check, 1, "remove h2 from alpn");
+	snprintf(text, sizeof(text), file, "tcp", RP_EXAMPLES_DIR, RP_EXAMPLES_DIR);
+	write_file(path, text);
+	snprintf(want, sizeof(want), "%s: ok", path);
+	expect(check, 0, want);
+	expect(cli, 2,
+	       "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+	       "HTTP/1.1 only");
+}
+
 static void test_startup_check_syntax_and_missing_file(void)
 {
 	char path[512], want[600];
@@ -268,6 +320,18 @@ static void test_startup_reports_features_per_reactor(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "reactor 1: cpu"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "multishot-accept"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "ktls"));
+	/* What no data path uses is listed apart from what is used. */
+	{
+		const char *feat = strstr(out, "features: ");
+		const char *apart = strstr(out, "(probed, not used yet: ");
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(feat);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(apart);
+		CU_ASSERT_TRUE(apart > feat);
+		CU_ASSERT_PTR_NULL(memmem(feat, (size_t)(apart - feat), "send-zc", 7));
+		CU_ASSERT_PTR_NULL(memmem(feat, (size_t)(apart - feat), "cqe-skip", 8));
+		CU_ASSERT_PTR_NOT_NULL(strstr(apart, "send-zc"));
+	}
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "stats reactor=1"));
 	free(out);
 	rpt_proc_free(p, false);
@@ -285,6 +349,8 @@ int main(int argc, char **argv)
 		 test_startup_reports_features_per_reactor},
 		{"test_startup_check_accepts_every_example",
 		 test_startup_check_accepts_every_example},
+		{"test_startup_h2_alpn_refused_on_http",
+		 test_startup_h2_alpn_refused_on_http},
 		{"test_startup_check_reports_every_problem",
 		 test_startup_check_reports_every_problem},
 		{"test_startup_check_syntax_and_missing_file",

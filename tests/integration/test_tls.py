@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
 """test_tls.py - TLS termination end to end, with real clients (curl,
-openssl s_client, Python's ssl module: all OpenSSL) against ringproxy's
-BoringSSL: TLS 1.2 and 1.3, certificate selection by SNI (exact, wildcard,
-default, strict), ALPN, resumption by tickets, HTTP over TLS to nginx and
-to a recording backend (X-Forwarded-Proto), tcp mode to an echo backend
-with a SHA-256 check, bad input on a TLS port (garbage, plaintext HTTP, a
-truncated ClientHello, a client that says nothing), configuration errors
-(missing, mismatched and expired certificates) and kTLS modes on a kernel
-without kTLS (auto falls back, on is refused).
+openssl s_client, Python's ssl module: all OpenSSL; gnutls-cli) against
+ringproxy's BoringSSL: TLS 1.2 and 1.3, certificate selection by SNI (exact,
+wildcard, default, strict), ALPN, resumption by tickets (TLS 1.3 ones also
+to clients that send nothing before they have one: Python's ssl, gnutls-cli
+--resume), HTTP over TLS to nginx and to a recording backend
+(X-Forwarded-Proto), tcp mode to an echo backend with a SHA-256 check, bad
+input on a TLS port (garbage, plaintext HTTP, a truncated ClientHello, a
+client that says nothing), configuration errors (missing, mismatched and
+expired certificates) and kTLS modes on a kernel without kTLS (auto falls
+back, on is refused).
 
     python3 test_tls.py --ringproxy PATH [unittest args]
 """
 import hashlib
 import os
 import re
+import select
 import shutil
 import socket
 import ssl
@@ -315,6 +318,53 @@ class T3Resumption(Base):
                 self.assertEqual(s.recv(4), b"pong")
                 self.assertTrue(s.session_reused)
                 s.close()
+        st = self.stop(p)
+        self.assertEqual(st.get("resumed"), 2, st)
+
+    def test_tls13_ticket_before_any_data(self):
+        # A client that handshakes and waits, writing nothing (here: reads
+        # that process whatever records come, no application data either
+        # way). TLS 1.3 tickets come after the handshake; the server must
+        # send them then, as nginx does, not with its first response.
+        p, port = self.tcp_tls()
+        ctx = client_ctx("1.3")
+        s = tls_connect(port, version="1.3", ctx=ctx)
+        s.setblocking(False)
+        deadline = time.monotonic() + 3
+        while not s.session.has_ticket and time.monotonic() < deadline:
+            select.select([s], [], [], 0.1)
+            try:
+                self.assertEqual(s.recv(1), b"", "application data unasked")
+                break  # EOF
+            except ssl.SSLWantReadError:
+                pass
+        sess = s.session
+        self.assertTrue(sess.has_ticket, "no TLS 1.3 ticket without client data")
+        s.close()
+        s = tls_connect(port, version="1.3", ctx=ctx, session=sess)
+        self.assertTrue(s.session_reused)
+        s.sendall(b"ok")
+        self.assertEqual(s.recv(2), b"ok")
+        s.close()
+        st = self.stop(p)
+        self.assertEqual(st.get("resumed"), 1, st)
+
+    def test_gnutls_resume(self):
+        # gnutls-cli --resume handshakes, waits for the session data and
+        # reconnects with it, sending nothing on the first connection.
+        p, port = self.tcp_tls()
+        for v in ("1.3", "1.2"):
+            with self.subTest(version=v):
+                r = run(["gnutls-cli", "--resume", "--x509cafile", pki("ca.pem"),
+                         "--priority", "NORMAL:-VERS-ALL:+VERS-TLS" + v,
+                         "--sni-hostname", "a.example",
+                         "--verify-hostname", "a.example",
+                         "-p", str(port), "127.0.0.1"], input=b"")
+                out = r.stdout.decode(errors="replace")
+                # both connections at version v, the second one resumed
+                self.assertEqual(out.count("- Description: (TLS%s-" % v), 2, out[-2000:])
+                self.assertIn("*** This is a resumed session", out,
+                              out[-2000:] + r.stderr.decode(errors="replace")[-2000:])
         st = self.stop(p)
         self.assertEqual(st.get("resumed"), 2, st)
 

@@ -28,6 +28,11 @@
  * close_notify on as EOF and forward the whole echo before its own
  * close_notify (or a plain EOF; not a reset): an early close_notify would
  * cut the echo short, as the client ignores whatever follows it.
+ *   Then resumption, TLS 1.3 and 1.2: the client handshakes and writes
+ * nothing until a session ticket came (TLS 1.3 ones follow the handshake:
+ * ringproxy writes them before the kTLS handoff, and the kernel's sequence
+ * numbers start past them, which an echo then checks), and a second
+ * connection offers it: resumed (stats: resumed == 2), with kTLS.
  *   It stops ringproxy with SIGTERM and sums its per-reactor
  * "stats reactor=N ..." lines: every connection accepted, handshaken and
  * with kTLS on both sides (accepted == handshakes == ktls_tx == ktls_rx ==
@@ -467,6 +472,21 @@ static const char *tls12_suites =
 	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
 static int want_nid = NID_aes_128_gcm;
 
+/* Resumption (resume()): while catch_tickets is set, tls_open() keeps the
+ * first session a connection's ticket makes in ticket; it offers offer,
+ * when set. */
+static bool catch_tickets;
+static SSL_SESSION *ticket, *offer;
+
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	if (ticket)
+		return 0;
+	ticket = sess;
+	return 1; /* the reference is ours */
+}
+
 static void tls_open(struct tconn *c, const struct sockaddr_storage *ss, socklen_t sslen,
 		     int version, const char *alpn)
 {
@@ -485,12 +505,19 @@ static void tls_open(struct tconn *c, const struct sockaddr_storage *ss, socklen
 		fail("cipher list: %s", ssl_err("?"));
 	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (catch_tickets) {
+		SSL_CTX_set_session_cache_mode(
+			c->ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+		SSL_CTX_sess_set_new_cb(c->ctx, new_session);
+	}
 
 	c->fd = connect_bounded(ss, sslen);
 	c->ssl = SSL_new(c->ctx);
 	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
 		fail("SSL_new: %s", ssl_err("?"));
 	SSL_set_connect_state(c->ssl);
+	if (offer && !SSL_set_session(c->ssl, offer))
+		fail("SSL_set_session: %s", ssl_err("?"));
 	if (opt.sni && !SSL_set_tlsext_host_name(c->ssl, opt.sni))
 		fail("SNI %s: %s", opt.sni, ssl_err("?"));
 	if (alpn) {
@@ -767,6 +794,69 @@ static void transfer(const struct sockaddr_storage *ss, socklen_t sslen, int ver
 		     version_name(version), (unsigned long long)s.bad_at);
 	/* close_notify, as a well-behaved client ends */
 	tls_close(&c, true);
+}
+
+/*
+ * Resumption by ticket at @version, the client writing nothing until it has
+ * one (as gnutls-cli --resume does). TLS 1.3 tickets follow the handshake:
+ * ringproxy must write them itself, with BoringSSL, before it hands the keys
+ * to the kernel, and the kernel's TX sequence must then start past them
+ * (else the records it encrypts do not decrypt: the echo after the ticket
+ * shows it). A second connection offers the ticket: resumed, kTLS again.
+ */
+static void resume(const struct sockaddr_storage *ss, socklen_t sslen, int version)
+{
+	static struct echo_stream s;
+	struct tconn c;
+	uint8_t b;
+
+	catch_tickets = true;
+	ticket = NULL;
+	tls_open(&c, ss, sslen, version, NULL);
+	stage = "waiting for a session ticket, nothing written";
+	while (!ticket) {
+		int r = SSL_read(c.ssl, &b, 1), e;
+
+		if (r > 0)
+			fail("%s: a byte of application data before the client sent "
+			     "any",
+			     version_name(version));
+		e = SSL_get_error(c.ssl, r);
+		if (e != SSL_ERROR_WANT_READ)
+			fail("%s: the connection ended before a session ticket came: %s "
+			     "(SSL error %d)",
+			     version_name(version), ssl_err("closed"), e);
+		/* fails when nothing comes: the tickets held for a write */
+		if (!ticket)
+			poll_one(c.fd, POLLIN, 5, stage);
+	}
+	stage = "the echo after the session ticket";
+	stream_init(&s, &c, 0x7469636b6574ull + (uint64_t)version);
+	echo_pump(&s, HEALTH_BYTES, HEALTH_BYTES, false);
+	if (s.bad_at != UINT64_MAX)
+		fail("%s: the echo after the ticket differs, first at byte %llu",
+		     version_name(version), (unsigned long long)s.bad_at);
+	tls_close(&c, true);
+
+	catch_tickets = false;
+	offer = ticket;
+	tls_open(&c, ss, sslen, version, NULL);
+	offer = NULL;
+	if (!SSL_session_reused(c.ssl))
+		fail("%s: the session ticket was offered and not resumed",
+		     version_name(version));
+	stage = "the echo on the resumed connection";
+	stream_init(&s, &c, 0x726573756d65ull + (uint64_t)version);
+	echo_pump(&s, HEALTH_BYTES, HEALTH_BYTES, false);
+	if (s.bad_at != UINT64_MAX)
+		fail("%s: the echo on the resumed connection differs, first at byte "
+		     "%llu",
+		     version_name(version), (unsigned long long)s.bad_at);
+	tls_close(&c, true);
+	SSL_SESSION_free(ticket);
+	ticket = NULL;
+	printf("tls_e2e: %s: a session ticket with nothing written, resumed\n",
+	       version_name(version));
 }
 
 /*
@@ -1878,10 +1968,16 @@ int main(int argc, char **argv)
 		hc[run] = half_close(&ss, sslen, run ? TLS1_2_VERSION : TLS1_3_VERSION);
 		conns++;
 	}
+	resume(&ss, sslen, TLS1_3_VERSION);
+	resume(&ss, sslen, TLS1_2_VERSION);
+	conns += 4;
 	stop_proxy();
 
 	load_stats("tcp:", want, sizeof(want) / sizeof(want[0]), sums, &nsums);
 	check_tls_stats("tcp", sums, nsums, conns);
+	if (stat_get(sums, nsums, "tls.resumed") != 2)
+		fail("tcp: ringproxy counted %llu resumed handshakes, the test made 2",
+		     stat_get(sums, nsums, "tls.resumed"));
 	/* all the bulk data; up, less what each connection's handshake may
 	 * have brought along (up_copy), made up for by the other runs */
 	need = 2ull * opt.mib * MIB;

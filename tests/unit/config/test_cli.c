@@ -243,18 +243,12 @@ static void test_cli_config_file_commands(void)
 	expect_error(PARSE(&cli, err, "reverse", "-c", "x.yaml"), "'reverse'");
 }
 
-/* --mode http parses whatever the build; without the HTTP data path the
- * last word is "not available yet", everything else having been checked
- * and filled in. */
+/* A --mode http command line parsed without an error. */
 static void expect_http_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_HTTP)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "--mode: 'http' is not available yet (only tcp)");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 static void test_cli_http_options(void)
@@ -559,18 +553,12 @@ static void test_cli_http_value_syntaxes(void)
 	CU_ASSERT_EQUAL(rp__parse_hash_key("Source", &key, name, sizeof(name)), -EINVAL);
 }
 
-/* `ringproxy forward` parses whatever the build; without the forward data
- * path the last word is "not available yet", everything else having been
- * checked and filled in. */
+/* A `ringproxy forward` command line parsed without an error. */
 static void expect_fwd_ok(int ret)
 {
-	if (rp__config_mode_available(RP_MODE_FORWARD)) {
-		if (ret)
-			fprintf(stderr, "\n  error was: %s\n", err);
-		CU_ASSERT_EQUAL(ret, 0);
-	} else {
-		expect_error(ret, "mode 'forward' is not available yet");
-	}
+	if (ret)
+		fprintf(stderr, "\n  error was: %s\n", err);
+	CU_ASSERT_EQUAL(ret, 0);
 }
 
 /* A readable file for --users, --blocklist and --hosts-file to name. */
@@ -618,16 +606,17 @@ static void test_cli_forward_options(void)
 {
 	char *file = readable_file();
 	const struct rp_forward_config *f;
-	int ret = PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--anonymity",
-			"elite", "--deny-dest", "*.ads.example", "--allow-dest",
-			"127.0.0.0/8", "--deny-client", "10.9.0.0/16", "--allow-client",
-			"10.0.0.0/8", "--allow-dest=::1", "--allow-client", "fd00::/8",
-			"--users", file, "--blocklist", file, "--no-ssrf-guard",
-			"--parent", "http://127.0.0.1:8080", "--connect-timeout", "3s",
-			"--dns-timeout", "750ms", "--dns-servers", "1.1.1.1,[::1]:53",
-			"--hosts-file", file, "--listen", "127.0.0.1:3129", "--reactors",
-			"2", "--cpus", "0", "--tunnel", "copy", "--idle-timeout", "1m",
-			"--drain-timeout", "1s", "-v");
+	int ret =
+		PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--anonymity",
+		      "elite", "--deny-dest", "*.ads.example", "--allow-dest",
+		      "127.0.0.0/8", "--deny-client", "10.9.0.0/16", "--allow-client",
+		      "10.0.0.0/8", "--allow-dest=::1", "--allow-client", "fd00::/8",
+		      "--users", file, "--blocklist", file, "--no-ssrf-guard", "--parent",
+		      "http://127.0.0.1:8080", "--connect-timeout", "3s",
+		      "--parent-timeout", "4s", "--dns-timeout", "750ms", "--dns-servers",
+		      "1.1.1.1,[::1]:53", "--hosts-file", file, "--listen",
+		      "127.0.0.1:3129", "--reactors", "2", "--cpus", "0", "--tunnel",
+		      "copy", "--idle-timeout", "1m", "--drain-timeout", "1s", "-v");
 	static const struct {
 		bool deny;
 		const char *client, *dest;
@@ -664,6 +653,7 @@ static void test_cli_forward_options(void)
 		CU_ASSERT_FALSE(f->ssrf_guard);
 		CU_ASSERT_STRING_EQUAL(f->parent, "http://127.0.0.1:8080");
 		CU_ASSERT_EQUAL(f->connect_timeout_ms, 3000);
+		CU_ASSERT_EQUAL(f->parent_timeout_ms, 4000);
 		CU_ASSERT_EQUAL(f->dns_timeout_ms, 750);
 		CU_ASSERT_STRING_EQUAL(f->dns_servers, "1.1.1.1,[::1]:53");
 		CU_ASSERT_EQUAL_FATAL(f->nacl, sizeof(want) / sizeof(want[0]));
@@ -681,14 +671,16 @@ static void test_cli_forward_options(void)
 	/* Without --allow-client, no final rule; --anonymity transparent. */
 	expect_fwd_ok(PARSE(&cli, err, "forward", "--allow-dest", "127.0.0.1/32",
 			    "--anonymity", "transparent", "--parent",
-			    "socks5://[::1]:1080"));
+			    "socks5://u:p%40ss@[::1]:1080"));
 	f = &cli.cfg.listeners[0].fwd;
 	CU_ASSERT_EQUAL(f->anonymity, RP_ANON_TRANSPARENT);
 	CU_ASSERT_EQUAL_FATAL(f->nacl, 1);
 	CU_ASSERT_FALSE(f->acl[0].deny);
 	CU_ASSERT_STRING_EQUAL(f->acl[0].dest, "127.0.0.1/32");
-	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://[::1]:1080");
+	CU_ASSERT_STRING_EQUAL(f->parent, "socks5://u:p%40ss@[::1]:1080");
 	CU_ASSERT_TRUE(f->ssrf_guard);
+	/* the default: our DNS and connect timeouts together */
+	CU_ASSERT_EQUAL(f->parent_timeout_ms, 15000);
 	unlink(file);
 	readable[0] = '\0';
 }
@@ -728,7 +720,16 @@ static void test_cli_forward_errors_are_clear(void)
 		     "--hosts-file: expected a file path, got ''");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "http://proxy.example:3128"),
 		     "--parent: expected http://IP:PORT or socks5://IP:PORT (an IPv6 "
-		     "address in brackets), got 'http://proxy.example:3128'");
+		     "address in brackets; USER:PASS@ before the address for "
+		     "credentials), got 'http://proxy.example:3128'");
+	expect_error(PARSE(&cli, err, "forward", "--parent", "socks5://u@127.0.0.1:1080"),
+		     "--parent: expected http://IP:PORT");
+	expect_error(
+		PARSE(&cli, err, "forward", "--parent", "http://a%3Ab:c@127.0.0.1:1"),
+		"--parent: expected http://IP:PORT");
+	expect_error(PARSE(&cli, err, "forward", "--parent-timeout", "0"),
+		     "--parent-timeout: expected a duration such as 500ms, 5s or 2m "
+		     "(not zero)");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "socks4://127.0.0.1:1080"),
 		     "--parent: expected http://IP:PORT");
 	expect_error(PARSE(&cli, err, "forward", "--parent", "http://127.0.0.1:0"),
@@ -795,15 +796,9 @@ static void test_cli_forward_errors_are_clear(void)
 	expect_error(PARSE(&cli, err, "check", "--users", "u", "-c", "x.yaml"),
 		     "'--users' cannot be combined with -c FILE");
 	/* forward is a command, not a --mode. */
-	if (rp__config_mode_available(RP_MODE_FORWARD))
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is a command of its own: ringproxy "
-			     "forward");
-	else
-		expect_error(PARSE(&cli, err, "--mode", "forward", "--listen",
-				   "127.0.0.1:80", "--to", "127.0.0.1:1"),
-			     "--mode: 'forward' is not available yet");
+	expect_error(PARSE(&cli, err, "--mode", "forward", "--listen", "127.0.0.1:80",
+			   "--to", "127.0.0.1:1"),
+		     "--mode: 'forward' is a command of its own: ringproxy forward");
 
 	/* At most RP_MAX_ACL_RULES rules, the two that --allow-client adds
 	 * included. */
@@ -943,7 +938,8 @@ static void test_cli_forward_value_syntaxes(void)
 	CU_ASSERT_FALSE(rp__config_is_parent("http://127.0.0.1:3128/"));
 	CU_ASSERT_FALSE(rp__config_is_parent("https://127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent("HTTP://127.0.0.1:3128"));
-	CU_ASSERT_FALSE(rp__config_is_parent("http://user:pw@127.0.0.1:3128"));
+	CU_ASSERT_TRUE(rp__config_is_parent("http://user:pw@127.0.0.1:3128"));
+	CU_ASSERT_FALSE(rp__config_is_parent("http://user@127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent("127.0.0.1:3128"));
 	CU_ASSERT_FALSE(rp__config_is_parent(""));
 
@@ -977,7 +973,7 @@ static void test_cli_tls_options(void)
 		&cli, err, "reverse", "--mode", "http", "--listen", "127.0.0.1:8443",
 		"--tls-cert", "/etc/rp/a.pem", "--tls-key", "/etc/rp/a.key",
 		"--tls-key=b.key", "--tls-cert", "b.pem", "--tls-strict-sni",
-		"--tls-alpn", "h2,http/1.1", "--tls-min", "1.3", "--tls-max=1.3",
+		"--tls-alpn", "http/1.1,http/1.0", "--tls-min", "1.3", "--tls-max=1.3",
 		"--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256", "--no-tls-tickets",
 		"--tls-ticket-rotate", "2h", "--tls-handshake-timeout", "750ms",
 		"--tls-ktls", "on", "--listen", "[::1]:8443", "--to", "127.0.0.1:9443",
@@ -997,7 +993,7 @@ static void test_cli_tls_options(void)
 		CU_ASSERT_STRING_EQUAL(t->certs[1].cert, "b.pem");
 		CU_ASSERT_STRING_EQUAL(t->certs[1].key, "b.key");
 		CU_ASSERT_TRUE(t->strict_sni);
-		CU_ASSERT_STRING_EQUAL(t->alpn, "h2,http/1.1");
+		CU_ASSERT_STRING_EQUAL(t->alpn, "http/1.1,http/1.0");
 		CU_ASSERT_EQUAL(t->min_version, 0x0304);
 		CU_ASSERT_EQUAL(t->max_version, 0x0304);
 		CU_ASSERT_STRING_EQUAL(t->ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
@@ -1218,6 +1214,22 @@ static void test_cli_tls_errors_are_clear(void)
 		     "--backend-ca: expected a file path, got ''");
 	expect_error(PARSE(&cli, err, BASE, PAIR, "--accept-proxy"),
 		     "--accept-proxy with --tls-cert is not available yet");
+	/* HTTP/2 on --mode http, which speaks HTTP/1.1 only, whatever the
+	 * order of the options; a tcp listener may offer it. */
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--mode", "http", "--tls-alpn",
+			   "h2,http/1.1"),
+		     "--tls-alpn: HTTP/2 is not supported yet: --mode http speaks "
+		     "HTTP/1.1 only, and a client that picks h2 would send HTTP/2 "
+		     "and get HTTP/1.1 back; remove h2 from --tls-alpn (http/1.1 is "
+		     "the default)");
+	expect_error(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "http/1.1,h2c", "--mode",
+			   "http"),
+		     "remove h2c from --tls-alpn");
+	CU_ASSERT_EQUAL(PARSE(&cli, err, BASE, PAIR, "--mode", "http", "--tls-alpn",
+			      "h2x,http/1.1"),
+			0);
+	CU_ASSERT_EQUAL(PARSE(&cli, err, BASE, PAIR, "--tls-alpn", "h2,http/1.1"), 0);
+	CU_ASSERT_STRING_EQUAL(cli.cfg.listeners[0].tls.alpn, "h2,http/1.1");
 	/* A file says everything. */
 	expect_error(PARSE(&cli, err, "-c", "x.yaml", PAIR),
 		     "'--tls-cert' cannot be combined with -c FILE");

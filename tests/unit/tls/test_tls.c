@@ -8,7 +8,9 @@
  * refusing, the client verifying the server's name, a record delivered one
  * byte at a time (never readable before it is whole; the bytes it lacks
  * counted down), plaintext HTTP refused at once rather than waited on,
- * close_notify, and the load-time errors that name their file.
+ * close_notify, session tickets in the server's output as soon as its
+ * handshake ends (TLS 1.3 ones too, which come after it) and resuming, and
+ * the load-time errors that name their file.
  *
  * The certificates are throwaway self-signed P-256 ones, valid until 2126.
  */
@@ -16,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "tls/tls.h"
 #include "unit.h"
@@ -92,7 +96,8 @@ static void write_file(const char *name, const char *text, char *path, size_t ca
 }
 
 /* A listener with the default (CN only), a (SANs) and b (wildcard). */
-static struct rp_tls_server *server(bool strict, unsigned min, unsigned max)
+static struct rp_tls_server *server_tickets(bool strict, unsigned min, unsigned max,
+					    bool tickets)
 {
 	static const char *const pems[3][2] = {
 		{default_cert, default_key}, {a_cert, a_key}, {b_cert, b_key}};
@@ -106,6 +111,7 @@ static struct rp_tls_server *server(bool strict, unsigned min, unsigned max)
 	l.tls.strict_sni = strict;
 	l.tls.min_version = min;
 	l.tls.max_version = max;
+	l.tls.tickets = tickets;
 	l.tls.ncerts = 3;
 	for (unsigned i = 0; i < 3; i++) {
 		snprintf(n, sizeof(n), "%s.pem", names[i]);
@@ -118,6 +124,11 @@ static struct rp_tls_server *server(bool strict, unsigned min, unsigned max)
 		fprintf(stderr, "\n%s\n", err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	return s;
+}
+
+static struct rp_tls_server *server(bool strict, unsigned min, unsigned max)
+{
+	return server_tickets(strict, min, max, true);
 }
 
 /* A client trusting @ca_pem, sending (and verifying) @sni. */
@@ -238,6 +249,89 @@ static void test_tls_handshake_and_data(void)
 		}
 		rp__tls_client_free(cli);
 		rp__tls_server_free(srv);
+	}
+}
+
+/* The sessions a client got, through BoringSSL's new-session callback. */
+static SSL_SESSION *got_session;
+static unsigned got_sessions;
+
+static int new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	got_sessions++;
+	if (got_session)
+		return 0;
+	got_session = sess;
+	return 1; /* the reference is ours */
+}
+
+/*
+ * A client that handshakes and then only waits (gnutls-cli --resume, Python
+ * waiting for session.has_ticket) must get its tickets: a TLS 1.3 server's
+ * come after the handshake, and must be in its output as soon as its
+ * handshake is done, not held for its first application data. The ticket
+ * then resumes. Without tickets, TLS 1.3 writes nothing after the handshake.
+ */
+static void test_tls_tickets_sent_without_client_data(void)
+{
+	static const unsigned versions[] = {0x0303, 0x0304};
+
+	for (unsigned v = 0; v < 2; v++) {
+		struct rp_tls_server *srv = server(false, versions[v], versions[v]);
+		struct rp_tls_server *none =
+			server_tickets(false, versions[v], versions[v], false);
+		struct rp_tls_client *cli = client(a_cert, "a.example");
+		struct rp_tls *c = rp__tls_new_client(cli, false);
+		struct rp_tls *s = rp__tls_new_server(srv, false);
+		SSL_CTX *cctx = SSL_get_SSL_CTX(c->ssl);
+		unsigned len;
+		uint8_t buf[16];
+
+		got_session = NULL;
+		got_sessions = 0;
+		SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT |
+							     SSL_SESS_CACHE_NO_INTERNAL);
+		SSL_CTX_sess_set_new_cb(cctx, new_session);
+		CU_ASSERT_EQUAL_FATAL(handshake(c, s, 4096), 0);
+		/* Everything the server had to say has been moved to the
+		 * client; in TLS 1.3 that includes records past its Finished. */
+		rp__tls_out(s, &len);
+		CU_ASSERT_EQUAL(len, 0);
+		if (v)
+			CU_ASSERT(rp__tls_in_pending(c) > 0);
+		CU_ASSERT_EQUAL(rp__tls_read(c, buf, sizeof(buf)), RP_TLS_WANT);
+		CU_ASSERT_EQUAL(rp__tls_in_pending(c), 0);
+		CU_ASSERT(got_sessions >= 1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got_session);
+		CU_ASSERT(SSL_SESSION_is_resumable(got_session));
+		rp__tls_free(c);
+		rp__tls_free(s);
+
+		/* The ticket resumes, on both sides. */
+		c = rp__tls_new_client(cli, false);
+		s = rp__tls_new_server(srv, false);
+		CU_ASSERT_FATAL(SSL_set_session(c->ssl, got_session));
+		CU_ASSERT_EQUAL_FATAL(handshake(c, s, 4096), 0);
+		CU_ASSERT(rp__tls_resumed(s));
+		CU_ASSERT(rp__tls_resumed(c));
+		CU_ASSERT(transfer(s, c, 1000, 4096));
+		rp__tls_free(c);
+		rp__tls_free(s);
+		SSL_SESSION_free(got_session);
+		got_session = NULL;
+
+		/* No tickets: nothing past a TLS 1.3 Finished. */
+		c = rp__tls_new_client(cli, false);
+		s = rp__tls_new_server(none, false);
+		CU_ASSERT_EQUAL_FATAL(handshake(c, s, 4096), 0);
+		if (v)
+			CU_ASSERT_EQUAL(rp__tls_in_pending(c), 0);
+		rp__tls_free(c);
+		rp__tls_free(s);
+		rp__tls_client_free(cli);
+		rp__tls_server_free(srv);
+		rp__tls_server_free(none);
 	}
 }
 
@@ -373,13 +467,27 @@ static void test_tls_load_errors_name_the_file(void)
 	CU_ASSERT_PTR_NULL(s);
 }
 
+/* Which ALPN lists name HTTP/2: whole names only. */
+static void test_tls_alpn_h2_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("h2"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("h2,http/1.1"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("http/1.1,h2"), "h2");
+	CU_ASSERT_STRING_EQUAL(rp__tls_alpn_h2("http/1.1,h2c"), "h2c");
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2(""));
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2("http/1.1"));
+	CU_ASSERT_PTR_NULL(rp__tls_alpn_h2("h2x,xh2,h2c2,h3"));
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_tls_handshake_and_data),
+	RP_TEST(test_tls_tickets_sent_without_client_data),
 	RP_TEST(test_tls_pick_by_name),
 	RP_TEST(test_tls_sni_selects_and_strict_refuses),
 	RP_TEST(test_tls_whole_records_only),
 	RP_TEST(test_tls_plaintext_refused_at_once),
 	RP_TEST(test_tls_load_errors_name_the_file),
+	RP_TEST(test_tls_alpn_h2_names),
 };
 
 int main(void)
