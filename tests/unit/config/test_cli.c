@@ -702,7 +702,8 @@ static void test_cli_forward_refuses_an_open_proxy(void)
 
 	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128"),
 		     "--listen 0.0.0.0:3128: a forward proxy on a non-loopback address "
-		     "with no users and no rule that limits its clients is an open proxy: add users "
+		     "with no users and no rule that limits its clients is an open "
+		     "proxy: add users "
 		     "(--users FILE), or say who may use it (--allow-client CIDR; "
 		     "--allow-client 0.0.0.0/0 for everyone)");
 	expect_error(PARSE(&cli, err, "forward", "--listen", "[::]:3128"),
