@@ -74,11 +74,12 @@ static void print_summary(const struct rp_engine *e)
 				(unsigned long long)s.tls_backend_failures,
 				(unsigned long long)s.sni_routed,
 				(unsigned long long)s.sni_failures);
-		if (!s.requests && !s.bad_requests)
+		if (!s.requests && !s.bad_requests && !s.denied)
 			continue;
 		rp__log(RP_LOG_ERR,
 			"stats reactor=%u http requests=%llu 1xx=%llu 2xx=%llu 3xx=%llu "
-			"4xx=%llu 5xx=%llu bad_requests=%llu bad_responses=%llu "
+			"4xx=%llu 5xx=%llu bad_requests=%llu denied=%llu "
+			"bad_responses=%llu "
 			"backend_timeouts=%llu header_timeouts=%llu retries=%llu "
 			"pool_reuses=%llu backend_conns=%llu upgrades=%llu "
 			"log_drops=%llu",
@@ -88,7 +89,7 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.responses[3],
 			(unsigned long long)s.responses[4],
 			(unsigned long long)s.responses[5],
-			(unsigned long long)s.bad_requests,
+			(unsigned long long)s.bad_requests, (unsigned long long)s.denied,
 			(unsigned long long)s.bad_responses,
 			(unsigned long long)s.backend_timeouts,
 			(unsigned long long)s.header_timeouts,

@@ -391,6 +391,15 @@ static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
 	answer_error(c, socks5_rep, http_status);
 }
 
+/* Refuses a well-formed request that the policy does not allow (rules, the
+ * SSRF guard, the block list): 403, SOCKS5 0x02; counted as denied, not as
+ * a bad request. */
+static void deny(struct fw_conn *c)
+{
+	c->sh->r->stats.denied++;
+	answer_error(c, RP_SOCKS5_NOT_ALLOWED, 403);
+}
+
 /* ---- sending -------------------------------------------------------------- */
 
 static void tunnel_start(struct fw_conn *c)
@@ -1012,7 +1021,7 @@ static void fw_connect_next(struct fw_conn *c)
 		c->why = why ? why : "not allowed";
 		rp_dbg("reactor %u: forward: %s:%u refused: %s", r->id,
 		       c->host[0] ? c->host : "(address)", c->port, c->why);
-		refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+		deny(c);
 		return;
 	}
 	connect_failed(c);
@@ -1075,7 +1084,7 @@ static void fw_target(struct fw_conn *c)
 	if (c->host[0]) {
 		if (!fw_peer(c) || name_check(c->fl, fw_peer(c), c->host, c->port,
 					      &c->acl_allowed, &c->why) < 0) {
-			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+			deny(c);
 			return;
 		}
 	}
@@ -1092,7 +1101,7 @@ static void fw_target(struct fw_conn *c)
 				((struct sockaddr_in *)a)->sin_port = htons(c->port);
 			if (!addr_allowed(c, (struct sockaddr *)a, &why)) {
 				c->why = why ? why : "not allowed";
-				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+				deny(c);
 				return;
 			}
 			c->taddr = *a;

@@ -1407,7 +1407,7 @@ static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *a
 			c->oaddrs[c->onaddr++] = a;
 	}
 	if (!c->onaddr) {
-		sh->r->stats.bad_requests++;
+		sh->r->stats.denied++;
 		conn_fail(c, 403);
 		return;
 	}
@@ -1443,7 +1443,7 @@ static void fwd_resolve(struct l7_conn *c)
 		    !rp__forward_addr_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer,
 					    c->ohost, (struct sockaddr *)&lit,
 					    c->onamed)) {
-			sh->r->stats.bad_requests++;
+			sh->r->stats.denied++;
 			conn_fail(c, 403);
 			return;
 		}
@@ -1517,7 +1517,7 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 	conn_peer(c);
 	if (rp__forward_name_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer, c->ohost,
 				   c->oport, &c->onamed) < 0) {
-		r->stats.bad_requests++;
+		r->stats.denied++;
 		conn_fail(c, 403);
 		return -1;
 	}

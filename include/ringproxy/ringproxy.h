@@ -343,9 +343,10 @@ struct rp_stats {
 	uint64_t oom;		   /* connections refused for want of memory */
 	uint64_t proxy_errors;	   /* bad, missing or late PROXY headers */
 	/* HTTP */
-	uint64_t requests;	   /* request heads received and accepted */
-	uint64_t responses[6];	   /* by class: [1] 1xx ... [5] 5xx (ours included) */
-	uint64_t bad_requests;	   /* refused with a 4xx before any backend */
+	uint64_t requests;     /* request heads received and accepted */
+	uint64_t responses[6]; /* by class: [1] 1xx ... [5] 5xx (ours included) */
+	uint64_t bad_requests; /* refused with a 4xx before any backend */
+	uint64_t denied; /* forward: refused by policy (rules, SSRF guard, block list) */
 	uint64_t bad_responses;	   /* invalid backend responses (502) */
 	uint64_t backend_timeouts; /* 504, or a response cut at its timeout */
 	uint64_t header_timeouts;  /* 408 */

@@ -330,6 +330,11 @@ class T4Policy(Base):
             rep, s = self.socks5(p, target, 80)
             self.assertEqual(rep, 2, target)
         self.assertEqual(e.conns, 0)
+        # refusals by policy are counted as such, not as bad requests
+        self.stop(p)
+        st = p.stats()
+        self.assertEqual(st.get("denied"), 5, st)
+        self.assertEqual(st.get("bad_requests"), 0, st)
 
     def test_deny_rule_and_block_list(self):
         e = self.echo()
@@ -616,6 +621,10 @@ class T7AbsoluteForm(Base):
         self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
                                                 [("Host", host)])])[0][0], 403)
         self.assertEqual(len(b.requests), 0)
+        self.stop(p)
+        st = p.stats()
+        self.assertEqual(st.get("denied"), 1, st)
+        self.assertEqual(st.get("bad_requests"), 0, st)
 
 
 class T7DefaultPort(Base):
