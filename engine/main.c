@@ -73,6 +73,20 @@ static void print_summary(const struct rp_engine *e)
 				(unsigned long long)s.tls_backend_failures,
 				(unsigned long long)s.sni_routed,
 				(unsigned long long)s.sni_failures);
+		if (s.outlier_ejections || s.outlier_unejections ||
+		    s.outlier_ejections_skipped)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u outlier_ejections=%llu "
+				"outlier_ejections_5xx=%llu "
+				"outlier_ejections_gateway=%llu "
+				"outlier_ejections_success_rate=%llu "
+				"outlier_unejections=%llu outlier_ejections_skipped=%llu",
+				i, (unsigned long long)s.outlier_ejections,
+				(unsigned long long)s.outlier_ejections_5xx,
+				(unsigned long long)s.outlier_ejections_gateway,
+				(unsigned long long)s.outlier_ejections_success_rate,
+				(unsigned long long)s.outlier_unejections,
+				(unsigned long long)s.outlier_ejections_skipped);
 		if (!s.requests && !s.bad_requests)
 			continue;
 		rp__log(RP_LOG_ERR,
