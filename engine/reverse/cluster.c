@@ -148,10 +148,10 @@ static void od_event(void *ctx, const struct rp_outlier_event *ev)
 	case RP_OUTLIER_BACK:
 		r->stats.outlier_unejections++;
 		rp__timer_cancel(&r->wheel, &be->uneject);
-		rp_warn("cluster %s: backend %s back after %llu ms ejected (ejection %u, "
-			"%s)%s",
+		rp_warn("cluster %s: backend %s back after %llu ms ejected by %s "
+			"(ejection %u, %s)%s",
 			cl->cfg->name, be->addr, (unsigned long long)ev->duration_ms,
-			ev->ejections,
+			rp__outlier_detector_name(ev->detector), ev->ejections,
 			ev->back == RP_BACK_CHECK ? "health checks passed" : "time up",
 			cl->cfg->slow_start_ms && !cl->hash_source ? "; slow start" : "");
 		broadcast(cl, RP_CMSG_UNEJECT, ev->backend);

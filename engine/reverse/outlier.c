@@ -260,6 +260,7 @@ static void eject(struct rp_outlier *o, unsigned b, struct rp_outlier_event *ev,
 	if (ev->duration_ms > cap)
 		ev->duration_ms = cap;
 	h->ejected = true;
+	h->why = ev->detector;
 	h->ejected_at = now;
 	h->until = now + ev->duration_ms;
 	h->kept_at = 0;
@@ -275,6 +276,7 @@ static void back(struct rp_outlier *o, unsigned b, enum rp_outlier_back why, uin
 	struct rp_outlier_event ev = {
 		.what = RP_OUTLIER_BACK,
 		.backend = b,
+		.detector = h->why,
 		.ejections = h->ejections,
 		.duration_ms = now - h->ejected_at,
 		.back = why,

@@ -151,7 +151,7 @@ enum rp_outlier_back {
 struct rp_outlier_event {
 	enum rp_outlier_what what;
 	unsigned backend;
-	enum rp_detector detector; /* EJECTED, KEPT */
+	enum rp_detector detector; /* EJECTED, KEPT; BACK: what had ejected it */
 	unsigned ejections;	   /* EJECTED, BACK: its ejection count */
 	uint64_t duration_ms;	   /* EJECTED: how long; BACK: how long it was */
 	unsigned streak;	   /* consecutive detectors: the count */
@@ -171,6 +171,7 @@ struct rp_outlier_host {
 	uint64_t ejected_at, until;	      /* ms */
 	uint64_t back_at;		      /* ms; 0: never ejected */
 	uint64_t kept_at;		      /* ms of the last loud KEPT; 0: none */
+	enum rp_detector why;		      /* of the ejection */
 	bool ejected, check_down;
 };
 

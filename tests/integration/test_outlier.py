@@ -38,7 +38,7 @@ RINGPROXY = "ringproxy"
 EJECTED = re.compile(r"cluster (\S+): backend 127\.0\.0\.1:(\d+) ejected by ([a-z0-9 ]+): "
                      r"(.*); ejection (\d+), for (\d+) ms")
 BACK = re.compile(r"cluster (\S+): backend 127\.0\.0\.1:(\d+) back after (\d+) ms ejected "
-                  r"\(ejection (\d+), ([a-z ]+)\)")
+                  r"by ([a-z0-9 ]+) \(ejection (\d+), ([a-z ]+)\)")
 KEPT = re.compile(r"cluster (\S+): backend 127\.0\.0\.1:(\d+) not ejected \(([a-z0-9 ]+)\): "
                   r"(.*)")
 
@@ -214,8 +214,9 @@ class Outlier(unittest.TestCase):
             self.assertEqual(e[3], "3 in a row")
         # Base time, then twice it.
         self.assertEqual([(e[4], e[5]) for e in ej[:2]], [("1", "1000"), ("2", "2000")], err)
-        self.assertEqual([(k[3], k[4]) for k in back[:2]],
-                         [("1", "time up"), ("2", "time up")], err)
+        self.assertEqual([k[3:6] for k in back[:2]],
+                         [("consecutive gateway failures", "1", "time up"),
+                          ("consecutive gateway failures", "2", "time up")], err)
         for k, want in zip(back[:2], (1000, 2000)):
             self.assertTrue(want <= int(k[2]) < want + 400, err)
         # And the wall clock agrees: out for about 1 s, then about 2 s.

@@ -412,6 +412,7 @@ static void test_owner_checks_passing_bring_it_back(void)
 	CU_ASSERT_EQUAL_FATAL(nev, 2);
 	CU_ASSERT_EQUAL(evs[1].what, RP_OUTLIER_BACK);
 	CU_ASSERT_EQUAL(evs[1].back, RP_BACK_CHECK);
+	CU_ASSERT_EQUAL(evs[1].detector, RP_DETECT_GATEWAY);
 	CU_ASSERT_EQUAL(evs[1].duration_ms, 490);
 	CU_ASSERT(!od.h[3].ejected && od.nejected == 0);
 	/* Its timer, when it comes, finds nothing to do. */
