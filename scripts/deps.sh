@@ -7,7 +7,8 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config git ca-certificates
 	liburing-dev android-libboringssl-dev libjemalloc-dev libyaml-dev libc-ares-dev)
 test_pkgs=(libcunit1-dev libbenchmark-dev clang libclang-rt-14-dev haproxy
-	curl openssl procps iproute2 util-linux python3 nginx-light wrk gnutls-bin)
+	curl openssl procps iproute2 util-linux python3 nginx-light wrk gnutls-bin
+	siege apache2-utils aria2 microsocks tinyproxy)
 bench_pkgs=(haproxy nginx-light libnginx-mod-stream wrk iperf3 squid tinyproxy socat)
 
 want=("${build_pkgs[@]}")

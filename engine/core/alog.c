@@ -542,6 +542,11 @@ static void format_combined(struct out *o, const struct rp_alog_entry *e)
 		put_lit(o, " tls=");
 		put_esc_nginx(o, e->tls, strlen(e->tls));
 	}
+	if (e->error) {
+		put_lit(o, " err=\"");
+		put_esc_nginx(o, e->error, strlen(e->error));
+		put_lit(o, "\"");
+	}
 	put_lit(o, "\n");
 }
 
@@ -598,6 +603,8 @@ static void format_json(struct out *o, const struct rp_alog_entry *e)
 	put_json_opt(o, e->cluster, e->cluster ? strlen(e->cluster) : 0);
 	put_lit(o, ",\"tls\":");
 	put_json_opt(o, e->tls, e->tls ? strlen(e->tls) : 0);
+	put_lit(o, ",\"error\":");
+	put_json_opt(o, e->error, e->error ? strlen(e->error) : 0);
 	put_lit(o, "}\n");
 }
 

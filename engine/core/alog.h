@@ -85,18 +85,22 @@ struct rp_alog_entry {
 	const char *backend; /* "IP:port" or NULL; NUL-terminated */
 	const char *cluster; /* or NULL; NUL-terminated */
 	const char *tls;     /* the client's TLS: "ktls", "userspace"; NULL: none */
+	const char *error;   /* why the proxy answered itself (a refusal, a DNS or
+			      * connect failure, a timeout), or NULL;
+			      * NUL-terminated */
 };
 
 /*
  * Formats one line of @e in @fmt into @out (@cap bytes), '\n' included and
  * no NUL. RP_LOG_COMBINED is nginx's "combined" format with the time in UTC
  * ("+0000") and bytes_sent as the byte count, followed by
- * ` rt=<seconds.ms> ua="<backend or ->"` and, for a TLS client,
- * ` tls=<ktls or userspace>`; '"', '\' and bytes outside
+ * ` rt=<seconds.ms> ua="<backend or ->"`, for a TLS client
+ * ` tls=<ktls or userspace>`, and when the proxy answered itself
+ * ` err="<why>"`; '"', '\' and bytes outside
  * 0x20..0x7e are written as "\xHH" as nginx does. RP_LOG_JSON is one object
  * with keys time (ISO 8601 UTC with ms), client, method, target, protocol,
  * status, bytes, referer, user_agent, host, duration_us, backend, cluster,
- * tls;
+ * tls, error;
  * absent strings are null, and bytes outside 0x20..0x7e are escaped as
  * "\u00XX", so a line is always valid JSON and pure ASCII whatever the
  * client sent. No syscall, no lock, no allocation: safe on a reactor.

@@ -20,6 +20,7 @@
  * for the count to reach zero after cancelling what is in flight.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -46,13 +47,22 @@ enum fw_phase {
 	F_READ,	   /* reading a handshake step */
 	F_REPLY,   /* sending a handshake step's answer, then reading on */
 	F_RESOLVE, /* waiting for the resolver */
-	F_CONNECT, /* connecting to the origin */
+	F_CONNECT, /* connecting to the origin (or the parent) */
+	F_PARENT,  /* the parent's handshake */
 	F_EARLY,   /* sending the client's early bytes to the origin */
 	F_FINAL,   /* sending the final answer, then the tunnel or a close */
 	F_TUNNEL,
 };
 
 enum fw_step { S_DETECT, S5_GREETING, S5_AUTH, S5_REQUEST, S4_REQUEST, S_HTTP };
+
+/* The parent's handshake: what was sent, whose answer is awaited. */
+enum fw_pstep {
+	P_HTTP,	     /* CONNECT */
+	P_S5_METHOD, /* the greeting: the method reply comes */
+	P_S5_AUTH,   /* RFC 1929 credentials: their status comes */
+	P_S5_REPLY,  /* the request: the reply comes */
+};
 
 struct fw_shard;
 
@@ -73,7 +83,7 @@ struct fw_conn {
 	uint8_t *buf;
 	unsigned len;	   /* bytes in buf */
 	unsigned consumed; /* handshake bytes; after them: early client data */
-	uint8_t out[512];  /* answers */
+	uint8_t out[768];  /* answers */
 	unsigned out_len, out_off;
 	/* where to */
 	char host[256]; /* a name, or "" for an address */
@@ -91,12 +101,16 @@ struct fw_conn {
 	/* through a parent proxy: its handshake, and what the parent sent
 	 * after its answer (for the client, after ours) */
 	bool via_parent, parent_done;
-	const char *why;	      /* of a refusal: told to HTTP clients, logged */
+	bool parent_timed_out; /* parent_timeout passed: its op is cancelled */
+	enum fw_pstep pstep;
+	const char *why;  /* of a refusal or failure: told to HTTP clients, logged */
+	char whybuf[320]; /* a why made up here */
 	struct sockaddr_storage peer; /* the client, asked once */
 	socklen_t peer_len;
 	bool peer_known;
 	struct sockaddr_storage taddr; /* the target, when it is an address */
-	uint8_t pbuf[1024];
+	struct sockaddr_storage tried; /* the last address connected to (port set) */
+	uint8_t pbuf[1536];	       /* a CONNECT with credentials, or an answer */
 	unsigned plen, poff;
 	bool psending;
 	struct rp_op recv_op, send_op, conn_op, tmo_op, parent_op;
@@ -108,7 +122,8 @@ struct fw_listener {
 	struct rp_blocklist *block;
 	struct rp_users *users;
 	int parent_kind; /* PARENT_NONE, _HTTP or _SOCKS5 */
-	struct rp_addr parent;
+	struct rp_proxy_url parent_url;
+	char parent_basic[RP_BASIC_AUTH_MAX]; /* its Proxy-Authorization, or "" */
 };
 
 enum { PARENT_NONE, PARENT_HTTP, PARENT_SOCKS5 };
@@ -121,12 +136,14 @@ struct fw_shard {
 	struct rp_dns *dns;
 	struct rp_auth_cache *auth;
 	struct fw_listener fl[RP_MAX_LISTENERS];
-	struct rp_http_request req; /* scratch */
+	struct rp_http_request req;   /* scratch */
+	struct rp_http_response resp; /* scratch: an HTTP parent's answer */
 };
 
 static void fw_read(struct fw_conn *c);
 static void fw_send_out(struct fw_conn *c);
 static void fw_connect_next(struct fw_conn *c);
+static void parent_timeout(struct fw_conn *c);
 
 /* ---- life and death ------------------------------------------------------- */
 
@@ -211,6 +228,17 @@ static void conn_close(struct fw_conn *c, bool reset)
 	}
 }
 
+/* The target as the client named it: c->host, or the address it gave
+ * (bare, in @buf). */
+static const char *fw_host(const struct fw_conn *c, char *buf, size_t cap)
+{
+	if (c->host[0])
+		return c->host;
+	if (!rp__addr_ip_format((const struct sockaddr *)&c->taddr, buf, cap))
+		snprintf(buf, cap, "-");
+	return buf;
+}
+
 /* Every completion starts here: false when the conn is closing. */
 static bool op_done(struct fw_conn *c)
 {
@@ -233,6 +261,10 @@ static void deadline_fired(struct rp_timer *t, uint64_t now)
 {
 	struct fw_conn *c = rp_container_of(t, struct fw_conn, timer);
 
+	if (c->phase == F_PARENT) {
+		parent_timeout(c);
+		return;
+	}
 	c->sh->r->stats.header_timeouts++;
 	conn_close(c, true);
 }
@@ -242,14 +274,20 @@ static void deadline_fired(struct rp_timer *t, uint64_t now)
 static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
 {
 	const char *reason = rp__http_reason(status);
-	char body[256];
-	int bl = snprintf(body, sizeof(body), "%u %s%s%s\n", status,
-			  reason ? reason : "Error", c->why ? ": " : "",
-			  c->why ? c->why : "");
-	int n = snprintf((char *)c->out, sizeof(c->out),
-			 "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
-			 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-			 status, reason ? reason : "Error", extra ? extra : "", bl, body);
+	char body[400];
+	int bl = snprintf(body, sizeof(body), "%u %s\n%s%s", status,
+			  reason ? reason : "Error", c->why ? c->why : "",
+			  c->why ? "\n" : "");
+	int n;
+
+	if (bl < 0)
+		bl = 0;
+	if ((size_t)bl >= sizeof(body))
+		bl = (int)sizeof(body) - 1; /* truncated: say what is sent */
+	n = snprintf((char *)c->out, sizeof(c->out),
+		     "HTTP/1.1 %u %s\r\n%sContent-Type: text/plain\r\n"
+		     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+		     status, reason ? reason : "Error", extra ? extra : "", bl, body);
 
 	c->out_len = n > 0 && (size_t)n < sizeof(c->out) ? (unsigned)n : 0;
 	c->out_off = 0;
@@ -259,7 +297,9 @@ static void answer_http(struct fw_conn *c, unsigned status, const char *extra)
 }
 
 /* An access log line for a tunnel request (nothing after the decision is
- * logged: bytes of a tunnel are in the stats). */
+ * logged: bytes of a tunnel are in the stats), and the answer counted by
+ * its class, as the HTTP half counts its responses: DNS failures and other
+ * answers the proxy makes are visible without an access log. */
 static void fw_log(struct fw_conn *c, unsigned status)
 {
 	struct rp_reactor *r = c->sh->r;
@@ -269,9 +309,11 @@ static void fw_log(struct fw_conn *c, unsigned status)
 		[S5_REQUEST] = "SOCKS5", [S4_REQUEST] = "SOCKS4",  [S_HTTP] = "CONNECT"};
 	struct rp_alog_entry e = {0};
 	struct timespec ts;
-	char target[300], ip[RP_ADDRSTRLEN], line[1024];
+	char target[300], ip[RP_ADDRSTRLEN], tried[RP_ADDRSTRLEN], line[1536];
 	size_t n;
 
+	if (status >= 100 && status < 600)
+		r->stats.responses[status / 100]++;
 	if (!alog)
 		return;
 	if (c->host[0])
@@ -295,19 +337,24 @@ static void fw_log(struct fw_conn *c, unsigned status)
 	e.target_len = strlen(target);
 	e.minor = 1;
 	e.status = status;
-	e.backend = c->why; /* a refusal's reason, in the backend column */
+	if (c->tried.ss_family) {
+		struct rp_addr a = {.ss = c->tried};
+
+		e.backend = rp__addr_format(&a, tried, sizeof(tried));
+	}
+	e.error = c->why; /* a refusal's or a failure's reason */
 	n = rp__alog_format(r->cfg->access_log_format, &e, line, sizeof(line));
 	if (!n || !rp__alog_write(alog, r->id, line, n))
 		r->stats.log_drops++;
 }
 
-/* Refuses the request in the client's protocol, then closes. */
-static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
+/* Answers a refusal or a failure in the client's protocol (@socks5_rep,
+ * SOCKS4's rejection, or @http_status with c->why in the body), then
+ * closes. */
+static void answer_error(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
 {
-	struct rp_reactor *r = c->sh->r;
 	int n = 0;
 
-	r->stats.bad_requests++;
 	fw_log(c, http_status);
 	switch (c->step) {
 	case S5_GREETING:
@@ -334,6 +381,14 @@ static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
 	c->close_after = true;
 	c->phase = F_FINAL;
 	fw_send_out(c);
+}
+
+/* Refuses what the client asked for (counted as a bad request), in its
+ * protocol, then closes. */
+static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
+{
+	c->sh->r->stats.bad_requests++;
+	answer_error(c, socks5_rep, http_status);
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -464,6 +519,14 @@ static void connected(struct fw_conn *c)
 
 /* ---- through a parent proxy --------------------------------------------- */
 
+/*
+ * The parent's handshake runs one message at a time, as RFC 1928 orders it:
+ * the greeting, then (after the method reply) RFC 1929 credentials if the
+ * parent chose them, then the request. Sending them together breaks servers
+ * that read the greeting with one recv(): microsocks takes the request as
+ * part of the greeting, answers the method and waits for a request that
+ * already came. CONNECT to an HTTP parent is one message and one answer.
+ */
 static void parent_io(struct fw_conn *c)
 {
 	struct io_uring_sqe *sqe = c_sqe(c, &c->parent_op);
@@ -476,52 +539,254 @@ static void parent_io(struct fw_conn *c)
 				   sizeof(c->pbuf) - c->plen, 0);
 }
 
-/* The parent's answer so far in pbuf[0, plen): 1 accepted (poff = its
- * length), 0 incomplete, -1 refused. */
-static int parent_answer(struct fw_conn *c)
+/* Sends pbuf[0, @len) to the parent; its answer is read after. */
+static void parent_send(struct fw_conn *c, unsigned len, enum fw_pstep next)
+{
+	c->pstep = next;
+	c->plen = len;
+	c->poff = 0;
+	c->psending = true;
+	parent_io(c);
+}
+
+/* The parent failed: the client hears it in its protocol (@rep for SOCKS5
+ * clients, @status for HTTP ones), @why says what the parent did. */
+static void parent_failed(struct fw_conn *c, uint8_t rep, unsigned status,
+			  const char *why)
+{
+	struct rp_reactor *r = c->sh->r;
+
+	r->stats.connect_failures++;
+	snprintf(c->whybuf, sizeof(c->whybuf), "parent %s: %s",
+		 c->fl->parent_kind == PARENT_HTTP ? "http" : "socks5", why);
+	c->why = c->whybuf;
+	rp_dbg("reactor %u: forward: %s:%u: %s", r->id,
+	       c->host[0] ? c->host : "(address)", c->port, c->why);
+	answer_error(c, rep, status);
+}
+
+/* What a SOCKS5 reply code tells an HTTP client, and in words. */
+static unsigned socks5_rep_status(uint8_t rep)
+{
+	switch (rep) {
+	case RP_SOCKS5_NOT_ALLOWED:
+		return 403;
+	case RP_SOCKS5_TTL_EXPIRED:
+		return 504;
+	default:
+		return 502;
+	}
+}
+
+static const char *socks5_rep_text(uint8_t rep)
+{
+	static const char *const text[] = {
+		[RP_SOCKS5_GENERAL_FAILURE] = "general SOCKS server failure",
+		[RP_SOCKS5_NOT_ALLOWED] = "connection not allowed by ruleset",
+		[RP_SOCKS5_NET_UNREACHABLE] = "network unreachable",
+		[RP_SOCKS5_HOST_UNREACHABLE] = "host unreachable",
+		[RP_SOCKS5_CONN_REFUSED] = "connection refused",
+		[RP_SOCKS5_TTL_EXPIRED] = "TTL expired",
+		[RP_SOCKS5_CMD_UNSUPPORTED] = "command not supported",
+		[RP_SOCKS5_ATYP_UNSUPPORTED] = "address type not supported",
+	};
+
+	return rep < RP_ARRAY_SIZE(text) && text[rep] ? text[rep]
+						      : "unassigned reply code";
+}
+
+/* The request for the target (RFC 1928 section 4) into pbuf. */
+static unsigned socks5_request(struct fw_conn *c)
+{
+	uint8_t *p = c->pbuf;
+	unsigned k = 0;
+
+	p[k++] = 5, p[k++] = RP_SOCKS_CONNECT, p[k++] = 0;
+	if (c->host[0]) {
+		size_t hl = strlen(c->host);
+
+		p[k++] = RP_SOCKS_ATYP_DOMAIN, p[k++] = (uint8_t)hl;
+		memcpy(p + k, c->host, hl);
+		k += (unsigned)hl;
+	} else if (c->taddr.ss_family == AF_INET6) {
+		p[k++] = RP_SOCKS_ATYP_IPV6;
+		memcpy(p + k, &((struct sockaddr_in6 *)&c->taddr)->sin6_addr, 16);
+		k += 16;
+	} else {
+		p[k++] = RP_SOCKS_ATYP_IPV4;
+		memcpy(p + k, &((struct sockaddr_in *)&c->taddr)->sin_addr, 4);
+		k += 4;
+	}
+	p[k++] = (uint8_t)(c->port >> 8), p[k++] = (uint8_t)c->port;
+	return k;
+}
+
+/* RFC 1929: VER 1, ULEN, UNAME, PLEN, PASSWD, into pbuf. */
+static unsigned socks5_auth(struct fw_conn *c)
+{
+	const struct rp_proxy_url *u = &c->fl->parent_url;
+	size_t ul = strlen(u->user), pl = strlen(u->pass);
+	uint8_t *p = c->pbuf;
+
+	p[0] = 1;
+	p[1] = (uint8_t)ul;
+	memcpy(p + 2, u->user, ul);
+	p[2 + ul] = (uint8_t)pl;
+	memcpy(p + 3 + ul, u->pass, pl);
+	return (unsigned)(3 + ul + pl);
+}
+
+/* Bytes of the parent's answer in pbuf[0, plen): 1 for the step's complete
+ * answer (its length in poff), 0 when more is needed, -1 with c->why
+ * naming the failure (and *@rep, *@status what the client gets). */
+static int parent_answer(struct fw_conn *c, uint8_t *rep, unsigned *status)
 {
 	const uint8_t *p = c->pbuf;
 	unsigned need;
 
-	if (c->fl->parent_kind == PARENT_HTTP) {
-		const uint8_t *end = memmem(p, c->plen, "\r\n\r\n", 4);
+	*rep = RP_SOCKS5_GENERAL_FAILURE;
+	*status = 502;
+	switch (c->pstep) {
+	case P_HTTP: {
+		struct rp_http_response *resp = &c->sh->resp;
+		int n = rp__http_parse_response((const char *)p, c->plen, NULL,
+						RP_HTTP_CONNECT, resp);
 
-		if (!end)
-			return c->plen == sizeof(c->pbuf) ? -1 : 0;
-		c->poff = (unsigned)(end - p) + 4;
-		return c->plen >= 12 && !memcmp(p, "HTTP/1.", 7) && p[9] == '2' ? 1 : -1;
+		if (n == -EAGAIN && c->plen < sizeof(c->pbuf))
+			return 0;
+		if (n < 0) {
+			c->why = n == -EAGAIN ? "answer head too long"
+					      : "answer is not HTTP/1.x";
+			return -1;
+		}
+		if (resp->status >= 200 && resp->status < 300) {
+			c->poff = (unsigned)n;
+			return 1;
+		}
+		/* Its refusal is the client's answer; a 407 means our
+		 * credentials (or their absence) did not do. */
+		snprintf(c->whybuf, sizeof(c->whybuf), "answered %u%s", resp->status,
+			 resp->status == 407 ? " (proxy authentication required)" : "");
+		c->why = c->whybuf;
+		*status = resp->status == 403 || resp->status == 504 ? resp->status : 502;
+		*rep = resp->status == 403   ? RP_SOCKS5_NOT_ALLOWED
+		       : resp->status == 504 ? RP_SOCKS5_TTL_EXPIRED
+					     : RP_SOCKS5_GENERAL_FAILURE;
+		return -1;
 	}
-	/* SOCKS5: method choice (2 bytes), then VER REP RSV ATYP ADDR PORT */
-	if (c->plen < 2)
-		return 0;
-	if (p[0] != 5 || p[1] != RP_SOCKS5_NO_AUTH)
-		return -1;
-	if (c->plen < 6)
-		return 0;
-	if (p[2] != 5 || p[3] != RP_SOCKS5_OK)
-		return -1;
-	need = p[5] == 1   ? 4
-	       : p[5] == 4 ? 16
-	       : p[5] == 3 ? 1u + (c->plen > 6 ? p[6] : 255)
-			   : 0;
-	if (!need)
-		return -1;
-	if (c->plen < 6 + need + 2)
-		return c->plen == sizeof(c->pbuf) ? -1 : 0;
-	c->poff = 6 + need + 2;
-	return 1;
+	case P_S5_METHOD:
+	case P_S5_AUTH:
+		if (c->plen < 2)
+			return 0;
+		if (c->plen > 2) {
+			c->why = "sent more than its answer";
+			return -1;
+		}
+		c->poff = 2;
+		return 1;
+	case P_S5_REPLY:
+		if (c->plen < 2)
+			return 0;
+		if (p[0] != 5) {
+			c->why = "reply is not SOCKS version 5";
+			return -1;
+		}
+		if (p[1] != RP_SOCKS5_OK) {
+			snprintf(c->whybuf, sizeof(c->whybuf), "replied %u (%s)", p[1],
+				 socks5_rep_text(p[1]));
+			c->why = c->whybuf;
+			*rep = p[1];
+			*status = socks5_rep_status(p[1]);
+			return -1;
+		}
+		if (c->plen < 5)
+			return 0;
+		need = p[3] == RP_SOCKS_ATYP_IPV4     ? 4
+		       : p[3] == RP_SOCKS_ATYP_IPV6   ? 16
+		       : p[3] == RP_SOCKS_ATYP_DOMAIN ? 1u + p[4]
+						      : 0;
+		if (!need) {
+			c->why = "reply has an unknown address type";
+			return -1;
+		}
+		if (c->plen < 4 + need + 2)
+			return 0;
+		c->poff = 4 + need + 2;
+		return 1;
+	}
+	return -1;
+}
+
+/* The current step's answer is in: on to the next step, or to the client. */
+static void parent_step_done(struct fw_conn *c)
+{
+	const uint8_t *p = c->pbuf;
+	bool creds = c->fl->parent_url.auth;
+
+	switch (c->pstep) {
+	case P_S5_METHOD:
+		if (p[0] != 5) {
+			parent_failed(c, RP_SOCKS5_GENERAL_FAILURE, 502,
+				      "method reply is not SOCKS version 5");
+			return;
+		}
+		if (p[1] == RP_SOCKS5_NO_AUTH) {
+			parent_send(c, socks5_request(c), P_S5_REPLY);
+			return;
+		}
+		if (p[1] == RP_SOCKS5_USERPASS && creds) {
+			parent_send(c, socks5_auth(c), P_S5_AUTH);
+			return;
+		}
+		parent_failed(c, RP_SOCKS5_GENERAL_FAILURE, 502,
+			      p[1] == RP_SOCKS5_NO_ACCEPTABLE
+				      ? (creds ? "accepts neither no authentication nor "
+						 "username/password"
+					       : "needs authentication and the parent "
+						 "URL has no credentials")
+				      : "chose a method we did not offer");
+		return;
+	case P_S5_AUTH:
+		/* RFC 1929 STATUS: 0 is success. */
+		if (p[1] != 0) {
+			parent_failed(c, RP_SOCKS5_GENERAL_FAILURE, 502,
+				      "refused our username/password");
+			return;
+		}
+		parent_send(c, socks5_request(c), P_S5_REPLY);
+		return;
+	case P_HTTP:
+	case P_S5_REPLY:
+		break;
+	}
+	/* The parent's deadline stays armed for our answer to the client. */
+	c->parent_done = true;
+	connected(c);
 }
 
 static void parent_cqe(struct rp_op *op, int res, uint32_t flags)
 {
 	struct fw_conn *c = rp_container_of(op, struct fw_conn, parent_op);
+	unsigned status;
+	uint8_t rep;
 	int v;
 
 	if (!op_done(c))
 		return;
+	if (c->parent_timed_out) {
+		/* Whatever this op did, the deadline passed first. */
+		c->sh->r->stats.connect_timeouts++;
+		snprintf(c->whybuf, sizeof(c->whybuf),
+			 "parent %s: no answer within %u ms",
+			 c->fl->parent_kind == PARENT_HTTP ? "http" : "socks5",
+			 c->lis->fwd.parent_timeout_ms);
+		c->why = c->whybuf;
+		answer_error(c, RP_SOCKS5_HOST_UNREACHABLE, 504);
+		return;
+	}
 	if (res <= 0) {
-		c->last_err = res ? res : -ECONNRESET;
-		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+		parent_failed(c, RP_SOCKS5_GENERAL_FAILURE, 502,
+			      res == 0 ? "closed the connection" : strerror(-res));
 		return;
 	}
 	if (c->psending) {
@@ -536,29 +801,56 @@ static void parent_cqe(struct rp_op *op, int res, uint32_t flags)
 		return;
 	}
 	c->plen += (unsigned)res;
-	v = parent_answer(c);
+	v = parent_answer(c, &rep, &status);
 	if (v == 0) {
 		parent_io(c);
 		return;
 	}
 	if (v < 0) {
-		rp_dbg("reactor %u: forward: the parent refused %s:%u", c->sh->r->id,
-		       c->host[0] ? c->host : "(address)", c->port);
-		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+		char why[sizeof(c->whybuf)];
+
+		snprintf(why, sizeof(why), "%s", c->why);
+		parent_failed(c, rep, status, why);
 		return;
 	}
-	c->parent_done = true;
-	connected(c);
+	parent_step_done(c);
 }
 
-/* Asks the parent for a tunnel to the target: CONNECT, or a SOCKS5 greeting
- * and request sent together. */
+/* The parent has not answered in time: its op is cancelled, and its CQE
+ * answers the client. */
+static void parent_timeout(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe = rp__reactor_sqe(c->sh->r);
+
+	c->parent_timed_out = true;
+	io_uring_prep_cancel(sqe, &c->parent_op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+/* Asks the parent for a tunnel to the target: CONNECT, or the SOCKS5
+ * greeting (its method reply decides what follows). */
 static void parent_start(struct fw_conn *c)
 {
-	char t[300], ip[RP_ADDRSTRLEN];
+	const struct rp_listener_config *l = c->lis;
+	struct rp_reactor *r = c->sh->r;
+	char t[300], ip[RP_ADDRSTRLEN], auth[RP_BASIC_AUTH_MAX + 32];
 	uint8_t *p = c->pbuf;
 	int n;
 
+	c->phase = F_PARENT;
+	rp__timer_cancel(&r->wheel, &c->timer);
+	rp__timer_arm(&r->wheel, &c->timer, r->now_ms + l->fwd.parent_timeout_ms);
+	if (c->fl->parent_kind == PARENT_SOCKS5) {
+		unsigned k = 0;
+
+		p[k++] = 5;
+		p[k++] = c->fl->parent_url.auth ? 2 : 1;
+		p[k++] = RP_SOCKS5_NO_AUTH;
+		if (c->fl->parent_url.auth)
+			p[k++] = RP_SOCKS5_USERPASS;
+		parent_send(c, k, P_S5_METHOD);
+		return;
+	}
 	if (c->host[0]) {
 		snprintf(t, sizeof(t), "%s", c->host);
 	} else {
@@ -566,53 +858,41 @@ static void parent_start(struct fw_conn *c)
 		snprintf(t, sizeof(t), c->taddr.ss_family == AF_INET6 ? "[%s]" : "%s",
 			 ip);
 	}
-	if (c->fl->parent_kind == PARENT_HTTP) {
-		n = snprintf((char *)p, sizeof(c->pbuf),
-			     "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", t, c->port,
-			     t, c->port);
-		c->plen = n > 0 && (size_t)n < sizeof(c->pbuf) ? (unsigned)n : 0;
-	} else {
-		unsigned k = 0;
-
-		p[k++] = 5, p[k++] = 1, p[k++] = RP_SOCKS5_NO_AUTH; /* greeting */
-		p[k++] = 5, p[k++] = RP_SOCKS_CONNECT, p[k++] = 0;
-		if (c->host[0]) {
-			size_t hl = strlen(c->host);
-
-			p[k++] = 3, p[k++] = (uint8_t)hl;
-			memcpy(p + k, c->host, hl);
-			k += (unsigned)hl;
-		} else if (c->taddr.ss_family == AF_INET6) {
-			p[k++] = 4;
-			memcpy(p + k, &((struct sockaddr_in6 *)&c->taddr)->sin6_addr, 16);
-			k += 16;
-		} else {
-			p[k++] = 1;
-			memcpy(p + k, &((struct sockaddr_in *)&c->taddr)->sin_addr, 4);
-			k += 4;
-		}
-		p[k++] = (uint8_t)(c->port >> 8), p[k++] = (uint8_t)c->port;
-		c->plen = k;
+	auth[0] = '\0';
+	if (c->fl->parent_basic[0])
+		snprintf(auth, sizeof(auth), "Proxy-Authorization: %s\r\n",
+			 c->fl->parent_basic);
+	n = snprintf((char *)p, sizeof(c->pbuf),
+		     "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n%s\r\n", t, c->port, t,
+		     c->port, auth);
+	explicit_bzero(auth, sizeof(auth));
+	if (n <= 0 || (size_t)n >= sizeof(c->pbuf)) {
+		parent_failed(c, RP_SOCKS5_GENERAL_FAILURE, 502, "CONNECT too long");
+		return;
 	}
-	c->poff = 0;
-	c->psending = true;
-	parent_io(c);
+	parent_send(c, (unsigned)n, P_HTTP);
 }
 
+/* No address could be connected: the last one's failure is the answer, in
+ * RFC 1928's codes as errno maps to them (ETIMEDOUT as TTL expired, as Dante
+ * and microsocks answer). */
 static void connect_failed(struct fw_conn *c)
 {
-	int e = c->last_err;
+	int e = c->timed_out ? -ETIMEDOUT : c->last_err;
+	uint8_t rep = e == -ETIMEDOUT	   ? RP_SOCKS5_TTL_EXPIRED
+		      : e == -ECONNREFUSED ? RP_SOCKS5_CONN_REFUSED
+		      : e == -ENETUNREACH  ? RP_SOCKS5_NET_UNREACHABLE
+		      : e == -EHOSTUNREACH ? RP_SOCKS5_HOST_UNREACHABLE
+					   : RP_SOCKS5_GENERAL_FAILURE;
+	const struct sockaddr *a =
+		c->tried.ss_family ? (struct sockaddr *)&c->tried : NULL;
+	char host[RP_ADDRSTRLEN];
 
-	if (c->timed_out)
-		refuse(c, RP_SOCKS5_TTL_EXPIRED, 504);
-	else if (e == -ECONNREFUSED)
-		refuse(c, RP_SOCKS5_CONN_REFUSED, 502);
-	else if (e == -ENETUNREACH)
-		refuse(c, RP_SOCKS5_NET_UNREACHABLE, 502);
-	else if (e == -EHOSTUNREACH)
-		refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
-	else
-		refuse(c, RP_SOCKS5_GENERAL_FAILURE, 502);
+	rp__forward_fail_text(c->whybuf, sizeof(c->whybuf), RP_FWD_FAIL_CONNECT,
+			      e ? e : -EIO, fw_host(c, host, sizeof(host)), c->port, a,
+			      c->via_parent, c->lis->fwd.connect_timeout_ms);
+	c->why = c->whybuf;
+	answer_error(c, rep, rp__forward_fail_status(RP_FWD_FAIL_CONNECT, e));
 }
 
 static void connect_settled(struct fw_conn *c)
@@ -714,6 +994,7 @@ static void fw_connect_next(struct fw_conn *c)
 			continue;
 		}
 		setsockopt(c->ofd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->tried = *a;
 		c->phase = F_CONNECT;
 		c->timed_out = false;
 		c->connect_pending = 2;
@@ -744,10 +1025,16 @@ static void resolved(void *arg, int status, const struct sockaddr_storage *addrs
 
 	c->q = NULL;
 	if (status < 0 || !n) {
-		if (status == -ETIMEDOUT)
-			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 504);
-		else
-			refuse(c, RP_SOCKS5_HOST_UNREACHABLE, 502);
+		/* Whatever the DNS said, the host cannot be reached: RFC
+		 * 1928's "host unreachable" (Dante answers the same). */
+		if (!status)
+			status = -ENOENT;
+		rp__forward_fail_text(c->whybuf, sizeof(c->whybuf), RP_FWD_FAIL_DNS,
+				      status, c->host, c->port, NULL, false,
+				      c->lis->fwd.dns_timeout_ms);
+		c->why = c->whybuf;
+		answer_error(c, RP_SOCKS5_HOST_UNREACHABLE,
+			     rp__forward_fail_status(RP_FWD_FAIL_DNS, status));
 		return;
 	}
 	if (n > RP_DNS_MAX_ADDRS)
@@ -811,7 +1098,7 @@ static void fw_target(struct fw_conn *c)
 			c->taddr = *a;
 		}
 		c->via_parent = true;
-		c->addrs[0] = c->fl->parent.ss;
+		c->addrs[0] = c->fl->parent_url.addr.ss;
 		c->naddr = 1;
 		c->next_addr = 0;
 		fw_connect_next(c);
@@ -826,6 +1113,82 @@ static void fw_target(struct fw_conn *c)
 	fw_connect_next(c);
 }
 
+/* ---- failures, in words ------------------------------------------------------ */
+
+unsigned rp__forward_fail_status(enum rp_fwd_fail kind, int err)
+{
+	if (err == -ETIMEDOUT || kind == RP_FWD_FAIL_RESPONSE)
+		return 504;
+	if (kind == RP_FWD_FAIL_DNS && err == -EINVAL)
+		return 400;
+	return 502;
+}
+
+/* What the resolver's status (dns.h) means. */
+static const char *dns_text(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such name (NXDOMAIN)";
+	case -ENODATA:
+		return "the name has no address (no A or AAAA record)";
+	case -ECONNREFUSED:
+		return "the DNS servers failed or refused to answer (SERVFAIL, REFUSED "
+		       "or "
+		       "unreachable)";
+	case -EINVAL:
+		return "not a valid host name";
+	case -ENOMEM:
+		return "too many lookups in flight";
+	default:
+		return "resolver error";
+	}
+}
+
+void rp__forward_fail_text(char *out, size_t cap, enum rp_fwd_fail kind, int err,
+			   const char *host, uint16_t port, const struct sockaddr *addr,
+			   bool parent, unsigned timeout_ms)
+{
+	char target[300], ip[RP_ADDRSTRLEN], at[RP_ADDRSTRLEN + 8] = "", why[96];
+
+	snprintf(target, sizeof(target), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+		 port);
+	if (addr && rp__addr_ip_format(addr, ip, sizeof(ip)))
+		snprintf(at, sizeof(at),
+			 addr->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+			 ntohs(addr->sa_family == AF_INET6
+				       ? ((const struct sockaddr_in6 *)(const void *)addr)
+						 ->sin6_port
+				       : ((const struct sockaddr_in *)(const void *)addr)
+						 ->sin_port));
+	if (err == -ETIMEDOUT)
+		snprintf(why, sizeof(why), "no answer within %u ms", timeout_ms);
+	else if (kind == RP_FWD_FAIL_DNS)
+		snprintf(why, sizeof(why), "%s", dns_text(err));
+	else
+		snprintf(why, sizeof(why), "%s", strerror(err < 0 ? -err : err));
+	switch (kind) {
+	case RP_FWD_FAIL_DNS:
+		snprintf(out, cap, "cannot resolve %s: %s", target, why);
+		return;
+	case RP_FWD_FAIL_RESPONSE:
+		snprintf(out, cap, "no response from %s%s within %u ms",
+			 parent ? "the parent proxy " : "", parent ? at : target,
+			 timeout_ms);
+		return;
+	case RP_FWD_FAIL_CONNECT:
+	case RP_FWD_FAIL_NONE:
+		break;
+	}
+	if (parent)
+		snprintf(out, cap, "cannot connect to the parent proxy %s for %s: %s", at,
+			 target, why);
+	else if (!host[0] || !at[0] || !strcmp(target, at))
+		snprintf(out, cap, "cannot connect to %s: %s", at[0] ? at : target, why);
+	else
+		snprintf(out, cap, "cannot connect to %s (%s): %s", target, at, why);
+}
+
 /* ---- what the HTTP half asks for absolute-form requests -------------------- */
 
 int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out)
@@ -833,8 +1196,16 @@ int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out)
 	const struct fw_listener *fl = &((struct fw_shard *)fwd)->fl[li];
 
 	if (fl->parent_kind != PARENT_NONE)
-		*out = fl->parent;
+		*out = fl->parent_url.addr;
 	return fl->parent_kind;
+}
+
+const char *rp__forward_parent_auth(void *fwd, unsigned li)
+{
+	const struct fw_listener *fl = &((struct fw_shard *)fwd)->fl[li];
+
+	return fl->parent_kind == PARENT_HTTP && fl->parent_basic[0] ? fl->parent_basic
+								     : NULL;
 }
 
 struct rp_dns *rp__forward_dns(void *fwd)
@@ -929,6 +1300,21 @@ static int http_target(struct fw_conn *c, const struct rp_http_request *req)
 	}
 	memcpy(tmp, h, hl);
 	tmp[hl] = 0;
+	/* A dotted quad is an address target, as a bracketed IPv6 literal
+	 * is: through a parent, the SSRF guard judges it here (the parent
+	 * never would), and without one the resolver gives it back anyway. */
+	if (inet_pton(AF_INET, tmp, &((struct sockaddr_in *)&a.ss)->sin_addr) == 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&c->taddr;
+
+		memset(&c->taddr, 0, sizeof(c->taddr));
+		sin->sin_family = AF_INET;
+		sin->sin_addr = ((struct sockaddr_in *)&a.ss)->sin_addr;
+		sin->sin_port = htons(c->port);
+		c->host[0] = 0;
+		c->addrs[0] = c->taddr;
+		c->naddr = 1;
+		return 0;
+	}
 	snprintf(c->host, sizeof(c->host), "%s", tmp);
 	return 0;
 }
@@ -1215,6 +1601,8 @@ static void fw_fini(void *state)
 	struct fw_shard *sh = state;
 
 	for (unsigned i = 0; i < RP_MAX_LISTENERS; i++) {
+		explicit_bzero(&sh->fl[i].parent_url, sizeof(sh->fl[i].parent_url));
+		explicit_bzero(sh->fl[i].parent_basic, sizeof(sh->fl[i].parent_basic));
 		rp__acl_free(sh->fl[i].acl);
 		rp__blocklist_free(sh->fl[i].block);
 		rp__users_free(sh->fl[i].users);
@@ -1261,13 +1649,26 @@ static int fw_init(struct rp_reverse *rv, void **state)
 			ret = rp__users_load(fc->users_file, &sh->fl[i].users, err,
 					     sizeof(err));
 		if (ret == 0 && fc->parent[0]) {
-			bool http = !strncmp(fc->parent, "http://", 7);
+			struct fw_listener *fl = &sh->fl[i];
 
-			sh->fl[i].parent_kind = http ? PARENT_HTTP : PARENT_SOCKS5;
-			ret = rp__addr_parse(fc->parent + (http ? 7 : 9),
-					     &sh->fl[i].parent, false);
-			if (ret < 0)
-				snprintf(err, sizeof(err), "bad parent '%s'", fc->parent);
+			ret = rp__proxy_url_parse(fc->parent, &fl->parent_url);
+			if (ret < 0) {
+				snprintf(err, sizeof(err), "bad parent URL");
+			} else {
+				fl->parent_kind = fl->parent_url.scheme == RP_PROXY_HTTP
+							  ? PARENT_HTTP
+							  : PARENT_SOCKS5;
+				if (fl->parent_kind == PARENT_HTTP &&
+				    fl->parent_url.auth &&
+				    rp__basic_auth_encode(fl->parent_url.user,
+							  fl->parent_url.pass,
+							  fl->parent_basic,
+							  sizeof(fl->parent_basic)) < 0) {
+					ret = -EINVAL;
+					snprintf(err, sizeof(err),
+						 "bad parent credentials");
+				}
+			}
 		}
 		if (ret < 0) {
 			rp_err("reactor %u: forward listener: %s", r->id, err);

@@ -32,6 +32,31 @@ bool rp__forward_addr_check(void *fwd, unsigned li, const struct sockaddr *clien
 /* The listener's parent proxy: 0 none, 1 http (its address in *@out),
  * 2 socks5. */
 int rp__forward_parent(void *fwd, unsigned li, struct rp_addr *out);
+/* The Proxy-Authorization value for an HTTP parent with credentials
+ * ("Basic ..."), or NULL. */
+const char *rp__forward_parent_auth(void *fwd, unsigned li);
+
+/* Why an origin was not reached, for the client's error body and the log. */
+enum rp_fwd_fail {
+	RP_FWD_FAIL_NONE,
+	RP_FWD_FAIL_DNS,      /* @err: the resolver's status (dns.h) */
+	RP_FWD_FAIL_CONNECT,  /* @err: the connect's -errno, -ETIMEDOUT */
+	RP_FWD_FAIL_RESPONSE, /* the head of the response did not come in time */
+};
+/* The status that answers it: 504 for a timeout, 400 for a name that could
+ * not be one, else 502 (the DNS failed or the destination refused). */
+unsigned rp__forward_fail_status(enum rp_fwd_fail kind, int err);
+/*
+ * One line into @out (@cap bytes, NUL-terminated, truncated to fit) naming
+ * @host:@port as the client asked (@host may be a bare IPv6 literal, or ""
+ * when @addr is all there is), @addr the address tried (NULL: none) and
+ * why: the resolver's answer ("no such name (NXDOMAIN)"), the errno text
+ * ("Connection refused") or the @timeout_ms that passed. @parent: @addr is
+ * the parent proxy's.
+ */
+void rp__forward_fail_text(char *out, size_t cap, enum rp_fwd_fail kind, int err,
+			   const char *host, uint16_t port, const struct sockaddr *addr,
+			   bool parent, unsigned timeout_ms);
 
 /* The HTTP half takes over an accepted forward connection whose first
  * @len bytes (an absolute-form request head, maybe more) were read. */

@@ -2,11 +2,12 @@
 /*
  * policy.c - the forward proxy's policy objects: strict CIDR parsing and
  * matching, the SSRF guard's classification of special-purpose addresses
- * (RFC 6890 and its IPv6 registry), access rules compiled from the
- * configuration, domain block lists in an open-addressing hash set, and the
- * users table (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor
- * cache of recent successes. Everything but the cache is built on the control
- * thread and read only afterwards.
+ * (RFC 6890 and its IPv6 registry), which also tells a listener that would
+ * be an open proxy, access rules compiled from the configuration, domain
+ * block lists in an open-addressing hash set, and the users table
+ * (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor cache of
+ * recent successes. Everything but the cache is built on the control thread
+ * and read only afterwards.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -370,6 +371,51 @@ const char *rp__ssrf_class(const struct sockaddr *sa)
 		return ssrf_v6(a);
 	}
 	return "unknown-family";
+}
+
+/* Whether rule @r applies to every client of @family: no client condition,
+ * or a /0 of that family. */
+static bool acl_every_client(const struct rp_acl_rule *r, int family)
+{
+	struct rp_cidr c;
+
+	if (!r->client[0])
+		return true;
+	return rp__cidr_parse(r->client, &c) == 0 && c.family == family && !c.prefix;
+}
+
+bool rp__forward_open_proxy(const struct rp_listener_config *l)
+{
+	const struct rp_forward_config *f = &l->fwd;
+	int family = l->addr.ss.ss_family;
+	const char *cls;
+
+	if (l->mode != RP_MODE_FORWARD || f->users_file[0])
+		return false;
+	/* The SSRF guard's classifier: 127.0.0.0/8, ::1, and the IPv4-mapped
+	 * forms of the former. 0.0.0.0 and :: are every address. */
+	cls = rp__ssrf_class((const struct sockaddr *)&l->addr.ss);
+	if (cls && !strcmp(cls, "loopback"))
+		return false;
+	/* The rules as an arbitrary client of the listener's family meets
+	 * them: rules that name other clients pass it by; the first one that
+	 * applies to every client decides. An allow for client 0.0.0.0/0
+	 * (::/0) says "everyone" on purpose; one with no client condition
+	 * lets everyone in without saying so; a deny with no destination or
+	 * port condition keeps everyone the earlier rules did not name out.
+	 * Past the last rule, a request is allowed: open. */
+	for (unsigned i = 0; i < f->nacl && i < RP_MAX_ACL_RULES; i++) {
+		const struct rp_acl_rule *r = &f->acl[i];
+
+		if (!acl_every_client(r, family))
+			continue;
+		if (!r->deny)
+			return !r->client[0];
+		if (!r->dest[0] && r->port_min <= 1 &&
+		    (!r->port_max || r->port_max == 65535))
+			return false;
+	}
+	return true;
 }
 
 /* ---- access rules --------------------------------------------------------- */
@@ -1372,6 +1418,32 @@ static int emit_basic(void *arg, uint8_t byte)
 		return -ENOSPC;
 	b->pass[b->plen++] = (char)byte;
 	return 0;
+}
+
+int rp__basic_auth_encode(const char *user, const char *pass, char *out, size_t cap)
+{
+	uint8_t pair[RP_USERS_NAME_MAX + 1 + 256];
+	size_t ul = strlen(user), pl = strlen(pass), n = ul + 1 + pl;
+	int k;
+
+	if (ul > RP_USERS_NAME_MAX || pl > 255 || cap < 6)
+		return -EINVAL;
+	memcpy(pair, user, ul);
+	pair[ul] = ':';
+	memcpy(pair + ul + 1, pass, pl);
+	memcpy(out, "Basic ", 6);
+	k = b64_encode(pair, n, out + 6, cap - 6);
+	OPENSSL_cleanse(pair, n);
+	if (k < 0)
+		return k;
+	/* RFC 7617 takes base64 with its padding. */
+	while (k % 4) {
+		if ((size_t)k + 6 + 1 >= cap)
+			return -ENOSPC;
+		out[6 + k++] = '=';
+	}
+	out[6 + k] = '\0';
+	return 6 + k;
 }
 
 int rp__basic_auth_decode(const char *value, size_t len, char *user, size_t ucap,

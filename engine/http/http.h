@@ -26,7 +26,12 @@
  *  - Transfer-Encoding in a request must be exactly "chunked" (400 when
  *    chunked is missing, not last or repeated, 501 when another coding comes
  *    before it); in a response anything but "chunked" is refused too;
- *  - an absolute-form target's authority must match the Host field;
+ *  - an absolute-form target's authority is the request's host and the Host
+ *    field is ignored (RFC 9112 section 3.2.2); host_differs tells when Host
+ *    named another authority (the scheme's default port is the same
+ *    authority: "http://h:80/" with "Host: h" is no difference), and the
+ *    serializer always writes Host from the target, so no later hop can
+ *    read the request another way;
  *  - a Connection option never makes Host or Content-Length hop-by-hop (the
  *    header-stripping trick).
  */
@@ -165,6 +170,8 @@ struct rp_http_request {
 	struct rp_http_span host; /* absolute-form: the target's authority; else the
 				   * Host field value (may be empty) */
 	bool has_host;		  /* a Host field line was received */
+	bool host_differs;	  /* absolute-form: Host named another authority than
+				   * the target (ignored; a reverse proxy refuses) */
 	enum rp_http_body body;	  /* NONE, LENGTH or CHUNKED */
 	int64_t content_length;	  /* or RP_HTTP_NO_LENGTH */
 	bool chunked;		  /* Transfer-Encoding: chunked */
@@ -299,9 +306,7 @@ struct rp_http_field {
 };
 
 /* serializer flags */
-#define RP_HTTP_SER_ORIGIN_FORM                                                          \
-	0x01 /* absolute-form target: write its path and
-				      * query, and Host from its authority */
+#define RP_HTTP_SER_ORIGIN_FORM 0x01 /* absolute-form target: write its path and query */
 
 /*
  * Writes a request head for the next hop into @out (@cap bytes) from @req,
@@ -312,10 +317,13 @@ struct rp_http_field {
  * whatever the parser decided, so a backend never sees duplicates or codings
  * we did not read (and an HTTP/1.0 request's Expect is dropped, since the
  * parser ignored it). Then the @nextra lines of @extra (X-Forwarded-For, Via,
- * Connection...) and the final CRLF. With RP_HTTP_SER_ORIGIN_FORM an
- * absolute-form target becomes origin-form and Host is written as the
- * target's authority (added when the request had none). An HTTP/1.0 request
- * without Host needs one in @extra to be valid HTTP/1.1.
+ * Connection...) and the final CRLF. An absolute-form request's Host is
+ * written from its target's authority, whatever Host it came with (added
+ * when it had none), right after the request line; a port that is the
+ * scheme's default is left out ("http://h:80/x" gets "Host: h"). With
+ * RP_HTTP_SER_ORIGIN_FORM an absolute-form target becomes origin-form. An
+ * HTTP/1.0 request in origin-form without Host needs one in @extra to be
+ * valid HTTP/1.1.
  *
  * Returns the bytes written (no NUL), -ENOSPC when @cap is too small, or
  * -EINVAL when an extra name is not a token or a value holds a control
@@ -367,6 +375,12 @@ const char *rp__http_reason(unsigned status);
  */
 #define RP_HTTP_ERROR_RESPONSE_MAX 192
 int rp__http_error_response(unsigned status, bool close, char *out, size_t cap);
+/* The same with a second line in the body: @why (NULL or "" for none; bytes
+ * below 0x20 and 0x7f are written as '?'), so that a client learns what
+ * failed, as Squid's error pages tell. RP_HTTP_ERROR_RESPONSE_MAX plus
+ * strlen(@why) + 1 is always enough. */
+int rp__http_error_response_why(unsigned status, bool close, const char *why, char *out,
+				size_t cap);
 
 /* Character classes shared by the folder's parsers (parser.c builds it). */
 #define RP_HTTP_C_TCHAR	 0x01 /* token (RFC 9110 section 5.6.2) */

@@ -839,6 +839,34 @@ static int request_line(struct head *h, const struct rp_http_limits *lim,
 	return target_form(h, req);
 }
 
+/* The port a URI of this scheme means when it names none (RFC 9110 sections
+ * 4.2.1 and 4.2.2); 0 for a scheme we do not know. */
+static uint16_t default_port(enum rp_http_scheme s)
+{
+	return s == RP_HTTP_SCHEME_HTTP ? 80 : s == RP_HTTP_SCHEME_HTTPS ? 443 : 0;
+}
+
+/*
+ * Whether the Host field names the absolute-form target's authority: the
+ * same host, case-insensitively, and the same port once an absent one is
+ * read as the scheme's default (RFC 9110 section 4.2.3: "http://h:80/" and
+ * "http://h/" are one resource; siege, ab and aria2c put ":80" in the
+ * target and leave it out of Host).
+ */
+static bool same_authority(const struct head *h, const struct rp_http_request *req)
+{
+	const char *v = h->buf + h->host.off;
+	uint16_t port, dflt = default_port(req->scheme_id);
+	size_t hostlen;
+
+	if (!h->host.len || authority(v, h->host.len, false, &hostlen, &port) < 0)
+		return false;
+	if (hostlen != req->target_host.len ||
+	    !ieq(v, h->buf + req->target_host.off, hostlen))
+		return false;
+	return (port ? port : dflt) == (req->port ? req->port : dflt);
+}
+
 /* What RFC 9112 and 9110 require of a complete request head. */
 static int request_semantics(struct head *h, struct rp_http_request *req)
 {
@@ -858,12 +886,9 @@ static int request_semantics(struct head *h, struct rp_http_request *req)
 	if (req->method_id == RP_HTTP_CONNECT && (h->te || h->content_length > 0))
 		return fail(h, 400, "CONNECT with a body");
 	if (req->form == RP_HTTP_ABSOLUTE_FORM) {
-		/* The target's authority wins (RFC 9112 section 3.2.2); a Host that
-		 * says otherwise would let the proxy and the backend disagree. */
-		if (h->nhost && (h->host.len != req->authority.len ||
-				 !ieq(h->buf + h->host.off, h->buf + req->authority.off,
-				      h->host.len)))
-			return fail(h, 400, "Host does not match the request-target");
+		/* The target's authority wins (RFC 9112 section 3.2.2): Host is
+		 * ignored, and whether it named another authority is told. */
+		req->host_differs = h->nhost && !same_authority(h, req);
 		req->host = req->authority;
 	} else {
 		req->host = h->host;

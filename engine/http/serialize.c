@@ -124,12 +124,27 @@ static struct out out_init(char *out, size_t cap)
 	return (struct out){out, out + (cap < INT_MAX ? cap : INT_MAX), false};
 }
 
+/*
+ * Host for an absolute-form request, from its target and never from the Host
+ * the client sent (RFC 9112 section 3.2.2: a proxy generates it). A port
+ * that is the scheme's default is left out, as browsers and Squid write it,
+ * so that "http://h:80/" reaches the origin as "Host: h".
+ */
+static void put_host(struct out *o, const char *buf, const struct rp_http_request *req)
+{
+	bool dflt = (req->scheme_id == RP_HTTP_SCHEME_HTTP && req->port == 80) ||
+		    (req->scheme_id == RP_HTTP_SCHEME_HTTPS && req->port == 443);
+	struct rp_http_span a = dflt ? req->target_host : req->authority;
+
+	put_field(o, "Host", 4, buf + a.off, a.len);
+}
+
 int rp__http_serialize_request(const char *buf, const struct rp_http_request *req,
 			       const struct rp_http_field *extra, unsigned nextra,
 			       unsigned flags, char *out, size_t cap)
 {
-	bool origin =
-		(flags & RP_HTTP_SER_ORIGIN_FORM) && req->form == RP_HTTP_ABSOLUTE_FORM;
+	bool absolute = req->form == RP_HTTP_ABSOLUTE_FORM;
+	bool origin = (flags & RP_HTTP_SER_ORIGIN_FORM) && absolute;
 	struct out o = out_init(out, cap);
 
 	if (!valid_extras(extra, nextra))
@@ -145,15 +160,15 @@ int rp__http_serialize_request(const char *buf, const struct rp_http_request *re
 		put_span(&o, buf, req->target);
 	}
 	put(&o, " HTTP/1.1\r\n", 11);
-	if (origin)
-		put_field(&o, "Host", 4, buf + req->authority.off, req->authority.len);
+	if (absolute)
+		put_host(&o, buf, req);
 
 	for (unsigned i = 0; i < req->nheaders; i++) {
 		const struct rp_http_header *h = &req->headers[i];
 
 		/* A 1.0 client's Expect is ignored (RFC 9110 section 10.1.1): sent
 		 * on as 1.1 it would draw a 1xx that a 1.0 client must not get. */
-		if (!end_to_end(h) || (origin && h->id == RP_HTTP_HDR_HOST) ||
+		if (!end_to_end(h) || (absolute && h->id == RP_HTTP_HDR_HOST) ||
 		    (req->minor == 0 && h->id == RP_HTTP_HDR_EXPECT))
 			continue;
 		put_header(&o, buf, h);
@@ -252,9 +267,15 @@ const char *rp__http_reason(unsigned status)
 
 int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 {
+	return rp__http_error_response_why(status, close, NULL, out, cap);
+}
+
+int rp__http_error_response_why(unsigned status, bool close, const char *why, char *out,
+				size_t cap)
+{
 	const char *reason = rp__http_reason(status);
 	struct out o = out_init(out, cap);
-	size_t rlen;
+	size_t rlen, wlen = why ? strlen(why) : 0;
 
 	if (status < 400 || status > 599 || !reason)
 		return -EINVAL;
@@ -264,7 +285,8 @@ int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 	put_lit(&o, " ");
 	put(&o, reason, rlen);
 	put_lit(&o, "\r\nContent-Type: text/plain\r\nContent-Length: ");
-	put_u64(&o, 4 + rlen + 1); /* the body: "NNN Reason\n" */
+	/* the body: "NNN Reason\n", then "why\n" */
+	put_u64(&o, 4 + rlen + 1 + (wlen ? wlen + 1 : 0));
 	put_lit(&o, "\r\n");
 	if (close)
 		put_lit(&o, "Connection: close\r\n");
@@ -273,6 +295,16 @@ int rp__http_error_response(unsigned status, bool close, char *out, size_t cap)
 	put_lit(&o, " ");
 	put(&o, reason, rlen);
 	put_lit(&o, "\n");
+	if (wlen) {
+		char *p = o.p;
+
+		put(&o, why, wlen);
+		/* A name a client gave could only be text; make sure. */
+		for (; !o.full && p < o.p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		put_lit(&o, "\n");
+	}
 	if (o.full)
 		return -ENOSPC;
 	return (int)(o.p - out);

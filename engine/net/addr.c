@@ -82,6 +82,95 @@ int rp__addr_parse(const char *s, struct rp_addr *out, bool allow_port0)
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* RFC 3986 userinfo without ':': unreserved and sub-delims. */
+static bool userinfo_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("-._~!$&'()*+,;=", c);
+}
+
+/* Decodes @n characters of @s into @out (@cap bytes, NUL added), ':' taken
+ * as itself when @colon: the length, or -EINVAL. */
+static int userinfo_decode(const char *s, size_t n, bool colon, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n)
+				return -EINVAL;
+			hi = hex_value(s[i + 1]);
+			lo = hex_value(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			c = hi << 4 | lo;
+			i += 2;
+		} else if (!c || !(userinfo_char((char)c) || (colon && c == ':'))) {
+			return -EINVAL;
+		}
+		if (c < 0x20 || c == 0x7f || k + 1 >= cap)
+			return -EINVAL;
+		out[k++] = (char)c;
+	}
+	out[k] = '\0';
+	return (int)k;
+}
+
+int rp__proxy_url_parse(const char *s, struct rp_proxy_url *out)
+{
+	const char *at, *colon;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -EINVAL;
+	if (strncmp(s, "http://", 7) == 0) {
+		out->scheme = RP_PROXY_HTTP;
+		s += 7;
+	} else if (strncmp(s, "socks5://", 9) == 0) {
+		out->scheme = RP_PROXY_SOCKS5;
+		s += 9;
+	} else {
+		goto fail;
+	}
+	at = strrchr(s, '@');
+	if (at) {
+		colon = memchr(s, ':', (size_t)(at - s));
+		if (!colon)
+			goto fail; /* a user without a password: say "user:@" */
+		n = userinfo_decode(s, (size_t)(colon - s), false, out->user,
+				    sizeof(out->user));
+		if (n <= 0 || strchr(out->user, ':'))
+			goto fail;
+		if (userinfo_decode(colon + 1, (size_t)(at - colon - 1), true, out->pass,
+				    sizeof(out->pass)) < 0)
+			goto fail;
+		out->auth = true;
+		s = at + 1;
+	}
+	if (rp__addr_parse(s, &out->addr, false) < 0)
+		goto fail;
+	return 0;
+fail:
+	memset(out, 0, sizeof(*out));
+	return -EINVAL;
+}
+
 char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];

@@ -54,7 +54,7 @@ struct dns_entry {
 	struct dns_entry *lru_prev, *lru_next; /* most recent first */
 	uint64_t hash;
 	uint64_t expires_ms;
-	int status; /* 0 or -ENOENT */
+	int status; /* 0, -ENOENT or -ENODATA */
 	struct dns_addrs a;
 	uint8_t len;
 	char name[NAME_BUF];
@@ -825,8 +825,9 @@ static int ares_errno(int status)
 	switch (status) {
 	case ARES_SUCCESS:
 		return 0;
-	case ARES_ENODATA:
-	case ARES_ENOTFOUND:
+	case ARES_ENODATA: /* the name exists, without an address */
+		return -ENODATA;
+	case ARES_ENOTFOUND: /* NXDOMAIN */
 	case ARES_ENONAME:
 		return -ENOENT;
 	case ARES_ETIMEOUT:
@@ -898,7 +899,7 @@ static void lookup_done(void *arg, int status, int timeouts, struct ares_addrinf
 	if (ai)
 		ares_freeaddrinfo(ai);
 	if (ret == 0 && a.n == 0)
-		ret = -ENOENT;
+		ret = -ENODATA;
 	pending_remove(d, l);
 	if (ret == 0) {
 		if (ttl < d->min_ttl_s)
@@ -906,9 +907,9 @@ static void lookup_done(void *arg, int status, int timeouts, struct ares_addrinf
 		if (ttl > d->max_ttl_s)
 			ttl = d->max_ttl_s;
 		cache_put(d, l, 0, &a, ttl);
-	} else if (ret == -ENOENT) {
+	} else if (ret == -ENOENT || ret == -ENODATA) {
 		/* The SOA minimum is not exposed by ares_getaddrinfo(). */
-		cache_put(d, l, -ENOENT, NULL, d->min_ttl_s);
+		cache_put(d, l, ret, NULL, d->min_ttl_s);
 	} else {
 		d->st.errors++;
 	}

@@ -37,7 +37,8 @@ struct rp_dns_query;
  * @status: 0 with @n >= 1 addresses (port 0; IPv6 first, then IPv4, each in
  * the order the resolver gave them; when both families are present IPv4 keeps
  * at least RP_DNS_MAX_ADDRS / 2 of the places, so a host without IPv6 still
- * has something to try), or -ENOENT (no such name / no address), -ETIMEDOUT,
+ * has something to try), or -ENOENT (no such name: NXDOMAIN), -ENODATA (the
+ * name exists but has no address of either family), -ETIMEDOUT,
  * -ECONNREFUSED (no server gave a usable answer: refused, SERVFAIL,
  * unreachable), -EINVAL (not a valid name), -ENOMEM (too many lookups in
  * flight, or out of memory), -EIO (any other resolver failure). @addrs is

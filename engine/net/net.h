@@ -24,6 +24,26 @@ char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len);
  * NULL for another family. */
 const char *rp__addr_ip_format(const struct sockaddr *sa, char *buf, size_t len);
 
+/* A parent proxy: the scheme, its address and the credentials it is sent. */
+enum rp_proxy_scheme { RP_PROXY_HTTP = 1, RP_PROXY_SOCKS5 = 2 };
+struct rp_proxy_url {
+	enum rp_proxy_scheme scheme;
+	struct rp_addr addr;
+	bool auth;	/* user (and pass) given */
+	char user[256]; /* NUL-terminated, 1..255 bytes */
+	char pass[256]; /* 0..255 bytes */
+};
+/*
+ * Parses "http://[USER:PASS@]IP:PORT" or "socks5://[USER:PASS@]IP:PORT"
+ * (RFC 3986 authority, IP as rp__addr_parse() takes it; no host names, no
+ * path). USER and PASS are userinfo characters (unreserved, sub-delims,
+ * percent-encoded bytes, decoded here); the user name is 1..255 bytes, the
+ * password 0..255 (RFC 1929's limits, which Basic shares here); a decoded
+ * byte below 0x20 or 0x7f is refused, and so is ':' in the user name (Basic
+ * could not carry it). 0 or -EINVAL; @out is cleared either way.
+ */
+int rp__proxy_url_parse(const char *s, struct rp_proxy_url *out);
+
 /* Parses a CPU list such as "0-3,6" into ascending CPU numbers, each at most
  * once. 0 or -EINVAL (syntax, range reversed, over @max entries, CPU >= 4096). */
 int rp__cpulist_parse(const char *s, int *cpus, unsigned max, unsigned *n);

@@ -33,6 +33,7 @@
  * completion ever finds freed memory or a reused descriptor.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -290,8 +291,11 @@ struct l7_conn {
 	unsigned onaddr, onext;
 	char ohost[256]; /* the target's host, brackets removed */
 	uint16_t oport;
-	bool onamed; /* an allow rule names it: the SSRF guard lets it by */
-	int oparent; /* the listener's parent: 0 none, 1 http, 2 socks5 */
+	bool onamed;	     /* an allow rule names it: the SSRF guard lets it by */
+	int oparent;	     /* the listener's parent: 0 none, 1 http, 2 socks5 */
+	uint8_t fail_kind;   /* enum rp_fwd_fail: why the origin was not reached */
+	int fail_err;	     /* and its -errno (dns.h statuses for DNS) */
+	const char *log_why; /* during conn_log(): the log's error field */
 	char xff_ip[RP_ADDRSTRLEN];
 	struct l7_bconn *b;
 	bool b_reused;
@@ -733,6 +737,7 @@ static void conn_log(struct l7_conn *c)
 	e.status = c->status;
 	e.bytes_sent = c->bytes_out;
 	e.tls = c->ktls ? "ktls" : c->ctls.t ? "userspace" : NULL;
+	e.error = c->log_why;
 	if (!c->hlen) {
 		/* Refused before a head could be read (400, 408, 431...):
 		 * logged without a request line, as nginx does. */
@@ -801,9 +806,30 @@ static void error_send(struct l7_conn *c)
 	c->csend_busy = true;
 }
 
+static unsigned response_timeout(const struct l7_conn *c);
+
+/* A forward listener's failure to reach the origin, in words (forward.h). */
+static void fwd_why(const struct l7_conn *c, char *out, size_t cap)
+{
+	const struct rp_forward_config *f = &c->lis->fwd;
+	enum rp_fwd_fail kind = (enum rp_fwd_fail)c->fail_kind;
+	const struct sockaddr *a =
+		kind == RP_FWD_FAIL_CONNECT && c->onext
+			? (const struct sockaddr *)&c->oaddrs[c->onext - 1]
+		: c->oparent == 1 ? (const struct sockaddr *)&c->oaddrs[0]
+				  : NULL;
+
+	rp__forward_fail_text(out, cap, kind, c->fail_err, c->ohost, c->oport, a,
+			      c->oparent == 1,
+			      kind == RP_FWD_FAIL_DNS	    ? f->dns_timeout_ms
+			      : kind == RP_FWD_FAIL_CONNECT ? f->connect_timeout_ms
+							    : response_timeout(c));
+}
+
 /* Answers @status and closes. Nothing may be in flight. */
 static void conn_answer(struct l7_conn *c, unsigned status)
 {
+	char why[320];
 	int n;
 
 	RP_BUG_ON(c->inflight);
@@ -822,6 +848,11 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
 			     "Connection: close\r\n\r\n%s",
 			     sizeof(body) - 1, body);
+	} else if (c->obuf && c->fwd_mode && c->fail_kind) {
+		/* Which host, and what the DNS or the connect said. */
+		fwd_why(c, why, sizeof(why));
+		n = rp__http_error_response_why(status, true, why, c->obuf, c->sh->bufsz);
+		c->log_why = why;
 	} else {
 		n = c->obuf ? rp__http_error_response(status, true, c->obuf, c->sh->bufsz)
 			    : -1;
@@ -837,6 +868,7 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	c->bytes_out += (unsigned)n;
 	count_status(c);
 	conn_log(c);
+	c->log_why = NULL;
 	/* A client that does not read its error is not waited for long. */
 	timer_set(c, T_LINGER, c->sh->r->now_ms + L7_LINGER_MS);
 	error_send(c);
@@ -847,12 +879,29 @@ static void conn_fail(struct l7_conn *c, uint16_t status)
 	conn_quiesce(c, A_FAIL, status);
 }
 
+/* A forward listener could not reach the origin: the answer says why. */
+static void fwd_fail(struct l7_conn *c, enum rp_fwd_fail kind, int err)
+{
+	c->fail_kind = (uint8_t)kind;
+	c->fail_err = err;
+	conn_fail(c, (uint16_t)rp__forward_fail_status(kind, err));
+}
+
 /* ---- timers --------------------------------------------------------------- */
+
+/* How long the backend may be silent: a forward listener's HTTP parent has
+ * parent_timeout to start its answer, as for a tunnel. */
+static unsigned response_timeout(const struct l7_conn *c)
+{
+	if (c->fwd_mode && c->oparent == 1 && !c->resp_head_done)
+		return c->lis->fwd.parent_timeout_ms;
+	return c->cl->cfg->response_timeout_ms;
+}
 
 static void xchg_timer_arm(struct l7_conn *c)
 {
 	const struct l7_shard *sh = c->sh;
-	uint64_t at = c->b_active + c->cl->cfg->response_timeout_ms;
+	uint64_t at = c->b_active + response_timeout(c);
 
 	if (c->c_waiting) {
 		uint64_t cat = c->c_active + c->lis->http.body_timeout_ms;
@@ -884,12 +933,15 @@ static void conn_timer_fired(struct rp_timer *t, uint64_t now)
 			conn_fail(c, 408);
 			return;
 		}
-		if (now >= c->b_active + c->cl->cfg->response_timeout_ms) {
+		if (now >= c->b_active + response_timeout(c)) {
 			r->stats.backend_timeouts++;
 			if (c->backend >= 0)
 				rp__backend_failed(c->cl, c->backend,
 						   "response timeouts");
-			conn_fail(c, 504);
+			if (c->fwd_mode)
+				fwd_fail(c, RP_FWD_FAIL_RESPONSE, -ETIMEDOUT);
+			else
+				conn_fail(c, 504);
 			return;
 		}
 		xchg_timer_arm(c); /* activity moved a deadline */
@@ -1338,7 +1390,7 @@ static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *a
 
 	c->q = NULL;
 	if (status < 0 || !n) {
-		conn_fail(c, status == -ETIMEDOUT ? 504 : 502);
+		fwd_fail(c, RP_FWD_FAIL_DNS, status < 0 ? status : -ENOENT);
 		return;
 	}
 	conn_peer(c);
@@ -1373,7 +1425,28 @@ static void fwd_resolve(struct l7_conn *c)
 
 	if (rp__forward_parent(sh->rv->fwd, li, &parent) == 1) {
 		/* Through an HTTP parent: it resolves, we keep connections
-		 * to it. The target's name was checked by fwd_head(). */
+		 * to it. The target's name was checked by fwd_head(); an
+		 * address target is judged here, as the parent never would. */
+		struct sockaddr_storage lit = {0};
+		struct sockaddr_in *sin = (struct sockaddr_in *)&lit;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&lit;
+
+		if (inet_pton(AF_INET, c->ohost, &sin->sin_addr) == 1) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(c->oport);
+		} else if (inet_pton(AF_INET6, c->ohost, &sin6->sin6_addr) == 1) {
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(c->oport);
+		}
+		conn_peer(c);
+		if (lit.ss_family &&
+		    !rp__forward_addr_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer,
+					    c->ohost, (struct sockaddr *)&lit,
+					    c->onamed)) {
+			sh->r->stats.bad_requests++;
+			conn_fail(c, 403);
+			return;
+		}
 		c->oaddrs[0] = parent.ss;
 		c->onaddr = 1;
 		c->onext = 0;
@@ -1424,6 +1497,10 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 			conn_fail(c, 501);
 			return -1;
 		}
+		if (c->oparent == 1 && rp__forward_parent_auth(sh->rv->fwd, li))
+			extra[(*nx)++] = (struct rp_http_field){
+				"Proxy-Authorization",
+				rp__forward_parent_auth(sh->rv->fwd, li)};
 	}
 	if (!h.len || h.len >= sizeof(c->ohost)) {
 		r->stats.bad_requests++;
@@ -1694,6 +1771,13 @@ static void head_try(struct l7_conn *c)
 		sh->req.err_status = 431;
 		n = -EBADMSG;
 	}
+	if (n > 0 && sh->req.host_differs && !c->fwd_mode) {
+		/* A forward proxy ignores such a Host (RFC 9112 section
+		 * 3.2.2); a reverse proxy refuses it, as HAProxy does, since
+		 * what stands behind its backends might read Host instead. */
+		sh->req.err_status = 400;
+		n = -EBADMSG;
+	}
 	if (n < 0) {
 		r->stats.bad_requests++;
 		c->hlen = 0;
@@ -1845,7 +1929,10 @@ static void xchg_start_backend(struct l7_conn *c)
 	if (c->fwd_mode) {
 		/* An origin: its pool first, then its addresses in turn. */
 		if (c->attempts && c->onext >= c->onaddr) {
-			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			fwd_fail(c, RP_FWD_FAIL_CONNECT,
+				 c->connect_timed_out ? -ETIMEDOUT
+				 : c->connect_res     ? c->connect_res
+						      : -ECONNRESET);
 			return;
 		}
 	} else {
@@ -1887,7 +1974,10 @@ static void xchg_start_backend(struct l7_conn *c)
 	c->b_reused = false;
 	if (c->fwd_mode) {
 		if (c->onext >= c->onaddr) {
-			conn_fail(c, c->connect_timed_out ? 504 : 502);
+			fwd_fail(c, RP_FWD_FAIL_CONNECT,
+				 c->connect_timed_out ? -ETIMEDOUT
+				 : c->connect_res     ? c->connect_res
+						      : -ECONNRESET);
 			return;
 		}
 		sa = (const struct sockaddr *)&c->oaddrs[c->onext++];

@@ -207,9 +207,12 @@ struct rp_forward_config {
 	struct rp_acl_rule acl[RP_MAX_ACL_RULES];
 	bool ssrf_guard;	   /* refuse private, loopback, link-local... destinations
 			  * unless an allow rule names them (default on) */
-	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT": chain
-				    * through it; "" = direct */
+	char parent[RP_ROUTE_STR]; /* "http://IP:PORT" or "socks5://IP:PORT", with
+				    * "USER:PASS@" before IP for credentials:
+				    * chain through it; "" = direct */
 	unsigned connect_timeout_ms;
+	unsigned parent_timeout_ms; /* for the parent's answer to a tunnel request,
+				     * or to a plain request's head: 504 after */
 	unsigned dns_timeout_ms;
 	unsigned dns_min_ttl_s, dns_max_ttl_s;
 	char dns_servers[RP_ROUTE_STR]; /* "IP[:PORT],...": "" = /etc/resolv.conf */
@@ -334,7 +337,8 @@ struct rp_config {
 	enum rp_log_format access_log_format;
 
 	unsigned drain_timeout_ms;
-	unsigned max_conns; /* per reactor; accepting pauses above it */
+	unsigned max_conns; /* per reactor; accepting pauses above it; 0: what
+			     * RLIMIT_NOFILE holds, set by rp_engine_create() */
 
 	unsigned pipe_size; /* bytes; rounded by the kernel to pages */
 	unsigned max_pipes; /* per reactor; 0: a share of fs.pipe-user-pages-soft */
@@ -427,8 +431,12 @@ RP_API const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode);
 
 /*
  * Validates @cfg, probes the kernel and prepares (but does not start) the
- * reactors. Returns 0 and the engine in *@out, or -errno with a sentence in
- * @err saying what is wrong and what to change.
+ * reactors. A max_conns of 0 becomes what the current RLIMIT_NOFILE soft
+ * limit holds (logged; the engine never changes the limit itself). A forward
+ * listener that would be an open proxy (a non-loopback address, no users,
+ * no allow rule naming clients) is refused. Returns 0 and the engine in
+ * *@out, or -errno with a sentence in @err saying what is wrong and what to
+ * change.
  */
 RP_API int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out,
 			    char *err, size_t errlen);

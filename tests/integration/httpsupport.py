@@ -706,7 +706,7 @@ class Backend:
     the connection and the sha256 of the request body."""
 
     def __init__(self, name="b", handler=None, host="127.0.0.1", read_body=True,
-                 expect_continue=True):
+                 expect_continue=True, port=0):
         self.name = name
         self.handler = handler
         self.read_body = read_body
@@ -714,7 +714,7 @@ class Backend:
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.lsock = socket.socket(fam, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind((host, 0))
+        self.lsock.bind((host, port))
         self.lsock.listen(256)
         self.lsock.settimeout(0.2)
         self.port = self.lsock.getsockname()[1]

@@ -19,8 +19,8 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, RingProxy, TempDir, free_port,
-                         sha256)
+from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
+                         free_port, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
 
@@ -37,6 +37,47 @@ class SilentDNS:
         self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.s.bind(("127.0.0.1", 0))
         self.port = self.s.getsockname()[1]
+
+    def stop(self):
+        self.s.close()
+
+
+class FakeDNS:
+    """A DNS server on loopback, so that no test asks the machine's resolver
+    (whose servers are not on loopback): NXDOMAIN for every name but those
+    of @special, "name": "NODATA" (the name exists, without an address) or
+    "SERVFAIL"."""
+
+    def __init__(self, special=None):
+        self.special = {k.lower(): v for k, v in (special or {}).items()}
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.queries = []
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while True:
+            try:
+                q, peer = self.s.recvfrom(4096)
+            except OSError:
+                return
+            if len(q) < 17:
+                continue
+            i, labels = 12, []
+            while i < len(q) and q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode("ascii", "replace"))
+                i += 1 + q[i]
+            question = q[12:i + 5]
+            name = ".".join(labels).lower()
+            self.queries.append(name)
+            rcode = {"NODATA": 0, "SERVFAIL": 2}.get(self.special.get(name), 3)
+            flags = 0x8400 | (q[2] & 1) << 8 | 0x80 | rcode  # QR AA RD RA
+            resp = q[:2] + struct.pack("!HHHHH", flags, 1, 0, 0, 0) + question
+            try:
+                self.s.sendto(resp, peer)
+            except OSError:
+                return
 
     def stop(self):
         self.s.close()
@@ -75,6 +116,8 @@ class Base(unittest.TestCase):
         with open(self.hosts, "w") as f:
             f.write("127.0.0.1 origin.test\n127.0.0.2 other.test\n"
                     "127.0.0.1 rebind.test\n")
+        self.dns = FakeDNS({"noaddr.test": "NODATA", "servfail.test": "SERVFAIL"})
+        self.addCleanup(self.dns.stop)
 
     def rp(self, *opts, allow_loopback=True):
         port = free_port()
@@ -82,6 +125,8 @@ class Base(unittest.TestCase):
                 "--drain-timeout", "2s", "--hosts-file", self.hosts]
         if allow_loopback:
             args += ["--allow-dest", "127.0.0.0/8"]
+        if "--dns-servers" not in opts:
+            args += ["--dns-servers", "127.0.0.1:%d" % self.dns.port]
         args += list(opts)
         p = RingProxy(RINGPROXY, args, self.dir, 1)
         self.addCleanup(self.stop, p)
@@ -307,10 +352,157 @@ class T5DNS(Base):
         t0 = time.monotonic()
         s = self.connect(p)
         s.sendall(b"CONNECT slow.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertTrue(s.recv(100).startswith(b"HTTP/1.1 504"))
+        resp = s.recv(1000)
+        self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+        self.assertIn(b"\r\n\r\n504 Gateway Timeout\ncannot resolve slow.example:443: "
+                      b"no answer within 500 ms\n", resp)
         self.assertLess(time.monotonic() - t0, 4)
         rep, s = self.socks5(p, b"slow2.example", 443)
         self.assertEqual(rep, 4)
+
+
+class T10Failures(Base):
+    """What failed, told apart: the DNS (502, the resolver's answer), the
+    connect (502, the errno text and the address tried), a timeout (504);
+    in the body of the answer, for CONNECT and absolute-form alike, in the
+    SOCKS reply codes, and in the access log's error field."""
+
+    def answer(self, p, raw):
+        """The whole answer to @raw, and whether the proxy closed after it."""
+        s = self.connect(p)
+        s.settimeout(8)
+        s.sendall(raw)
+        data = b""
+        while True:
+            try:
+                d = s.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                return data, False
+            if not d:
+                return data, True
+            data += d
+
+    def check(self, data, closed, status, text):
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 %d " % status), data)
+        fields = dict(l.split(b": ", 1) for l in head.split(b"\r\n")[1:])
+        self.assertEqual(fields.get(b"Content-Type"), b"text/plain", head)
+        self.assertEqual(int(fields[b"Content-Length"]), len(body), data)
+        self.assertEqual(fields.get(b"Connection"), b"close", head)
+        self.assertTrue(closed, "left open after %r" % data)
+        lines = body.decode().split("\n")
+        self.assertEqual(lines[0].split(" ")[0], str(status), body)
+        self.assertEqual(lines[1], text, body)
+        self.assertEqual(lines[2:], [""], body)
+
+    def backlog_full(self):
+        """A port whose accept queue is full: SYNs to it are dropped, so a
+        connect there waits until its timeout."""
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(0)
+        self.addCleanup(ls.close)
+        port = ls.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", port))
+            fillers.append(f)
+            self.addCleanup(f.close)
+        time.sleep(0.2)
+        return port
+
+    def test_dns_connect_and_timeout_failures_told_apart(self):
+        import json
+        log = os.path.join(self.dir, "access.json")
+        p = self.rp("--access-log", log, "--log-format", "json",
+                    "--connect-timeout", "700ms")
+        dead = free_port()
+        slow = self.backlog_full()
+        cases = [
+            ("nx.invalid", 443, 502, "cannot resolve nx.invalid:%d: no such name (NXDOMAIN)"),
+            ("noaddr.test", 8080, 502, "cannot resolve noaddr.test:%d: the name has no "
+             "address (no A or AAAA record)"),
+            ("servfail.test", 80, 502, "cannot resolve servfail.test:%d: the DNS servers "
+             "failed or refused to answer (SERVFAIL, REFUSED or unreachable)"),
+            ("127.0.0.1", dead, 502, "cannot connect to 127.0.0.1:%d: Connection refused"),
+            ("origin.test", dead, 502, "cannot connect to origin.test:%d (127.0.0.1:%d): "
+             "Connection refused"),
+            ("127.0.0.1", slow, 504, "cannot connect to 127.0.0.1:%d: no answer within "
+             "700 ms"),
+        ]
+        want_log = []
+        for host, port, status, text in cases:
+            text = text % ((port,) * text.count("%d"))
+            with self.subTest(host=host, port=port, form="CONNECT"):
+                data, closed = self.answer(
+                    p, b"CONNECT %s:%d HTTP/1.1\r\nHost: x\r\n\r\n" % (host.encode(), port))
+                self.check(data, closed, status, text)
+                want_log.append(("CONNECT", "%s:%d" % (host, port), status, text))
+            with self.subTest(host=host, port=port, form="absolute"):
+                url = "http://%s:%d/f" % (host, port)
+                data, closed = self.answer(
+                    p, b"GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (url.encode(),
+                                                                      host.encode(), port))
+                self.check(data, closed, status, text)
+                want_log.append(("GET", url, status, text))
+        # SOCKS keeps its codes: host unreachable, connection refused, TTL
+        # expired (a timeout, as Dante and microsocks answer)
+        for target, port, rep in ((b"nx.invalid", 443, 4), (b"servfail.test", 80, 4),
+                                  ("127.0.0.1", dead, 5), (b"origin.test", dead, 5),
+                                  ("127.0.0.1", slow, 6)):
+            with self.subTest(socks5=target):
+                self.assertEqual(self.socks5(p, target, port)[0], rep)
+        s = self.connect(p)
+        s.sendall(b"\x04\x01" + struct.pack("!H", dead) + b"\x00\x00\x00\x01\x00"
+                  b"origin.test\x00")
+        self.assertEqual(recv_exact(s, 8)[:2], b"\x00\x5b")
+        self.stop(p)
+        with open(log) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
+        got = [(r["method"], r["target"], r["status"], r["error"]) for r in recs
+               if r["method"] in ("CONNECT", "GET")]
+        self.assertEqual(got, want_log)
+        socks = [r for r in recs if r["method"] in ("SOCKS5", "SOCKS4")]
+        self.assertEqual(len(socks), 6, recs)
+        self.assertEqual([r["status"] for r in socks], [502, 502, 502, 502, 504, 502])
+        self.assertIn("no such name (NXDOMAIN)", socks[0]["error"])
+        # counted without the log too: every answer by its class
+        st = p.stats()
+        self.assertEqual(st.get("5xx"), len(want_log) + 6, st)
+        self.assertIn("Connection refused", socks[2]["error"])
+        # the connect failures name the address tried in the backend field
+        self.assertEqual(socks[2]["backend"], "127.0.0.1:%d" % dead)
+
+    def test_parent_that_refuses_the_connect(self):
+        dead = free_port()
+        for kind in ("http", "socks5"):
+            with self.subTest(parent=kind):
+                p = self.rp("--parent", "%s://127.0.0.1:%d" % (kind, dead))
+                text = ("cannot connect to the parent proxy 127.0.0.1:%d for "
+                        "far.example:443: Connection refused" % dead)
+                data, closed = self.answer(
+                    p, b"CONNECT far.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.check(data, closed, 502, text)
+                self.assertEqual(self.socks5(p, b"far.example", 443)[0], 5)
+                if kind == "http":
+                    data, closed = self.answer(
+                        p, b"GET http://far.example:443/ HTTP/1.1\r\nHost: x\r\n\r\n")
+                    self.check(data, closed, 502, text)
+
+    def test_combined_log_has_the_reason(self):
+        log = os.path.join(self.dir, "access.log")
+        p = self.rp("--access-log", log)
+        data, closed = self.answer(p, b"GET http://nx.invalid/ HTTP/1.1\r\nHost: nx.invalid\r\n\r\n")
+        self.check(data, closed, 502, "cannot resolve nx.invalid:80: no such name (NXDOMAIN)")
+        self.stop(p)
+        with open(log) as f:
+            lines = [l for l in f if l.strip()]
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn('"GET http://nx.invalid/ HTTP/1.1" 502 ', lines[0])
+        self.assertTrue(lines[0].rstrip("\n").endswith(
+            ' err="cannot resolve nx.invalid:80: no such name (NXDOMAIN)"'), lines[0])
 
 
 class T7AbsoluteForm(Base):
@@ -390,6 +582,33 @@ class T7AbsoluteForm(Base):
                                                 [("Host", "127.0.0.1:%d" % dead),
                                                  cred])])[0][0], 502)
 
+    def test_body_limit_default_and_zero(self):
+        """Absolute-form requests get the HTTP path's body limit: 1 GiB by
+        default, a Content-Length over it refused before the origin hears
+        of it; exactly the limit, or anything with --max-body 0, goes on."""
+        b = self.origin()
+        host = "origin.test:%d" % b.port
+        p = self.rp()
+        got = self.raw_requests(p, [("POST", "http://%s/up" % host,
+                                     [("Host", host),
+                                      ("Content-Length", str((1 << 30) + 1))])])
+        self.assertEqual(got[0][0], 413)
+        self.assertEqual(b.total_bytes, 0)
+        for opts, length in (((), 1 << 30), (("--max-body", "0"), 1 << 40)):
+            with self.subTest(opts=opts):
+                p = self.rp(*opts)
+                s = self.connect(p)
+                s.sendall(b"POST http://%s/up HTTP/1.1\r\nHost: %s\r\n"
+                          b"Content-Length: %d\r\n\r\nabc"
+                          % (host.encode(), host.encode(), length))
+                want = b"content-length: %d" % length
+                deadline = time.monotonic() + 5
+                while (want not in b.raw_all().lower() and
+                       time.monotonic() < deadline):
+                    time.sleep(0.02)
+                self.assertIn(want, b.raw_all().lower())
+                s.close()
+
     def test_ssrf_on_absolute_form(self):
         b = self.origin()
         p = self.rp(allow_loopback=False)
@@ -397,6 +616,124 @@ class T7AbsoluteForm(Base):
         self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
                                                 [("Host", host)])])[0][0], 403)
         self.assertEqual(len(b.requests), 0)
+
+
+class T7DefaultPort(Base):
+    """siege, ab and aria2c put the default port in an absolute-form target
+    ("GET http://h:80/x") and leave it out of Host ("Host: h"): one
+    authority (RFC 9110 section 4.2.3), and a proxy ignores Host anyway (RFC
+    9112 section 3.2.2). The origin must listen on port 80 for that, so it
+    takes a loopback address of its own."""
+
+    BODY = bytes(range(256)) * 16  # 4096 bytes
+
+    def origin80(self):
+        """A recording origin on 127.80.X.Y:80 named port80.test in the hosts
+        file, answering every request with BODY."""
+        import random
+
+        def handler(backend, conn, req):
+            return (b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    b"Content-Length: %d\r\n\r\n" % len(self.BODY) +
+                    (b"" if req.method == "HEAD" else self.BODY))
+        err = None
+        for _ in range(20):
+            addr = "127.80.%d.%d" % (random.randint(0, 255), random.randint(1, 254))
+            try:
+                b = Backend("origin80", handler=handler, host=addr, port=80)
+            except OSError as e:  # taken, or not root
+                err = e
+                continue
+            self.addCleanup(b.stop)
+            with open(self.hosts, "a") as f:
+                f.write("%s port80.test\n" % addr)
+            return b
+        self.fail("no loopback address with port 80 free to bind: %s" % err)
+
+    def check_origin_saw(self, b, n, path):
+        reqs = [r for r in b.requests if r.target == path]
+        self.assertEqual(len(reqs), n, b.requests)
+        for r in reqs:
+            # origin-form, and Host from the target without the default port
+            self.assertEqual(r.headers.get_all("host"), ["port80.test"])
+        self.assertEqual(b.errors, [])
+
+    def test_siege(self):
+        if not have("siege"):
+            self.fail("siege is not installed (scripts/deps.sh test installs it)")
+        b = self.origin80()
+        p = self.rp()
+        home = os.path.join(self.dir, "siege")
+        os.makedirs(home)
+        rc = os.path.join(home, "siegerc")
+        with open(rc, "w") as f:
+            f.write("proxy-host = 127.0.0.1\nproxy-port = %d\nprotocol = HTTP/1.1\n"
+                    "connection = keep-alive\nshow-logfile = false\nlogging = false\n"
+                    % p.port)
+        # siege writes the port into the target whether the URL has it or not
+        r = subprocess.run(["siege", "-R", rc, "-c", "2", "-r", "5", "-v",
+                            "http://port80.test/sg"], capture_output=True, timeout=60,
+                           env=dict(os.environ, HOME=home))
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        import re
+        lines = re.findall(r"HTTP/1\.1 (\d+) +[\d.]+ secs: +(\d+) bytes ==> GET +/sg", out)
+        self.assertEqual(len(lines), 10, out)
+        self.assertEqual(set(lines), {("200", str(len(self.BODY)))}, out)
+        m = re.search(r"Successful transactions:\s+(\d+)", out)
+        self.assertTrue(m and int(m.group(1)) == 10, out)
+        m = re.search(r"Failed transactions:\s+(\d+)", out)
+        self.assertTrue(m and int(m.group(1)) == 0, out)
+        self.check_origin_saw(b, 10, "/sg")
+
+    def test_ab(self):
+        if not have("ab"):
+            self.fail("ab is not installed (apache2-utils; scripts/deps.sh test)")
+        b = self.origin80()
+        p = self.rp()
+        for keepalive in (False, True):
+            with self.subTest(keepalive=keepalive):
+                path = "/ab-k" if keepalive else "/ab"
+                r = subprocess.run(["ab", "-n", "20", "-c", "2"] +
+                                   (["-k"] if keepalive else []) +
+                                   ["-X", "127.0.0.1:%d" % p.port,
+                                    "http://port80.test:80" + path],
+                                   capture_output=True, timeout=60)
+                out = r.stdout.decode("utf-8", "replace")
+                self.assertEqual(r.returncode, 0, out + r.stderr.decode())
+                self.assertRegex(out, r"Complete requests:\s+20\n")
+                self.assertRegex(out, r"Failed requests:\s+0\n")
+                self.assertNotIn("Non-2xx responses", out)
+                self.assertRegex(out, r"Document Length:\s+%d bytes" % len(self.BODY))
+                self.assertRegex(out, r"HTML transferred:\s+%d bytes" %
+                                 (20 * len(self.BODY)))
+                self.check_origin_saw(b, 20, path)
+
+    def test_aria2c(self):
+        if not have("aria2c"):
+            self.fail("aria2c is not installed (aria2; scripts/deps.sh test installs it)")
+        b = self.origin80()
+        p = self.rp()
+        r = subprocess.run(["aria2c", "--all-proxy=http://127.0.0.1:%d" % p.port,
+                            "--no-conf", "-d", self.dir, "-o", "got", "--max-tries=1",
+                            "--console-log-level=warn", "--summary-interval=0",
+                            "http://port80.test:80/aria"], capture_output=True, timeout=60)
+        out = (r.stdout + r.stderr).decode("utf-8", "replace")
+        self.assertEqual(r.returncode, 0, out)
+        self.assertRegex(out, r"\|OK\s+\|")
+        with open(os.path.join(self.dir, "got"), "rb") as f:
+            self.assertEqual(sha256(f.read()), sha256(self.BODY))
+        self.check_origin_saw(b, 1, "/aria")
+
+    def test_host_naming_another_authority_is_ignored(self):
+        b = self.origin80()
+        p = self.rp()
+        from httpsupport import Client
+        with Client(p.port) as c:
+            c.send(b"GET http://port80.test:80/other HTTP/1.1\r\nHost: elsewhere.test\r\n\r\n")
+            resp = c.response()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.body, self.BODY)
+        self.check_origin_saw(b, 1, "/other")
 
 
 class T0Default(Base):
@@ -450,6 +787,32 @@ class T8Parent(Base):
         st = parent.stats()
         self.assertGreaterEqual(st.get("requests", 0), 3)
 
+    def test_ssrf_guard_on_address_targets_through_a_parent(self):
+        """The parent resolves names, but an address target is ours to
+        judge: a dotted quad in CONNECT or in an absolute-form URL too."""
+        e = self.echo()
+        b = self.origin()
+        parent = self.rp()  # would let loopback through
+        for kind in ("http", "socks5"):
+            with self.subTest(parent=kind):
+                child = self.rp("--parent", "%s://127.0.0.1:%d" % (kind, parent.port),
+                                allow_loopback=False)
+                s = self.connect(child)
+                s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % e.port)
+                resp = s.recv(1000)
+                self.assertTrue(resp.startswith(b"HTTP/1.1 403"), resp)
+                self.assertIn(b"loopback", resp)
+                rep, s = self.socks5(child, "127.0.0.1", e.port)
+                self.assertEqual(rep, 2)
+        child = self.rp("--parent", "http://127.0.0.1:%d" % parent.port,
+                        allow_loopback=False)
+        from httpsupport import Client
+        with Client(child.port) as c:
+            c.send(b"GET http://127.0.0.1:%d/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % b.port)
+            self.assertEqual(c.response().status, 403)
+        self.assertEqual(e.conns, 0)
+        self.assertEqual(len(b.requests), 0)
+
     def test_socks5_parent(self):
         e = self.echo()
         parent = self.rp()
@@ -461,9 +824,217 @@ class T8Parent(Base):
             head += s.recv(1)
         self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
         self.assertEqual(recv_exact(s, 5), b"early")
-        # the parent's refusal becomes ours
+        # the parent's refusal becomes ours, its code passed on
         rep, s = self.socks5(child, b"no-such-name.test", 80)
-        self.assertEqual(rep, 1)
+        self.assertEqual(rep, 4)
+
+
+class MuteParent:
+    """A parent proxy that accepts and never says a word (it reads what it
+    is sent, so that nothing but silence stalls the handshake)."""
+
+    def __init__(self):
+        self.ls = socket.socket()
+        self.ls.bind(("127.0.0.1", 0))
+        self.ls.listen(16)
+        self.port = self.ls.getsockname()[1]
+        self.conns = []
+        self.stopping = False
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                s, _ = self.ls.accept()
+            except OSError:
+                return
+            self.conns.append(s)
+            threading.Thread(target=self._drain, args=(s,), daemon=True).start()
+
+    def _drain(self, s):
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def stop(self):
+        self.stopping = True
+        self.ls.close()
+        for s in self.conns:
+            s.close()
+
+
+class T8RealParents(Base):
+    """microsocks and tinyproxy as parents, curl as the client through
+    CONNECT, absolute-form and SOCKS5. Both resolve with the system's
+    resolver, which knows nothing of the test's hosts file: targets are
+    addresses."""
+
+    def microsocks(self, user=None, password=None):
+        if not have("microsocks"):
+            self.fail("microsocks is not installed (scripts/deps.sh test installs it)")
+        port = free_port()
+        argv = ["microsocks", "-i", "127.0.0.1", "-p", str(port)]
+        if user:
+            argv += ["-u", user, "-P", password]
+        m = Proc(argv, self.dir, "microsocks-%d" % port)
+        self.addCleanup(m.kill)
+        wait_listening("127.0.0.1", port, proc=m)
+        return port
+
+    def tinyproxy(self, auth=None):
+        if not have("tinyproxy"):
+            self.fail("tinyproxy is not installed (scripts/deps.sh test installs it)")
+        port = free_port()
+        d = os.path.join(self.dir, "tinyproxy-%d" % port)
+        os.makedirs(d)
+        conf = os.path.join(d, "tinyproxy.conf")
+        with open(conf, "w") as f:
+            # no ConnectPort line: CONNECT to any port (the origins' are
+            # random); no Allow line: any client
+            f.write("Port %d\nListen 127.0.0.1\nTimeout 30\nMaxClients 32\n"
+                    "LogLevel Info\nLogFile \"%s/log\"\nPidFile \"%s/pid\"\n"
+                    "DisableViaHeader No\n" % (port, d, d))
+            if auth:
+                f.write("BasicAuth %s %s\n" % auth)
+        t = Proc(["tinyproxy", "-d", "-c", conf], self.dir, "tinyproxy-%d" % port)
+        self.addCleanup(t.kill)
+        wait_listening("127.0.0.1", port, proc=t)
+        return port
+
+    def through(self, child, origin):
+        """curl through @child by CONNECT, absolute-form and SOCKS5: the
+        exit code, status and body of each."""
+        url = "http://127.0.0.1:%d/via" % origin.port
+        px = "127.0.0.1:%d" % child.port
+        out = {}
+        for name, args in (("connect", ["-p", "-x", "http://" + px]),
+                           ("absolute", ["-x", "http://" + px]),
+                           ("socks5", ["--socks5", px])):
+            code, body, err = self.curl(*(args + ["-w", "\n%{http_code}", url]))
+            status = body.rsplit(b"\n", 1)[-1]
+            out[name] = (code, int(status) if status.isdigit() else 0,
+                         body.rsplit(b"\n", 1)[0], err)
+        return out
+
+    def test_microsocks(self):
+        b = self.origin()
+        for auth in (None, ("bob", "p@ss:w0rd")):
+            with self.subTest(auth=auth):
+                port = self.microsocks(*(auth or ()))
+                cred = ""
+                if auth:
+                    import urllib.parse
+                    cred = "%s:%s@" % (auth[0], urllib.parse.quote(auth[1], safe=""))
+                child = self.rp("--parent", "socks5://%s127.0.0.1:%d" % (cred, port))
+                got = self.through(child, b)
+                for name in ("connect", "socks5"):
+                    code, status, body, err = got[name]
+                    self.assertEqual((code, status), (0, 200), (name, err))
+                    self.assertIn(b"target=/via", body)
+                # plain HTTP cannot go through a SOCKS5 parent: a clear 501
+                self.assertEqual(got["absolute"][1], 501, got["absolute"])
+
+    def test_microsocks_refusing_us(self):
+        b = self.origin()
+        port = self.microsocks("bob", "pw")
+        for parent, why in (("socks5://127.0.0.1:%d" % port, b"no credentials"),
+                            ("socks5://bob:nope@127.0.0.1:%d" % port,
+                             b"refused our username/password")):
+            with self.subTest(parent=parent):
+                child = self.rp("--parent", parent)
+                s = self.connect(child)
+                s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % b.port)
+                resp = s.recv(1000)
+                self.assertTrue(resp.startswith(b"HTTP/1.1 502"), resp)
+                self.assertIn(why, resp)
+                rep, s = self.socks5(child, "127.0.0.1", b.port)
+                self.assertEqual(rep, 1)
+
+    def test_tinyproxy(self):
+        b = self.origin()
+        for auth in (None, ("alice", "s3cret")):
+            with self.subTest(auth=auth):
+                port = self.tinyproxy(auth)
+                cred = "%s:%s@" % auth if auth else ""
+                child = self.rp("--parent", "http://%s127.0.0.1:%d" % (cred, port))
+                got = self.through(child, b)
+                for name in ("connect", "absolute", "socks5"):
+                    code, status, body, err = got[name]
+                    self.assertEqual((code, status), (0, 200), (name, err))
+                    self.assertIn(b"target=/via", body)
+                # the absolute form went through tinyproxy: its Via and ours
+                via = [r.headers.get("via") or "" for r in b.requests
+                       if r.target == "/via"]
+                self.assertTrue(any("tinyproxy" in v and "ringproxy" in v for v in via),
+                                via)
+                for r in b.requests:
+                    self.assertIsNone(r.headers.get("proxy-authorization"))
+
+    def test_tinyproxy_wants_credentials_we_lack(self):
+        b = self.origin()
+        port = self.tinyproxy(("alice", "s3cret"))
+        child = self.rp("--parent", "http://127.0.0.1:%d" % port)
+        s = self.connect(child)
+        s.sendall(b"CONNECT 127.0.0.1:%d HTTP/1.1\r\nHost: x\r\n\r\n" % b.port)
+        resp = s.recv(1000)
+        self.assertTrue(resp.startswith(b"HTTP/1.1 502"), resp)
+        self.assertIn(b"407", resp)
+
+    def test_parent_that_never_answers(self):
+        """504 to HTTP clients, a SOCKS failure reply to SOCKS ones, at the
+        parent timeout (and not the handshake's 25 s)."""
+        mute = MuteParent()
+        self.addCleanup(mute.stop)
+        http = self.rp("--parent", "http://127.0.0.1:%d" % mute.port,
+                       "--parent-timeout", "1s")
+        socks = self.rp("--parent", "socks5://127.0.0.1:%d" % mute.port,
+                        "--parent-timeout", "1s")
+
+        def timed(fn):
+            t0 = time.monotonic()
+            out = fn()
+            return out, time.monotonic() - t0
+
+        def http_req(p, raw):
+            s = self.connect(p)
+            s.settimeout(10)
+            s.sendall(raw)
+            data = b""
+            while True:
+                try:
+                    d = s.recv(4096)
+                except (ConnectionResetError, socket.timeout):
+                    break
+                if not d:
+                    break
+                data += d
+            return data
+
+        for p in (http, socks):
+            with self.subTest(parent=p is http and "http" or "socks5"):
+                resp, dt = timed(lambda: http_req(
+                    p, b"CONNECT far.example:443 HTTP/1.1\r\nHost: x\r\n\r\n"))
+                self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+                self.assertIn(b"no answer within 1000 ms", resp)
+                self.assertTrue(0.8 <= dt < 3, dt)
+                (rep, s), dt = timed(lambda: self.socks5(p, b"far.example", 443))
+                self.assertEqual(rep, 4)
+                self.assertTrue(0.8 <= dt < 3, dt)
+                # SOCKS4a: rejected, the one failure code it has
+                s = self.connect(p)
+                t0 = time.monotonic()
+                s.sendall(b"\x04\x01\x01\xbb\x00\x00\x00\x01\x00far.example\x00")
+                self.assertEqual(recv_exact(s, 8)[:2], b"\x00\x5b")
+                self.assertTrue(0.8 <= time.monotonic() - t0 < 3)
+        # plain HTTP through the mute HTTP parent: 504 as well
+        resp, dt = timed(lambda: http_req(
+            http, b"GET http://far.example/x HTTP/1.1\r\nHost: far.example\r\n\r\n"))
+        self.assertTrue(resp.startswith(b"HTTP/1.1 504"), resp)
+        self.assertIn(b"\nno response from the parent proxy 127.0.0.1:%d within 1000 ms\n"
+                      % mute.port, resp)
+        self.assertTrue(0.8 <= dt < 3, dt)
 
 
 class T9Clients(Base):
@@ -510,11 +1081,13 @@ class T9Clients(Base):
         rep, s = self.socks5(p, "127.0.0.1", e.port)
         self.assertEqual(rep, 2)
         self.stop(p)
-        recs = [json.loads(l) for l in open(log) if l.strip()]
+        with open(log) as f:
+            recs = [json.loads(l) for l in f if l.strip()]
         self.assertEqual([(r["method"], r["target"], r["status"]) for r in recs],
                          [("CONNECT", "10.1.2.3:443", 403),
                           ("SOCKS5", "127.0.0.1:%d" % e.port, 403)])
-        self.assertIn("loopback", recs[1]["backend"])
+        self.assertIn("loopback", recs[1]["error"])
+        self.assertIn("private", recs[0]["error"])
 
 
 class T6BadInput(Base):

@@ -614,6 +614,15 @@ static void test_alog_format_combined_exact(void)
 	check_format(RP_LOG_COMBINED, &e,
 		     "192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /index.html?q=1 "
 		     "HTTP/1.0\" 200 2326 \"-\" \"-\" rt=0.000 ua=\"-\" tls=ktls\n");
+	/* The reason of the proxy's own answer comes last, escaped. */
+	e.tls = NULL;
+	e.status = 502;
+	e.error = "cannot connect to \"a.test\":81: Connection refused";
+	check_format(
+		RP_LOG_COMBINED, &e,
+		"192.0.2.7 - - [10/Oct/2000:13:55:36 +0000] \"GET /index.html?q=1 "
+		"HTTP/1.0\" 502 2326 \"-\" \"-\" rt=0.000 ua=\"-\" "
+		"err=\"cannot connect to \\x22a.test\\x22:81: Connection refused\"\n");
 }
 
 static void test_alog_format_combined_escapes_like_nginx(void)
@@ -657,7 +666,8 @@ static void test_alog_format_no_request_line_or_client(void)
 		"{\"time\":\"2000-10-10T13:55:36.123Z\",\"client\":null,\"method\":null,"
 		"\"target\":null,\"protocol\":null,\"status\":400,\"bytes\":0,"
 		"\"referer\":null,\"user_agent\":null,\"host\":null,"
-		"\"duration_us\":0,\"backend\":null,\"cluster\":null,\"tls\":null}\n");
+		"\"duration_us\":0,\"backend\":null,\"cluster\":null,\"tls\":null,"
+		"\"error\":null}\n");
 	e.client = (const struct sockaddr *)&sun;
 	e.client_len = sizeof(sa_family_t);
 	check_format(RP_LOG_COMBINED, &e,
@@ -684,7 +694,18 @@ static void test_alog_format_json_exact(void)
 		"\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":2326,"
 		"\"referer\":\"http://example.com/start\",\"user_agent\":\"curl/8.0\","
 		"\"host\":\"example.com\",\"duration_us\":1234567,"
-		"\"backend\":\"10.0.0.2:8080\",\"cluster\":\"web\",\"tls\":null}\n");
+		"\"backend\":\"10.0.0.2:8080\",\"cluster\":\"web\",\"tls\":null,"
+		"\"error\":null}\n");
+	e.error = "cannot resolve nx.invalid:80: no such name (NXDOMAIN)";
+	check_format(
+		RP_LOG_JSON, &e,
+		"{\"time\":\"2000-10-10T13:55:36.123Z\",\"client\":\"192.0.2.7\","
+		"\"method\":\"GET\",\"target\":\"/index.html?q=1\","
+		"\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":2326,"
+		"\"referer\":\"http://example.com/start\",\"user_agent\":\"curl/8.0\","
+		"\"host\":\"example.com\",\"duration_us\":1234567,"
+		"\"backend\":\"10.0.0.2:8080\",\"cluster\":\"web\",\"tls\":null,"
+		"\"error\":\"cannot resolve nx.invalid:80: no such name (NXDOMAIN)\"}\n");
 }
 
 static void test_alog_format_json_escapes(void)
@@ -713,7 +734,7 @@ static void test_alog_format_json_escapes(void)
 		"\"protocol\":\"HTTP/1.1\",\"status\":200,\"bytes\":2326,"
 		"\"referer\":null,\"user_agent\":\"tab\\u0009here\\u000A\","
 		"\"host\":\"\",\"duration_us\":1234567,"
-		"\"backend\":null,\"cluster\":null,\"tls\":null}\n");
+		"\"backend\":null,\"cluster\":null,\"tls\":null,\"error\":null}\n");
 }
 
 /*
@@ -733,11 +754,12 @@ static void test_alog_format_json_parses_with_every_byte(void)
 		"    for k in (\"method\", \"target\", \"referer\", \"user_agent\", "
 		"\"host\"):\n"
 		"        assert o[k] == want, k\n"
-		"    assert o[\"backend\"] == o[\"cluster\"] == want[1:]\n"
+		"    assert o[\"backend\"] == o[\"cluster\"] == o[\"error\"] == "
+		"want[1:]\n"
 		"    assert o[\"client\"] == \"2001:db8::1\"\n"
 		"    n += 1\n"
 		"assert n == 2, n\n'";
-	char all[257], out[8192];
+	char all[257], out[16384];
 	struct rp_alog_entry e = entry();
 	FILE *py;
 	size_t n;
@@ -756,7 +778,7 @@ static void test_alog_format_json_parses_with_every_byte(void)
 	e.method = e.target = e.referer = e.user_agent = e.host = all;
 	e.method_len = e.target_len = e.referer_len = e.user_agent_len = e.host_len = 256;
 	/* backend and cluster are NUL-terminated: they get bytes 1..255. */
-	e.backend = e.cluster = all + 1;
+	e.backend = e.cluster = e.error = all + 1;
 	n = rp__alog_format(RP_LOG_JSON, &e, out, sizeof(out));
 	CU_ASSERT_FATAL(n > 0);
 	py = popen(check, "w");

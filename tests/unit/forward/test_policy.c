@@ -994,6 +994,42 @@ static int basic(const char *v, char *user, size_t ucap, char *pass, size_t pcap
 	return rp__basic_auth_decode(v, strlen(v), user, ucap, pass, pcap);
 }
 
+/* What we send a parent decodes to what we meant, padding and all. */
+static void test_basic_auth_encodes_for_a_parent(void)
+{
+	static const char *const pairs[][2] = {
+		{"u", ""},
+		{"us", "p"},
+		{"use", "pa"},
+		{"alice", "s3cret"},
+		{"bob", "p@ss:w0rd"},
+		{"\xc3\xa9t\xc3\xa9", "\xff\x80"},
+	};
+	char out[RP_BASIC_AUTH_MAX], user[256], pass[256], big[256];
+	int n;
+
+	for (unsigned i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		n = rp__basic_auth_encode(pairs[i][0], pairs[i][1], out, sizeof(out));
+		CU_ASSERT_FATAL(n > 6);
+		CU_ASSERT_EQUAL((size_t)n, strlen(out));
+		CU_ASSERT_EQUAL((n - 6) % 4, 0);
+		CU_ASSERT_EQUAL(rp__basic_auth_decode(out, (size_t)n, user, sizeof(user),
+						      pass, sizeof(pass)),
+				0);
+		CU_ASSERT_STRING_EQUAL(user, pairs[i][0]);
+		CU_ASSERT_STRING_EQUAL(pass, pairs[i][1]);
+	}
+	CU_ASSERT_EQUAL(rp__basic_auth_encode("alice", "s3cret", out, sizeof(out)), 22);
+	CU_ASSERT_STRING_EQUAL(out, "Basic YWxpY2U6czNjcmV0");
+	/* the longest pair fits RP_BASIC_AUTH_MAX exactly */
+	memset(big, 'x', 255);
+	big[255] = '\0';
+	n = rp__basic_auth_encode(big, big, out, sizeof(out));
+	CU_ASSERT_EQUAL(n, RP_BASIC_AUTH_MAX - 1);
+	CU_ASSERT_EQUAL(rp__basic_auth_encode(big, big, out, sizeof(out) - 1), -ENOSPC);
+	CU_ASSERT_EQUAL(rp__basic_auth_encode("a", "b", out, 8), -ENOSPC);
+}
+
 static void test_basic_auth_decodes(void)
 {
 	static const struct {
@@ -1122,6 +1158,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_users_cache_evicts_oldest),
 	RP_TEST(test_users_unknown_name_takes_pbkdf2_time),
 	RP_TEST(test_users_empty_file),
+	RP_TEST(test_basic_auth_encodes_for_a_parent),
 	RP_TEST(test_basic_auth_decodes),
 	RP_TEST(test_basic_auth_rejects),
 	RP_TEST(test_basic_auth_respects_caps),

@@ -149,7 +149,6 @@ static const struct req_case req_cases[] = {
 	{MSG("GET http:///x HTTP/1.1\r\n" HOST "\r\n"), 400},
 	{MSG("GET http:/a/x HTTP/1.1\r\n" HOST "\r\n"), 400},
 	{MSG("GET http://a:/ HTTP/1.1\r\n" HOST "\r\n"), 400},
-	{MSG("GET http://b/ HTTP/1.1\r\n" HOST "\r\n"), 400},
 	{MSG("\n"
 	     "GET / HTTP/1.1\r\n" HOST "\r\n"),
 	 400},
@@ -437,6 +436,54 @@ static void test_request_absolute_form_split(void)
 	CU_ASSERT_EQUAL_FATAL(rp__http_parse_request(ftp, sizeof(ftp) - 1, NULL, &req_),
 			      (int)sizeof(ftp) - 1);
 	CU_ASSERT_EQUAL(req_.scheme_id, RP_HTTP_SCHEME_OTHER);
+}
+
+/* RFC 9112 section 3.2.2: the target's authority is the host, Host is
+ * ignored, and whether it named another authority is told; a default port is
+ * the same authority (siege, ab and aria2c send "http://h:80/" with "h"). */
+static void test_request_absolute_form_host_is_ignored(void)
+{
+	static const struct {
+		const char *msg;
+		bool differs;
+	} cases[] = {
+		{"GET http://example.test:80/x HTTP/1.1\r\nHost: example.test\r\n\r\n",
+		 false},
+		{"GET http://example.test/x HTTP/1.1\r\nHost: example.test:80\r\n\r\n",
+		 false},
+		{"GET http://Example.Test:80/ HTTP/1.1\r\nHost: example.TEST:80\r\n\r\n",
+		 false},
+		{"GET https://h/ HTTP/1.1\r\nHost: h:443\r\n\r\n", false},
+		{"GET http://[::1]:80/ HTTP/1.1\r\nHost: [::1]\r\n\r\n", false},
+		{"GET http://h:8080/ HTTP/1.1\r\nHost: h:8080\r\n\r\n", false},
+		{"GET http://h/ HTTP/1.0\r\n\r\n", false},
+		{"GET http://b/ HTTP/1.1\r\nHost: a\r\n\r\n", true},
+		{"GET http://h:8080/ HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"GET http://h/ HTTP/1.1\r\nHost: h:8080\r\n\r\n", true},
+		{"GET https://h:80/ HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"GET http://h:443/ HTTP/1.1\r\nHost: h:80\r\n\r\n", true},
+		{"GET ftp://h:21/ HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"GET http://h/ HTTP/1.1\r\nHost:\r\n\r\n", true},
+		{"GET http://h.example/ HTTP/1.1\r\nHost: h\r\n\r\n", true},
+	};
+
+	for (unsigned i = 0; i < (sizeof(cases) / sizeof(cases[0])); i++) {
+		const char *m = cases[i].msg;
+		int n = rp__http_parse_request(m, strlen(m), NULL, &req_);
+
+		CU_ASSERT_EQUAL(n, (int)strlen(m));
+		if (n != (int)strlen(m) || req_.host_differs != cases[i].differs)
+			fprintf(stderr, "case %u: %s: %d, differs %d\n", i, m, n,
+				req_.host_differs);
+		CU_ASSERT_EQUAL(req_.host_differs, cases[i].differs);
+		CU_ASSERT_EQUAL(req_.host.off, req_.authority.off);
+		CU_ASSERT_EQUAL(req_.host.len, req_.authority.len);
+	}
+	/* Origin-form never differs: Host is the host. */
+	CU_ASSERT_EQUAL(rp__http_parse_request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27,
+					       NULL, &req_),
+			27);
+	CU_ASSERT(!req_.host_differs);
 }
 
 static void test_request_connect_and_asterisk_forms(void)
@@ -1279,6 +1326,55 @@ static void test_serialize_origin_form(void)
 	CU_ASSERT_EQUAL(rp__http_parse_request(out, (size_t)n, NULL, &req2_), n);
 }
 
+/* Host comes from the absolute-form target, in either output form, without
+ * the scheme's default port and never as the client sent it. */
+static void test_serialize_host_from_the_target(void)
+{
+	static const char siege[] = "GET http://example.test:80/x HTTP/1.1\r\n"
+				    "Host: example.test\r\nAccept: */*\r\n\r\n";
+	static const char other[] = "GET http://b.example:8080/y HTTP/1.1\r\n"
+				    "Accept: */*\r\nHost: a.example\r\n\r\n";
+	static const char https[] = "GET https://s.example:443/ HTTP/1.1\r\n"
+				    "Host: s.example\r\n\r\n";
+	static const struct {
+		const char *msg;
+		unsigned flags;
+		const char *want;
+	} cases[] = {
+		{siege, RP_HTTP_SER_ORIGIN_FORM,
+		 "GET /x HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n"},
+		{siege, 0,
+		 "GET http://example.test:80/x HTTP/1.1\r\nHost: example.test\r\n"
+		 "Accept: */*\r\n\r\n"},
+		{other, RP_HTTP_SER_ORIGIN_FORM,
+		 "GET /y HTTP/1.1\r\nHost: b.example:8080\r\nAccept: */*\r\n\r\n"},
+		{other, 0,
+		 "GET http://b.example:8080/y HTTP/1.1\r\nHost: b.example:8080\r\n"
+		 "Accept: */*\r\n\r\n"},
+		{https, 0,
+		 "GET https://s.example:443/ HTTP/1.1\r\nHost: s.example\r\n\r\n"},
+	};
+	char out[512];
+
+	for (unsigned i = 0; i < (sizeof(cases) / sizeof(cases[0])); i++) {
+		const char *m = cases[i].msg;
+		int n;
+
+		CU_ASSERT_EQUAL_FATAL(rp__http_parse_request(m, strlen(m), NULL, &req_),
+				      (int)strlen(m));
+		n = rp__http_serialize_request(m, &req_, NULL, 0, cases[i].flags, out,
+					       sizeof(out));
+		CU_ASSERT_EQUAL(n, (int)strlen(cases[i].want));
+		if (n > 0 && ((size_t)n != strlen(cases[i].want) ||
+			      memcmp(out, cases[i].want, (size_t)n)))
+			fprintf(stderr, "case %u: got %.*s\n", i, n, out);
+		CU_ASSERT(n > 0 && !memcmp(out, cases[i].want, (size_t)n));
+		/* what goes out parses, and its Host agrees with its target */
+		CU_ASSERT_EQUAL(rp__http_parse_request(out, (size_t)n, NULL, &req2_), n);
+		CU_ASSERT(!req2_.host_differs);
+	}
+}
+
 static void test_serialize_enospc_and_einval(void)
 {
 	static const char msg[] = "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
@@ -1323,6 +1419,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_request_fields_and_spans),
 	RP_TEST(test_request_method_ids_are_case_sensitive),
 	RP_TEST(test_request_absolute_form_split),
+	RP_TEST(test_request_absolute_form_host_is_ignored),
 	RP_TEST(test_request_connect_and_asterisk_forms),
 	RP_TEST(test_request_framing_facts),
 	RP_TEST(test_request_connection_and_keep_alive),
@@ -1346,6 +1443,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_serialize_round_trip),
 	RP_TEST(test_serialize_chunked_and_versions),
 	RP_TEST(test_serialize_origin_form),
+	RP_TEST(test_serialize_host_from_the_target),
 	RP_TEST(test_serialize_enospc_and_einval),
 };
 

@@ -349,6 +349,48 @@ static void test_error_response_every_status_parses(void)
 	}
 }
 
+/* The reason line after the status line, counted in Content-Length; what a
+ * client put in a name cannot break out of it. */
+static void test_error_response_with_a_reason(void)
+{
+	static const char want[] =
+		"HTTP/1.1 502 Bad Gateway\r\n"
+		"Content-Type: text/plain\r\n"
+		"Content-Length: 70\r\n"
+		"Connection: close\r\n\r\n"
+		"502 Bad Gateway\n"
+		"cannot resolve nx.invalid:80: no such name (NXDOMAIN)\n";
+	char out[RP_HTTP_ERROR_RESPONSE_MAX + 128];
+	int n, head;
+
+	n = rp__http_error_response_why(
+		502, true, "cannot resolve nx.invalid:80: no such name (NXDOMAIN)", out,
+		sizeof(out));
+	CU_ASSERT_EQUAL_FATAL(n, (int)sizeof(want) - 1);
+	CU_ASSERT_EQUAL(memcmp(out, want, (size_t)n), 0);
+	head = rp__http_parse_response(out, (size_t)n, NULL, RP_HTTP_GET, &resp_);
+	CU_ASSERT_FATAL(head > 0);
+	CU_ASSERT_EQUAL(resp_.content_length, n - head);
+	/* control bytes become '?' */
+	n = rp__http_error_response_why(504, false, "a\r\nX-Evil: 1\x7f", out,
+					sizeof(out));
+	CU_ASSERT_FATAL(n > 0);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "\r\n\r\n504 Gateway Timeout\na??X-Evil: 1?\n"));
+	/* NULL and "" are no reason at all */
+	CU_ASSERT_EQUAL(rp__http_error_response_why(502, true, NULL, out, sizeof(out)),
+			rp__http_error_response(502, true, out, sizeof(out)));
+	CU_ASSERT_EQUAL(rp__http_error_response_why(502, true, "", out, sizeof(out)),
+			rp__http_error_response(502, true, out, sizeof(out)));
+	for (size_t cap = 0; cap < sizeof(want) - 1; cap++)
+		CU_ASSERT_EQUAL(
+			rp__http_error_response_why(
+				502, true,
+				"cannot resolve nx.invalid:80: no such name (NXDOMAIN)",
+				out, cap),
+			-ENOSPC);
+}
+
 static void test_error_response_refuses_other_statuses(void)
 {
 	static const unsigned bad[] = {0,   99,	 200, 204, 304, 399,
@@ -389,6 +431,7 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_serialize_request_still_frames_the_same),
 	RP_TEST(test_error_response_exact),
 	RP_TEST(test_error_response_every_status_parses),
+	RP_TEST(test_error_response_with_a_reason),
 	RP_TEST(test_error_response_refuses_other_statuses),
 	RP_TEST(test_reason_phrases),
 };

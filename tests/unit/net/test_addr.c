@@ -71,6 +71,78 @@ static void test_addr_rejects_malformed(void)
 	CU_ASSERT_EQUAL(rp__addr_parse("127.0.0.1:0", &a, true), 0);
 }
 
+static void test_proxy_url_parses_scheme_address_and_credentials(void)
+{
+	struct rp_proxy_url u;
+	static const char *const bad[] = {
+		"",
+		"http://",
+		"ftp://127.0.0.1:21",
+		"socks4://127.0.0.1:1080",
+		"HTTP://127.0.0.1:8080",
+		"http://proxy.example:3128",
+		"http://127.0.0.1",
+		"http://127.0.0.1:0",
+		"http://127.0.0.1:8080/",
+		"http://user@127.0.0.1:8080",	  /* no password part */
+		"http://:pw@127.0.0.1:8080",	  /* no user */
+		"http://a%3Ab:pw@127.0.0.1:8080", /* ':' in a Basic user */
+		"http://a%0d:pw@127.0.0.1:8080",  /* a control byte */
+		"http://a:p%0a@127.0.0.1:8080",
+		"http://a%00:pw@127.0.0.1:8080",
+		"http://a%4:pw@127.0.0.1:8080", /* half an escape */
+		"http://a%:pw@127.0.0.1:8080",
+		"http://a b:pw@127.0.0.1:8080", /* not a userinfo character */
+		"http://a/b:pw@127.0.0.1:8080",
+		"socks5://u:p@",
+	};
+	char big[400];
+
+	CU_ASSERT_EQUAL(rp__proxy_url_parse("http://127.0.0.1:3128", &u), 0);
+	CU_ASSERT_EQUAL(u.scheme, RP_PROXY_HTTP);
+	CU_ASSERT_FALSE(u.auth);
+	CU_ASSERT_EQUAL(u.addr.ss.ss_family, AF_INET);
+	CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&u.addr.ss)->sin_port), 3128);
+
+	CU_ASSERT_EQUAL(rp__proxy_url_parse("socks5://[::1]:1080", &u), 0);
+	CU_ASSERT_EQUAL(u.scheme, RP_PROXY_SOCKS5);
+	CU_ASSERT_EQUAL(u.addr.ss.ss_family, AF_INET6);
+
+	/* percent-encoded bytes decoded; '@' and ':' inside the password */
+	CU_ASSERT_EQUAL(
+		rp__proxy_url_parse("socks5://bob:p%40ss%3Aw0rd@127.0.0.1:1080", &u), 0);
+	CU_ASSERT_TRUE(u.auth);
+	CU_ASSERT_STRING_EQUAL(u.user, "bob");
+	CU_ASSERT_STRING_EQUAL(u.pass, "p@ss:w0rd");
+	/* a literal ':' in the password, sub-delims, and an empty password */
+	CU_ASSERT_EQUAL(
+		rp__proxy_url_parse("http://a.b-c_d~:x:y!$&'()*+,;=@[::1]:8080", &u), 0);
+	CU_ASSERT_STRING_EQUAL(u.user, "a.b-c_d~");
+	CU_ASSERT_STRING_EQUAL(u.pass, "x:y!$&'()*+,;=");
+	CU_ASSERT_EQUAL(rp__proxy_url_parse("http://alice:@127.0.0.1:8080", &u), 0);
+	CU_ASSERT_TRUE(u.auth);
+	CU_ASSERT_STRING_EQUAL(u.pass, "");
+
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (rp__proxy_url_parse(bad[i], &u) != -EINVAL) {
+			fprintf(stderr, "accepted \"%s\"\n", bad[i]);
+			CU_FAIL("bad proxy URL accepted");
+		}
+		CU_ASSERT_FALSE(u.auth);
+		CU_ASSERT_EQUAL(u.user[0], 0);
+	}
+	CU_ASSERT_EQUAL(rp__proxy_url_parse(NULL, &u), -EINVAL);
+	/* 255 bytes of user name pass, 256 do not */
+	memcpy(big, "http://", 7);
+	memset(big + 7, 'u', 255);
+	snprintf(big + 7 + 255, sizeof(big) - 7 - 255, ":p@127.0.0.1:1");
+	CU_ASSERT_EQUAL(rp__proxy_url_parse(big, &u), 0);
+	CU_ASSERT_EQUAL(strlen(u.user), 255);
+	memset(big + 7, 'u', 256);
+	snprintf(big + 7 + 256, sizeof(big) - 7 - 256, ":p@127.0.0.1:1");
+	CU_ASSERT_EQUAL(rp__proxy_url_parse(big, &u), -EINVAL);
+}
+
 static void test_cpulist_parses_ranges(void)
 {
 	int cpus[16];
@@ -162,6 +234,7 @@ static void test_listen_socket_v6only(void)
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_addr_parses_v4_and_v6),
 	RP_TEST(test_addr_rejects_malformed),
+	RP_TEST(test_proxy_url_parses_scheme_address_and_credentials),
 	RP_TEST(test_cpulist_parses_ranges),
 	RP_TEST(test_cpulist_rejects_malformed),
 	RP_TEST(test_cpus_affinity_and_allowed),

@@ -603,7 +603,10 @@ static void test_dns_nxdomain_is_enoent_and_cached(void)
 	CU_ASSERT_TRUE(queries_for("nx.test") > before);
 	/* A name that exists but has no address of either family. */
 	CU_ASSERT_FALSE(resolve_wait(d, "empty.test.", &res));
-	CU_ASSERT_EQUAL(res.status, -ENOENT);
+	CU_ASSERT_EQUAL(res.status, -ENODATA);
+	/* and that answer is cached too, as itself */
+	CU_ASSERT_TRUE(resolve_wait(d, "empty.test.", &res));
+	CU_ASSERT_EQUAL(res.status, -ENODATA);
 	CU_ASSERT_EQUAL(queries_for("empty.test"), 2);
 	dns_close(d);
 }
