@@ -20,7 +20,7 @@ import time
 import unittest
 
 from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
-                         free_port, sha256, wait_listening)
+                         free_port, have_ipv6, run_tests, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
 
@@ -216,9 +216,9 @@ class T1Connect(Base):
         self.assertEqual(sha256(got), sha256(data))
 
     def test_ipv6_literal_target(self):
-        e = self.echo("::1") if socket.has_ipv6 else None
-        if e is None:
-            self.skipTest("no ::1")
+        if not have_ipv6():
+            self.skipTest("no IPv6 loopback (::1) here")
+        e = self.echo("::1")
         p = self.rp("--allow-dest", "::1/128")
         s = self.connect(p)
         s.sendall(b"CONNECT [::1]:%d HTTP/1.1\r\nHost: x\r\n\r\nhi" % e.port)
@@ -1133,7 +1133,7 @@ def main():
         i = argv.index("--ringproxy")
         RINGPROXY = os.path.abspath(argv[i + 1])
         del argv[i:i + 2]
-    unittest.main(argv=argv)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

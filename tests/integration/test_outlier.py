@@ -31,7 +31,7 @@ import time
 import unittest
 
 from httpsupport import (Backend, Client, EchoServer, ProtocolError, RingProxy,
-                         TempDir, default_response, free_port)
+                         TempDir, default_response, free_port, run_tests)
 
 RINGPROXY = "ringproxy"
 
@@ -409,17 +409,15 @@ clusters:
 
 def main():
     global RINGPROXY
-    args = sys.argv[1:]
-    if "--ringproxy" in args:
-        i = args.index("--ringproxy")
-        RINGPROXY = os.path.abspath(args[i + 1])
-        del args[i:i + 2]
+    argv = list(sys.argv)
+    if "--ringproxy" in argv:
+        i = argv.index("--ringproxy")
+        RINGPROXY = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
     if not os.access(RINGPROXY, os.X_OK):
-        print("test_outlier.py: no ringproxy binary at %s (give --ringproxy PATH)"
-              % RINGPROXY, file=sys.stderr)
-        sys.exit(2)
-    res = unittest.main(argv=[sys.argv[0]] + args, verbosity=2, exit=False)
-    sys.exit(0 if res.result.wasSuccessful() else 1)
+        sys.exit("test_outlier.py: no ringproxy binary at %s (give --ringproxy PATH)"
+                 % RINGPROXY)
+    run_tests(argv + ["-v"])
 
 
 if __name__ == "__main__":
