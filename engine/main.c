@@ -42,7 +42,11 @@ static void print_summary(const struct rp_engine *e)
 			"stats reactor=%u cpu=%d accepted=%llu active=%llu closed=%llu "
 			"connect_failures=%llu connect_timeouts=%llu no_backend=%llu "
 			"idle_timeouts=%llu accept_pauses=%llu accept_errors=%llu "
-			"splice_fallbacks=%llu oom=%llu proxy_errors=%llu%s",
+			"splice_fallbacks=%llu oom=%llu proxy_errors=%llu "
+			"outlier_ejections=%llu outlier_ejections_5xx=%llu "
+			"outlier_ejections_gateway=%llu "
+			"outlier_ejections_success_rate=%llu outlier_unejections=%llu "
+			"outlier_ejections_skipped=%llu%s",
 			i, rp_engine_reactor_cpu(e, i), (unsigned long long)s.accepted,
 			(unsigned long long)s.active, (unsigned long long)s.closed,
 			(unsigned long long)s.connect_failures,
@@ -52,7 +56,13 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.accept_pauses,
 			(unsigned long long)s.accept_errors,
 			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
-			(unsigned long long)s.proxy_errors, bytes);
+			(unsigned long long)s.proxy_errors,
+			(unsigned long long)s.outlier_ejections,
+			(unsigned long long)s.outlier_ejections_5xx,
+			(unsigned long long)s.outlier_ejections_gateway,
+			(unsigned long long)s.outlier_ejections_success_rate,
+			(unsigned long long)s.outlier_unejections,
+			(unsigned long long)s.outlier_ejections_skipped, bytes);
 		if (s.tls_handshakes || s.tls_failures || s.tls_timeouts ||
 		    s.tls_backend_handshakes || s.tls_backend_failures || s.sni_routed ||
 		    s.sni_failures)

@@ -97,6 +97,11 @@ void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
 	c->retries = 2;
 	c->fall = 3;
 	c->cooldown_ms = 10000;
+	c->outlier.interval_ms = 10000;
+	c->outlier.max_ejection_ms = 300000;
+	c->outlier.max_ejection_percent = 50;
+	c->outlier.sr_minimum_hosts = 5;
+	c->outlier.sr_request_volume = 100;
 	c->response_timeout_ms = 60000;
 	c->pool_max_idle = 64;
 	c->pool_idle_timeout_ms = 30000;
@@ -165,8 +170,27 @@ static int cluster_check(const struct rp_cluster_config *c, char *err, size_t er
 		BAD("cluster '%s': send-proxy must be v1 or v2", c->name);
 	if (!c->connect_timeout_ms)
 		BAD("cluster '%s': connect timeout must be positive", c->name);
-	if (!c->fall)
-		BAD("cluster '%s': fall must be positive", c->name);
+	if (c->fall > 1000 || c->outlier.consecutive_5xx > 1000)
+		BAD("cluster '%s': consecutive_gateway_failure (fall) and "
+		    "consecutive_5xx must be from 0 (off) to 1000",
+		    c->name);
+	if (!c->outlier.interval_ms || !c->outlier.max_ejection_ms)
+		BAD("cluster '%s': outlier detection interval and max_ejection_time "
+		    "must be positive",
+		    c->name);
+	if (c->outlier.max_ejection_percent > 100 || c->outlier.sr_threshold > 100)
+		BAD("cluster '%s': max_ejection_percent and success_rate_threshold are "
+		    "percentages, 0-100",
+		    c->name);
+	if (c->slow_start_ms &&
+	    (!strcmp(c->balance, "ringhash") || !strcmp(c->balance, "maglev")))
+		BAD("cluster '%s': balance %s has no slow start (a ramp would move "
+		    "clients between backends): use roundrobin, wrr, leastconn or p2c",
+		    c->name, c->balance);
+	if (!c->outlier.sr_minimum_hosts || !c->outlier.sr_request_volume)
+		BAD("cluster '%s': success_rate_minimum_hosts and "
+		    "success_rate_request_volume must be positive",
+		    c->name);
 	if ((unsigned)c->hash_key > RP_HASH_COOKIE)
 		BAD("cluster '%s': unknown hash key", c->name);
 	if (c->hash_key != RP_HASH_SOURCE &&

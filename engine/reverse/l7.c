@@ -1869,7 +1869,7 @@ static void connect_settled(struct l7_conn *c)
 	struct rp_reactor *r = c->sh->r;
 
 	if (c->connect_res == 0) {
-		rp__backend_ok(c->cl, c->backend);
+		/* Not a success yet for outlier detection: the response is. */
 		c->b_active = r->now_ms;
 		if (c->cl->cfg->tls.enabled && !c->fwd_mode) {
 			backend_tls_start(c);
@@ -2544,7 +2544,7 @@ static void resp_head(struct l7_conn *c, struct rp_http_response *resp, unsigned
 		return;
 	}
 	if (resp->status >= 500)
-		rp__backend_failed(c->cl, c->backend, "5xx responses");
+		rp__backend_5xx(c->cl, c->backend);
 	else
 		rp__backend_ok(c->cl, c->backend);
 	c->resp_head_done = true;

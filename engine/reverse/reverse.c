@@ -133,9 +133,13 @@ static void reverse_stop(struct rp_reactor *r, void *state)
 		rp__forward_half.stop(rv->fwd);
 }
 
+/* Every service message is a cluster message: checks' verdicts, outlier
+ * reports to a cluster's owner and its verdicts. */
 static void reverse_message(struct rp_reactor *r, void *state, unsigned msg)
 {
-	rp__health_message(state, msg);
+	struct rp_reverse *rv = state;
+
+	rp__cluster_message(rv->cl, rv->ncl, msg);
 }
 
 static void reverse_drain(struct rp_reactor *r, void *state)

@@ -87,6 +87,33 @@ struct rp_health_config {
 	unsigned expect_status;	 /* 0: any 2xx or 3xx */
 };
 
+/*
+ * Outlier detection (passive health) in the manner of Envoy's: the outcomes
+ * of real traffic, counted by every reactor and summed by the cluster's
+ * owner reactor, eject a backend for base_ejection_time times the number of
+ * its ejections (at most max_ejection_ms, never less than the base). The
+ * consecutive-gateway-failure threshold and the base ejection time are the
+ * cluster's fall and cooldown_ms (their old names, kept).
+ */
+struct rp_outlier_config {
+	/* 5xx answers (any, ours included) in a row; 0: off, the default (a
+	 * 500 is often the application's answer, not a fault). */
+	unsigned consecutive_5xx;
+	unsigned interval_ms;	       /* the success-rate window (10 s) */
+	unsigned max_ejection_ms;      /* cap of an ejection (300 s) */
+	unsigned max_ejection_percent; /* of the backends out at once (50); one
+					* always stays in */
+	/* Success rate over each interval, of backends with at least
+	 * sr_request_volume requests in it (100), evaluated when at least
+	 * sr_minimum_hosts (5) have that many: a backend is ejected below
+	 * mean - sr_stdev_factor / 1000 * stdev (Envoy's unit; 0: off, the
+	 * default; 1900 is Envoy's), or below sr_threshold percent (0: off). */
+	unsigned sr_minimum_hosts;
+	unsigned sr_request_volume;
+	unsigned sr_stdev_factor;
+	unsigned sr_threshold;
+};
+
 /* Kernel TLS: after the handshake, the record layer moves into the kernel
  * (setsockopt TLS_TX/TLS_RX) so that the plain data paths, splice included,
  * carry the connection. */
@@ -116,10 +143,16 @@ struct rp_cluster_config {
 	 * (the hash ones key on the client's IP address). */
 	char balance[16];
 	unsigned connect_timeout_ms;
-	unsigned retries;     /* extra connect attempts, each on another backend */
-	unsigned fall;	      /* consecutive failures that mark a backend down */
-	unsigned cooldown_ms; /* how long a backend stays down */
-	unsigned send_proxy;  /* 0 off, 1 or 2: PROXY header version sent */
+	unsigned retries; /* extra connect attempts, each on another backend */
+	/* Outlier detection: consecutive gateway failures (failed connects,
+	 * resets, timeouts, bad responses: what we answer 502/503/504 for)
+	 * that eject a backend, 0: off (3); and the base ejection time (10 s). */
+	unsigned fall;
+	unsigned cooldown_ms;
+	struct rp_outlier_config outlier;
+	unsigned slow_start_ms; /* a backend back in ramps up its share linearly
+				 * over this long; 0: off (the default) */
+	unsigned send_proxy;	/* 0 off, 1 or 2: PROXY header version sent */
 
 	/* Hash balancing key (http listeners; tcp ones always use the source). */
 	enum rp_hash_key hash_key;
@@ -368,6 +401,15 @@ struct rp_stats {
 	uint64_t tls_backend_failures;
 	uint64_t sni_routed;   /* passthrough connections routed by SNI */
 	uint64_t sni_failures; /* no/bad ClientHello, or no route (strict) */
+	/* Outlier detection, counted by each cluster's owner reactor (cluster
+	 * k: reactor k % reactors), the one that decides for all. */
+	uint64_t outlier_ejections;	    /* of which, by detector: */
+	uint64_t outlier_ejections_5xx;	    /* consecutive 5xx */
+	uint64_t outlier_ejections_gateway; /* consecutive gateway failures */
+	uint64_t outlier_ejections_success_rate;
+	uint64_t outlier_unejections;	    /* back in, time up or checks passed */
+	uint64_t outlier_ejections_skipped; /* outliers left in: max_ejection_percent,
+					     * or the last backend in */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 
