@@ -42,6 +42,11 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->buf_size = 16 * 1024;
 	cfg->iowq_workers = 2;
 	cfg->auto_bulk_reads = 2;
+	cfg->auth_queue = 32;
+	cfg->auth_fail_cache = 4096;
+	cfg->auth_fail_limit = 10;
+	cfg->auth_fail_window_ms = 60000;
+	cfg->auth_block_ms = 60000;
 	cfg->log_level = RP_LOG_INFO;
 }
 
@@ -596,6 +601,11 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("max-conns must be positive");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
+	if (c->auth_threads > 64 || !c->auth_queue || c->auth_queue > 65536 ||
+	    !c->auth_fail_cache || c->auth_fail_cache > (1u << 20) ||
+	    !c->auth_fail_window_ms || !c->auth_block_ms)
+		BAD("auth: threads at most 64, queue 1-65536, fail cache 1-1048576, "
+		    "window and block not zero");
 #undef IS_TOKEN
 #undef TOKEN_CHARS
 #undef TEXT_OK
