@@ -794,6 +794,25 @@ void rp__engine_reactor_exited(struct rp_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Password checks need helpers: auth_threads of them, or min(2, CPUs). */
+static unsigned helper_threads(const struct rp_config *c)
+{
+	cpu_set_t set;
+	unsigned n = 2;
+
+	for (unsigned i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].mode == RP_MODE_FORWARD &&
+		    c->listeners[i].fwd.users_file[0])
+			goto needed;
+	return 0;
+needed:
+	if (c->auth_threads)
+		return c->auth_threads;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
+		n = 1;
+	return n;
+}
+
 int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 {
 	sigset_t all, old;
@@ -810,7 +829,9 @@ int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 	/* Reactors take no signals: the control thread handles them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 0; i < e->nreactors; i++) {
+	ret = rp__helpers_start(e, helper_threads(&e->snap->cfg), e->snap->cfg.auth_queue,
+				err, errlen);
+	for (unsigned i = 0; i < e->nreactors && ret == 0; i++) {
 		ret = -pthread_create(&e->threads[i], NULL, rp__reactor_main,
 				      &e->reactors[i]);
 		if (ret < 0) {
@@ -998,6 +1019,7 @@ void rp_engine_destroy(struct rp_engine *e)
 {
 	if (!e)
 		return;
+	rp__helpers_stop(e); /* before the rings their results go to */
 	for (unsigned i = 0; i < e->nreactors; i++) {
 		struct rp_reactor *r = &e->reactors[i];
 
