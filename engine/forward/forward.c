@@ -1691,7 +1691,7 @@ static int fw_init(struct rp_reverse *rv, void **state)
 			goto fail;
 		}
 	}
-	sh->auth = rp__auth_cache_new(1024, 60000);
+	sh->auth = rp__auth_cache_new(1024, 60000, 4096, 600000);
 	if (!sh->auth) {
 		ret = -ENOMEM;
 		goto fail;
