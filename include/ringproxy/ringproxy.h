@@ -376,6 +376,14 @@ struct rp_stats {
 	uint64_t tls_backend_failures;
 	uint64_t sni_routed;   /* passthrough connections routed by SNI */
 	uint64_t sni_failures; /* no/bad ClientHello, or no route (strict) */
+	/* forward proxy authentication */
+	uint64_t auth_checks;	  /* password hashes computed (helper threads) */
+	uint64_t auth_cache_hits; /* credentials answered from the cache */
+	uint64_t auth_failures;	  /* wrong credentials (407, SOCKS5 0x01) */
+	uint64_t auth_throttled;  /* refused: the address is blocked (429) */
+	uint64_t auth_blocks;	  /* addresses blocked after too many failures */
+	uint64_t auth_queue_full; /* refused: too many checks queued (503) */
+	uint64_t auth_cancelled;  /* checks whose client left before they ran */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 
