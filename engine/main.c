@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * main.c - the `ringproxy` command: parse the command line (and load the
- * configuration file of `-c FILE`, or only check it), start the engine,
- * then act as its control thread: signals as operators expect them (TERM/INT
- * drain gracefully, a second one stops at once; USR1 reopens the access log;
- * HUP is logged and ignored until configuration reload exists), and a
- * per-reactor summary at exit.
+ * configuration file of `-c FILE`, or only check it), raise the open-file
+ * limit to the hard one, start the engine, then act as its control thread:
+ * signals as operators expect them (TERM/INT drain gracefully, a second one
+ * stops at once; USR1 reopens the access log; HUP is logged and ignored until
+ * configuration reload exists), and a per-reactor summary at exit.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "config/cli.h"
@@ -226,6 +227,37 @@ static int check_tls(const struct rp_config *cfg)
 	return bad;
 }
 
+/*
+ * Raises the soft open-file limit to the hard one, as HAProxy does by itself
+ * (nginx has worker_rlimit_nofile): the soft limit is often 1024 for
+ * select()'s sake, which a proxy never calls, and the engine sizes max_conns
+ * from it. At most 2^20, the kernel's default fs.nr_open: a hard limit of
+ * "infinity" cannot be the soft one, and more is seldom wanted.
+ */
+static void raise_nofile(void)
+{
+	const rlim_t cap = (rlim_t)1 << 20;
+	struct rlimit rl;
+	rlim_t old, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > cap ? cap : rl.rlim_max;
+	if (rl.rlim_cur >= want)
+		return;
+	old = rl.rlim_cur;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		rp_warn("cannot raise the open-file limit from %llu to %llu: %s",
+			(unsigned long long)old, (unsigned long long)want,
+			strerror(errno));
+		return;
+	}
+	rp_info("open-file limit raised from %llu to %llu (the hard limit%s)",
+		(unsigned long long)old, (unsigned long long)want,
+		want < rl.rlim_max ? ", at most 1048576" : "");
+}
+
 static int run(struct rp_cli *cli)
 {
 	struct rp_engine *e;
@@ -253,6 +285,8 @@ static int run(struct rp_cli *cli)
 		}
 	}
 
+	rp__log_level = cli->cfg.log_level;
+	raise_nofile();
 	ret = rp_engine_create(&cli->cfg, &e, err, sizeof(err));
 	if (ret < 0) {
 		fprintf(stderr, "ringproxy: %s\n", err);

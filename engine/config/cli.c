@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config/cli.h"
+#include "forward/policy.h"
 #include "http/http.h"
 #include "net/net.h"
 #include "tls/tls.h"
@@ -531,7 +532,7 @@ static const struct opt opts[] = {
 	{"--cooldown", "DUR", OPT_DURATION, CLU(cooldown_ms), 0, 0,
 	 "how long a backend stays down (10s)", OPTF_REV},
 	{"--max-conns", "N", OPT_UINT, CFG(max_conns), 1, 10000000,
-	 "connections per reactor before accepting pauses (100000)", 0},
+	 "connections per reactor before accepting pauses (what ulimit -n holds)", 0},
 	{"--pipe-size", "SIZE", OPT_SIZE, CFG(pipe_size), 4096, 1u << 30,
 	 "pipe capacity for splice (256k)", 0},
 	{"--max-pipes", "N", OPT_UINT, CFG(max_pipes), 1, 1000000,
@@ -626,7 +627,7 @@ static const struct opt opts[] = {
 	{"--response-timeout", "DUR", OPT_DURATION, CLU(response_timeout_ms), 1, 0,
 	 "http: between response bytes; 504 before the head (60s)", OPTF_HTTP},
 	{"--max-body", "SIZE", OPT_SIZE64, LIS(http.max_body), 0, 0,
-	 "http: request body limit, else 413; 0: none (0)", OPTF_HTTP},
+	 "http and forward: request body limit, else 413; 0: none (1g)", OPTF_LOG},
 	{"--splice-threshold", "SIZE", OPT_SIZE64, LIS(http.splice_threshold), 0, 0,
 	 "http: splice bodies of known length above it; 0: never (16k)", OPTF_HTTP},
 	{"--max-requests", "N", OPT_UINT, LIS(http.max_requests), 0, UINT_MAX,
@@ -1204,7 +1205,8 @@ static void fill_listeners(struct rp_cli *cli)
 /*
  * The end of `ringproxy forward`: no cluster, the default address, and when
  * some --allow-client was given, a last rule denying every other client
- * (one per address family, as a CIDR is of one family).
+ * (one per address family, as a CIDR is of one family). A listener that
+ * would be an open proxy (rp__forward_open_proxy()) is refused.
  */
 static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 {
@@ -1239,6 +1241,22 @@ static int finish_forward(struct rp_cli *cli, char *err, size_t errlen)
 	cfg->nclusters = 0;
 	cli->listener.mode = RP_MODE_FORWARD;
 	fill_listeners(cli);
+	for (unsigned k = 0; k < cfg->nlisteners; k++) {
+		const struct rp_listener_config *l = &cfg->listeners[k];
+		char a[RP_ADDRSTRLEN];
+
+		if (!rp__forward_open_proxy(l))
+			continue;
+		snprintf(err, errlen,
+			 "--listen %s: a forward proxy on a non-loopback address with "
+			 "no users and no rule that limits its clients is an open proxy: "
+			 "add users "
+			 "(--users FILE), or say who may use it (--allow-client CIDR; "
+			 "--allow-client %s for everyone)",
+			 rp__addr_format(&l->addr, a, sizeof(a)),
+			 l->addr.ss.ss_family == AF_INET6 ? "::/0" : "0.0.0.0/0");
+		return -EINVAL;
+	}
 	return 0;
 }
 

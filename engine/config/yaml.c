@@ -27,6 +27,7 @@
 
 #include "balance/balance.h"
 #include "config/cli.h"
+#include "forward/policy.h"
 #include "http/http.h"
 #include "net/net.h"
 #include "tls/sni.h"
@@ -41,6 +42,7 @@ enum field_kind {
 	F_DURATION,   /* unsigned ms, at least min */
 	F_SIZE,	      /* unsigned bytes in [min, max] */
 	F_SIZE64,     /* uint64_t bytes, 0 allowed */
+	F_LSIZE64,    /* the same, at an offset into the current listener */
 	F_BOOL,	      /* int 0 or 1 */
 	F_FLAG,	      /* bool */
 	F_CPUS,	      /* cpus + ncpus */
@@ -300,6 +302,8 @@ static const struct field forward_fields[] = {
 	{"parent", F_PARENT, FW(parent), 0, RP_ROUTE_STR, S_NONE},
 	{"connect_timeout", F_DURATION, FW(connect_timeout_ms), 1, 0, S_NONE},
 	{"parent_timeout", F_DURATION, FW(parent_timeout_ms), 1, 0, S_NONE},
+	/* The absolute-form requests' bodies: the HTTP half's setting. */
+	{"max_body", F_LSIZE64, L(http.max_body), 0, 0, S_NONE},
 	{"dns", F_DNS, 0, 0, 0, S_NONE},
 	{"acl", F_ACL, 0, 0, 0, S_NONE},
 };
@@ -518,6 +522,7 @@ static const char *kind_wants(enum field_kind kind)
 	case F_SIZE:
 		return "a size such as 4096, 64k or 1m";
 	case F_SIZE64:
+	case F_LSIZE64:
 		return "a size such as 0, 64k, 10m or 1t";
 	case F_BOOL:
 	case F_FLAG:
@@ -899,6 +904,9 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		else
 			*u = x;
 		break;
+	case F_LSIZE64:
+		base = (char *)&ld->cfg->listeners[ld->cfg->nlisteners];
+		/* fall through */
 	case F_SIZE64:
 		if (rp__parse_size64(s, (uint64_t *)(base + f->off)) < 0)
 			problem(ld, &v->start_mark,
@@ -1330,6 +1338,17 @@ static void check_listener(struct loader *ld, const struct rp_listener_config *l
 		problem(ld, &ld->slot_mark[S_FORWARD],
 			"forward: only for mode forward (this listener is mode %s)",
 			rp_listener_mode_name(l->mode));
+	/* At its bind, once every key of the listener is known. */
+	if (ld->lbind_mark[ld->cfg->nlisteners].line != (size_t)-1 &&
+	    rp__forward_open_proxy(l))
+		problem(ld, &ld->lbind_mark[ld->cfg->nlisteners],
+			"bind: a forward proxy on a non-loopback address with no users "
+			"and no rule that limits its clients is an open proxy: add users "
+			"(forward: "
+			"{users_file: FILE}), or say who may use it (forward: {acl: "
+			"[{action: allow, client: CIDR}, {action: deny}]}; client: %s "
+			"for everyone)",
+			l->addr.ss.ss_family == AF_INET6 ? "\"::/0\"" : "0.0.0.0/0");
 	if (l->mode != RP_MODE_HTTP && !ld->mode_bad) {
 		if (seen(ld, S_HTTP))
 			problem(ld, &ld->slot_mark[S_HTTP],

@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/core.h"
 #include "balance/balance.h"
 #include "core/alog.h"
 #include "core/engine_int.h"
+#include "forward/policy.h"
 #include "net/net.h"
 #include "reverse/reverse.h"
 #include "tls/tls.h"
@@ -34,7 +36,7 @@ void rp_config_init(struct rp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->drain_timeout_ms = 30000;
-	cfg->max_conns = 100000;
+	cfg->max_conns = 0; /* from the open-file limit: rp__conns_for_fds() */
 	/* 256k measured ~25% less CPU per GB than the kernel's 64k default:
 	 * fewer splice calls and bigger segments per call. */
 	cfg->pipe_size = 256 * 1024;
@@ -65,7 +67,9 @@ void rp_listener_config_init(struct rp_listener_config *l)
 	l->http.header_timeout_ms = 10000;
 	l->http.keepalive_timeout_ms = 75000;
 	l->http.body_timeout_ms = 60000;
-	l->http.max_body = 0;
+	/* nginx's client_max_body_size is 1m, HAProxy has none: 1 GiB stops
+	 * an endless upload without refusing real ones. 0: no limit. */
+	l->http.max_body = 1ull << 30;
 	l->http.max_head = 16 * 1024;
 	l->http.max_headers = 100;
 	l->http.max_target = 8 * 1024;
@@ -505,6 +509,14 @@ static int listener_check(const struct rp_config *cfg, const struct rp_listener_
 		ret = forward_check(&l->fwd, a, err, errlen);
 		if (ret < 0)
 			return ret;
+		if (rp__forward_open_proxy(l))
+			BAD("listener %s: a forward proxy on a non-loopback address with "
+			    "no users and no rule that limits its clients is an open "
+			    "proxy: add users "
+			    "(--users FILE / users_file:), or say who may use it "
+			    "(--allow-client CIDR, or an acl rule with client:; "
+			    "--allow-client %s for everyone)",
+			    a, l->addr.ss.ss_family == AF_INET6 ? "::/0" : "0.0.0.0/0");
 		if (l->accept_proxy)
 			BAD("listener %s: accept_proxy is not available on forward "
 			    "listeners yet",
@@ -597,8 +609,6 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("buffer size must be between 1k and 1m");
 	if (c->pipe_size < 4096 || c->pipe_size > (1u << 30))
 		BAD("pipe size must be between 4k and 1g");
-	if (!c->max_conns)
-		BAD("max-conns must be positive");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
 	if (c->auth_threads > 64 || !c->auth_queue || c->auth_queue > 65536 ||
@@ -658,6 +668,81 @@ static int tls_build(struct rp_snapshot *s, char *err, size_t errlen)
 	return 0;
 }
 
+unsigned rp__conns_for_fds(uint64_t nofile, uint64_t reserve, unsigned reactors)
+{
+	uint64_t n;
+
+	if (!reactors)
+		reactors = 1;
+	n = nofile > reserve ? (nofile - reserve) / (2 * (uint64_t)reactors) : 0;
+	if (n < RP_AUTO_CONNS_MIN)
+		return RP_AUTO_CONNS_MIN;
+	return n > RP_AUTO_CONNS_MAX ? RP_AUTO_CONNS_MAX : (unsigned)n;
+}
+
+/*
+ * The descriptors the engine may hold besides its connections: the process's
+ * own (standard streams, the access log, the control ring, files read at
+ * start), one socket per health-checked backend, and per reactor its ring,
+ * its DNS sockets, its listening sockets and its pipes (two descriptors
+ * each, as many as the pipe budget allows). Pipes past the limit would only
+ * fall back to copying, but a connection that cannot open its backend fails.
+ */
+static uint64_t fd_reserve(const struct rp_config *cfg, unsigned reactors)
+{
+	unsigned pipes = cfg->max_pipes ? cfg->max_pipes
+					: rp__pipe_budget(cfg->pipe_size, reactors);
+	uint64_t n = 64;
+
+	for (unsigned k = 0; k < cfg->nclusters; k++)
+		if (cfg->clusters[k].health.type != RP_CHECK_NONE)
+			n += cfg->clusters[k].nbackends;
+	return n + (uint64_t)reactors * (8 + cfg->nlisteners + 2 * (uint64_t)pipes);
+}
+
+/*
+ * max_conns 0 becomes what the open-file limit leaves; a value the operator
+ * set is kept, with a warning when it cannot be reached. Either way the
+ * result is logged: it is the first limit a busy proxy meets.
+ */
+static void conns_limit(struct rp_config *cfg, unsigned reactors)
+{
+	struct rlimit rl;
+	uint64_t nofile, reserve = fd_reserve(cfg, reactors);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		nofile = UINT64_MAX;
+	else
+		nofile = rl.rlim_cur;
+	if (!cfg->max_conns) {
+		cfg->max_conns = rp__conns_for_fds(nofile, reserve, reactors);
+		rp_info("max_conns %u per reactor, from the open-file limit %llu (%llu "
+			"descriptors kept for the process, rings, listeners, health "
+			"checks and pipes; 2 a connection over %u reactors); "
+			"max_conns (--max-conns) sets it",
+			cfg->max_conns, (unsigned long long)nofile,
+			(unsigned long long)reserve, reactors);
+		if ((uint64_t)cfg->max_conns * 2 * reactors + reserve > nofile)
+			rp_warn("the open-file limit %llu is too low for %u reactors: "
+				"accepting will pause on EMFILE before max_conns is "
+				"reached; raise ulimit -n, or lower --max-pipes",
+				(unsigned long long)nofile, reactors);
+		return;
+	}
+	rp_info("max_conns %u per reactor (set), %u reactors", cfg->max_conns, reactors);
+	if ((uint64_t)cfg->max_conns * 2 * reactors + reserve > nofile)
+		rp_warn("max_conns %u per reactor needs up to %llu descriptors with %u "
+			"reactors (2 a connection, %llu for the rest), more than the "
+			"open-file limit %llu: accepting will pause on EMFILE before "
+			"max_conns is reached; raise ulimit -n, or leave max_conns unset "
+			"to fit it",
+			cfg->max_conns,
+			(unsigned long long)((uint64_t)cfg->max_conns * 2 * reactors +
+					     reserve),
+			reactors, (unsigned long long)reserve,
+			(unsigned long long)nofile);
+}
+
 int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *err,
 		     size_t errlen)
 {
@@ -693,6 +778,7 @@ int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out, char *
 	}
 	rp__log_level = cfg->log_level;
 	e->nreactors = cfg->reactors ? cfg->reactors : ncpus;
+	conns_limit(&e->snap->cfg, e->nreactors);
 	ret = rp__probe_features(&e->feat, err, errlen);
 	if (ret < 0)
 		goto fail_free;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * engine_int.h - the engine object as the reactors see it: start-up
- * rendezvous, exit accounting and the control-message codes. Private to
- * engine/core/.
+ * rendezvous, exit accounting and the control-message codes, and the limits
+ * the engine derives at creation. Private to engine/core/.
  */
 #ifndef RP_ENGINE_INT_H
 #define RP_ENGINE_INT_H
@@ -43,6 +43,18 @@ struct rp_engine {
 
 	struct rp_helpers *helpers; /* helper.c; NULL: none */
 };
+
+/*
+ * The connections per reactor when max_conns is 0: what the open-file limit
+ * @nofile leaves after @reserve descriptors, shared by @reactors (0 counts
+ * as 1) at two descriptors a connection (the client's, and the backend's or
+ * destination's); at least RP_AUTO_CONNS_MIN (a limit too low to serve is
+ * met by accept pausing on EMFILE instead), at most RP_AUTO_CONNS_MAX (the
+ * largest --max-conns).
+ */
+#define RP_AUTO_CONNS_MIN 32
+#define RP_AUTO_CONNS_MAX 10000000
+unsigned rp__conns_for_fds(uint64_t nofile, uint64_t reserve, unsigned reactors);
 
 void *rp__reactor_main(void *arg);
 void rp__engine_reactor_ready(struct rp_engine *e, struct rp_reactor *r, int ret,

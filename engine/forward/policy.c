@@ -2,11 +2,12 @@
 /*
  * policy.c - the forward proxy's policy objects: strict CIDR parsing and
  * matching, the SSRF guard's classification of special-purpose addresses
- * (RFC 6890 and its IPv6 registry), access rules compiled from the
- * configuration, domain block lists in an open-addressing hash set, and the
- * users table (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor
- * cache of recent successes and failures. Everything but the cache is built
- * once and read only afterwards (helper threads verify against it).
+ * (RFC 6890 and its IPv6 registry), which also tells a listener that would
+ * be an open proxy, access rules compiled from the configuration, domain
+ * block lists in an open-addressing hash set, and the users table
+ * (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor cache of
+ * recent successes and failures. Everything but the cache is built once and
+ * read only afterwards (helper threads verify against it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -370,6 +371,51 @@ const char *rp__ssrf_class(const struct sockaddr *sa)
 		return ssrf_v6(a);
 	}
 	return "unknown-family";
+}
+
+/* Whether rule @r applies to every client of @family: no client condition,
+ * or a /0 of that family. */
+static bool acl_every_client(const struct rp_acl_rule *r, int family)
+{
+	struct rp_cidr c;
+
+	if (!r->client[0])
+		return true;
+	return rp__cidr_parse(r->client, &c) == 0 && c.family == family && !c.prefix;
+}
+
+bool rp__forward_open_proxy(const struct rp_listener_config *l)
+{
+	const struct rp_forward_config *f = &l->fwd;
+	int family = l->addr.ss.ss_family;
+	const char *cls;
+
+	if (l->mode != RP_MODE_FORWARD || f->users_file[0])
+		return false;
+	/* The SSRF guard's classifier: 127.0.0.0/8, ::1, and the IPv4-mapped
+	 * forms of the former. 0.0.0.0 and :: are every address. */
+	cls = rp__ssrf_class((const struct sockaddr *)&l->addr.ss);
+	if (cls && !strcmp(cls, "loopback"))
+		return false;
+	/* The rules as an arbitrary client of the listener's family meets
+	 * them: rules that name other clients pass it by; the first one that
+	 * applies to every client decides. An allow for client 0.0.0.0/0
+	 * (::/0) says "everyone" on purpose; one with no client condition
+	 * lets everyone in without saying so; a deny with no destination or
+	 * port condition keeps everyone the earlier rules did not name out.
+	 * Past the last rule, a request is allowed: open. */
+	for (unsigned i = 0; i < f->nacl && i < RP_MAX_ACL_RULES; i++) {
+		const struct rp_acl_rule *r = &f->acl[i];
+
+		if (!acl_every_client(r, family))
+			continue;
+		if (!r->deny)
+			return !r->client[0];
+		if (!r->dest[0] && r->port_min <= 1 &&
+		    (!r->port_max || r->port_max == 65535))
+			return false;
+	}
+	return true;
 }
 
 /* ---- access rules --------------------------------------------------------- */

@@ -60,6 +60,20 @@ bool rp__cidr_match(const struct rp_cidr *c, const struct sockaddr *sa);
  */
 const char *rp__ssrf_class(const struct sockaddr *sa);
 
+/*
+ * Whether forward listener @l serves whoever can reach it: bound to an
+ * address that is not loopback (127.0.0.0/8, ::1; 0.0.0.0 and :: are every
+ * address), with no users file and access rules that let an arbitrary
+ * client in: no rule that applies to every client denies them before one
+ * allows them (a request that no rule matches is allowed). Such a listener
+ * is refused by every configuration check (command line, file, engine): an
+ * open proxy on a reachable address gets found and abused, and the SSRF
+ * guard protects only what is behind it. An allow rule for client 0.0.0.0/0
+ * (or ::/0) is how an operator opens it to everyone on purpose. False for
+ * other modes.
+ */
+bool rp__forward_open_proxy(const struct rp_listener_config *l);
+
 /* Compiled access rules of one listener. */
 struct rp_acl;
 /*

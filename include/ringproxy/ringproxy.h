@@ -304,7 +304,8 @@ struct rp_config {
 	enum rp_log_format access_log_format;
 
 	unsigned drain_timeout_ms;
-	unsigned max_conns; /* per reactor; accepting pauses above it */
+	unsigned max_conns; /* per reactor; accepting pauses above it; 0: what
+			     * RLIMIT_NOFILE holds, set by rp_engine_create() */
 
 	unsigned pipe_size; /* bytes; rounded by the kernel to pages */
 	unsigned max_pipes; /* per reactor; 0: a share of fs.pipe-user-pages-soft */
@@ -406,8 +407,12 @@ RP_API const char *rp_tunnel_mode_name(enum rp_tunnel_mode mode);
 
 /*
  * Validates @cfg, probes the kernel and prepares (but does not start) the
- * reactors. Returns 0 and the engine in *@out, or -errno with a sentence in
- * @err saying what is wrong and what to change.
+ * reactors. A max_conns of 0 becomes what the current RLIMIT_NOFILE soft
+ * limit holds (logged; the engine never changes the limit itself). A forward
+ * listener that would be an open proxy (a non-loopback address, no users,
+ * no allow rule naming clients) is refused. Returns 0 and the engine in
+ * *@out, or -errno with a sentence in @err saying what is wrong and what to
+ * change.
  */
 RP_API int rp_engine_create(const struct rp_config *cfg, struct rp_engine **out,
 			    char *err, size_t errlen);

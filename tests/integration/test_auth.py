@@ -27,7 +27,7 @@ import time
 import unittest
 
 from httpsupport import (Backend, Client, Proc, Reader, RingProxy, TempDir,
-                         free_port, read_response)
+                         free_port, read_response, run_tests)
 
 RINGPROXY = "ringproxy"
 MAX_ITERATIONS = 200000  # RP_USERS_MAX_ITERATIONS: the slowest check there is
@@ -432,7 +432,7 @@ def main():
         i = argv.index("--ringproxy")
         RINGPROXY = os.path.abspath(argv[i + 1])
         del argv[i:i + 2]
-    unittest.main(argv=argv)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

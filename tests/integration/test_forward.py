@@ -20,7 +20,7 @@ import time
 import unittest
 
 from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
-                         free_port, sha256, wait_listening)
+                         free_port, have_ipv6, run_tests, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
 
@@ -216,9 +216,9 @@ class T1Connect(Base):
         self.assertEqual(sha256(got), sha256(data))
 
     def test_ipv6_literal_target(self):
-        e = self.echo("::1") if socket.has_ipv6 else None
-        if e is None:
-            self.skipTest("no ::1")
+        if not have_ipv6():
+            self.skipTest("no IPv6 loopback (::1) here")
+        e = self.echo("::1")
         p = self.rp("--allow-dest", "::1/128")
         s = self.connect(p)
         s.sendall(b"CONNECT [::1]:%d HTTP/1.1\r\nHost: x\r\n\r\nhi" % e.port)
@@ -581,6 +581,33 @@ class T7AbsoluteForm(Base):
         self.assertEqual(self.raw_requests(p, [("GET", "http://127.0.0.1:%d/" % dead,
                                                 [("Host", "127.0.0.1:%d" % dead),
                                                  cred])])[0][0], 502)
+
+    def test_body_limit_default_and_zero(self):
+        """Absolute-form requests get the HTTP path's body limit: 1 GiB by
+        default, a Content-Length over it refused before the origin hears
+        of it; exactly the limit, or anything with --max-body 0, goes on."""
+        b = self.origin()
+        host = "origin.test:%d" % b.port
+        p = self.rp()
+        got = self.raw_requests(p, [("POST", "http://%s/up" % host,
+                                     [("Host", host),
+                                      ("Content-Length", str((1 << 30) + 1))])])
+        self.assertEqual(got[0][0], 413)
+        self.assertEqual(b.total_bytes, 0)
+        for opts, length in (((), 1 << 30), (("--max-body", "0"), 1 << 40)):
+            with self.subTest(opts=opts):
+                p = self.rp(*opts)
+                s = self.connect(p)
+                s.sendall(b"POST http://%s/up HTTP/1.1\r\nHost: %s\r\n"
+                          b"Content-Length: %d\r\n\r\nabc"
+                          % (host.encode(), host.encode(), length))
+                want = b"content-length: %d" % length
+                deadline = time.monotonic() + 5
+                while (want not in b.raw_all().lower() and
+                       time.monotonic() < deadline):
+                    time.sleep(0.02)
+                self.assertIn(want, b.raw_all().lower())
+                s.close()
 
     def test_ssrf_on_absolute_form(self):
         b = self.origin()
@@ -1106,7 +1133,7 @@ def main():
         i = argv.index("--ringproxy")
         RINGPROXY = os.path.abspath(argv[i + 1])
         del argv[i:i + 2]
-    unittest.main(argv=argv)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 /*
  * test_startup.c - how the real ringproxy binary starts and refuses to:
  * io_uring blocked by a seccomp filter (as container runtimes do), usage
- * errors, a port taken by someone else, help and version, and `ringproxy
- * check -c FILE` on good and bad configuration files (every file in
- * examples/ included). Each must end with the documented exit status and a
- * message that says what to change.
+ * errors, a port taken by someone else, a forward proxy that would be open
+ * to anyone, help and version, the connection cap derived from the
+ * open-file limit, and `ringproxy check -c FILE` on good and bad
+ * configuration files (every file in examples/ included). Each must end with
+ * the documented exit status and a message that says what to change.
  *
  * To block io_uring only for the child, the test re-executes itself as
  * `test_startup --deny-io-uring PROGRAM ARGS...`, which installs the filter
@@ -32,6 +33,7 @@
 #include <CUnit/Basic.h>
 
 #include "support.h"
+#include "unit.h"
 
 static const char *ringproxy;
 static const char *self;
@@ -298,6 +300,139 @@ static void test_startup_check_syntax_and_missing_file(void)
 	expect(mixed, 2, "cannot be combined with -c FILE");
 }
 
+/* A forward proxy on a non-loopback address with nobody named who may use
+ * it is refused, by the command line (a usage error) and by `check` at the
+ * listener's bind; saying who may, everyone included, lets it start. */
+static void test_startup_open_forward_proxy_refused(void)
+{
+	char listen[32], path[512], want[700];
+	const char *open[] = {ringproxy, "forward", "--listen", listen, NULL};
+	const char *everyone[] = {
+		ringproxy,   "forward",	   "--listen", listen, "--allow-client",
+		"0.0.0.0/0", "--reactors", "1",	       NULL};
+	const char *check[] = {ringproxy, "check", "-c", path, NULL};
+	const char *run_file[] = {ringproxy, "-c", path, NULL};
+	struct rpt_proc *p;
+
+	snprintf(listen, sizeof(listen), "0.0.0.0:%d", rpt_free_port(AF_INET));
+	snprintf(want, sizeof(want),
+		 "ringproxy: --listen %s: a forward proxy on a non-loopback address "
+		 "with no users and no rule that limits its clients is an open proxy: "
+		 "add users "
+		 "(--users FILE), or say who may use it (--allow-client CIDR; "
+		 "--allow-client 0.0.0.0/0 for everyone)",
+		 listen);
+	expect(open, 2, want);
+
+	snprintf(path, sizeof(path), "%s/open.yaml", rpt_tmpdir());
+	write_file(path, "listeners:\n"	       /* 1 */
+			 "  - mode: forward\n" /* 2 */
+			 "    bind: 0.0.0.0:3128\n");
+	snprintf(want, sizeof(want),
+		 "%s:3:11: bind: a forward proxy on a non-loopback address with no "
+		 "users and no rule that limits its clients is an open proxy",
+		 path);
+	expect(check, 1, want);
+	expect(run_file, 1, want);
+	write_file(path, "listeners:\n"
+			 "  - mode: forward\n"
+			 "    bind: 0.0.0.0:3128\n"
+			 "    forward: {acl: [{action: allow, client: 0.0.0.0/0}]}\n");
+	snprintf(want, sizeof(want), "%s: ok", path);
+	expect(check, 0, want);
+
+	/* Binding every address sends nothing anywhere. */
+	p = rpt_proc_spawn(everyone, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	snprintf(want, sizeof(want), "listening on %s (forward", listen);
+	CU_ASSERT_EQUAL(rpt_proc_wait_output(p, want, 5000), 0);
+	CU_ASSERT_EQUAL(rpt_proc_stop(p, SIGTERM, 5000), 0);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 0));
+	rpt_proc_free(p, false);
+}
+
+/* Starts @argv with RLIMIT_NOFILE @nofile (soft and hard) until it listens,
+ * stops it, and returns what it printed. */
+static char *start_with_nofile(const char *const argv[], long nofile)
+{
+	struct rpt_proc *p = rpt_proc_spawn(argv, nofile);
+	char *out;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(rpt_proc_wait_output(p, "listening on", 5000), 0);
+	CU_ASSERT_EQUAL(rpt_proc_stop(p, SIGTERM, 5000), 0);
+	CU_ASSERT_TRUE(rpt_proc_exited_with(p, 0));
+	out = rpt_proc_output(p);
+	rpt_proc_free(p, false);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	return out;
+}
+
+/* The max_conns line of @out: the cap, and the limit and reserve it came
+ * from; false when there is none. */
+static bool derived_cap(const char *out, unsigned *cap, unsigned long *limit,
+			unsigned long *reserve)
+{
+	const char *l = strstr(out, "ringproxy: max_conns ");
+
+	return l && sscanf(l,
+			   "ringproxy: max_conns %u per reactor, from the open-file "
+			   "limit %lu (%lu descriptors kept",
+			   cap, limit, reserve) == 3;
+}
+
+/* Without --max-conns the cap per reactor is what the open-file limit holds,
+ * two descriptors a connection once the reserve is kept, and says so; the
+ * soft limit is raised to the hard one first. A cap set is kept, with a
+ * warning when the limit cannot hold it. */
+static void test_startup_max_conns_from_the_fd_limit(void)
+{
+	char listen[32];
+	const char *argv[] = {ringproxy,    "forward", "--listen",    listen,
+			      "--reactors", "1",       "--max-pipes", "8",
+			      NULL,	    NULL,      NULL};
+	const char *lowered[] = {
+		"/bin/bash",   "-c",	     "ulimit -S -n 256 && exec \"$0\" \"$@\"",
+		ringproxy,     "forward",    "--listen",
+		listen,	       "--reactors", "2",
+		"--max-pipes", "8",	     NULL};
+	unsigned long limit, reserve;
+	unsigned cap;
+	char *out;
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", rpt_free_port(AF_INET));
+	out = start_with_nofile(argv, 256);
+	CU_ASSERT_TRUE_FATAL(derived_cap(out, &cap, &limit, &reserve));
+	printf("\n  nofile 256: max_conns %u, %lu kept\n", cap, reserve);
+	CU_ASSERT_EQUAL(limit, 256);
+	CU_ASSERT(reserve > 16 && reserve < 256); /* 8 pipes: 16 descriptors */
+	CU_ASSERT_EQUAL(cap, (256 - reserve) / 2);
+	CU_ASSERT(2 * cap + reserve <= 256);
+	CU_ASSERT_PTR_NULL(strstr(out, "open-file limit raised"));
+	CU_ASSERT_PTR_NULL(strstr(out, "too low"));
+	free(out);
+
+	/* Soft 256, hard 512: raised, and the cap follows 512. */
+	out = start_with_nofile(lowered, 512);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "ringproxy: open-file limit raised from 256 to 512 (the hard "
+			    "limit)"));
+	CU_ASSERT_TRUE_FATAL(derived_cap(out, &cap, &limit, &reserve));
+	CU_ASSERT_EQUAL(limit, 512);
+	CU_ASSERT_EQUAL(cap, (512 - reserve) / 4); /* 2 reactors */
+	free(out);
+
+	/* Set: kept, and more than 256 descriptors hold. */
+	argv[8] = "--max-conns";
+	argv[9] = "1000";
+	out = start_with_nofile(argv, 256);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "ringproxy: max_conns 1000 per reactor (set)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "more than the open-file limit 256"));
+	CU_ASSERT_FALSE(derived_cap(out, &cap, &limit, &reserve));
+	free(out);
+}
+
 static void test_startup_reports_features_per_reactor(void)
 {
 	char listen[32], backend[32];
@@ -338,14 +473,15 @@ static void test_startup_reports_features_per_reactor(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct rp_unit_test tests[] = {
 		{"test_startup_io_uring_blocked_by_seccomp",
 		 test_startup_io_uring_blocked_by_seccomp},
 		{"test_startup_usage_errors_exit_2", test_startup_usage_errors_exit_2},
 		{"test_startup_port_in_use_exits_1", test_startup_port_in_use_exits_1},
+		{"test_startup_open_forward_proxy_refused",
+		 test_startup_open_forward_proxy_refused},
+		{"test_startup_max_conns_from_the_fd_limit",
+		 test_startup_max_conns_from_the_fd_limit},
 		{"test_startup_help_and_version", test_startup_help_and_version},
 		{"test_startup_reports_features_per_reactor",
 		 test_startup_reports_features_per_reactor},
@@ -358,28 +494,25 @@ int main(int argc, char **argv)
 		{"test_startup_check_syntax_and_missing_file",
 		 test_startup_check_syntax_and_missing_file},
 	};
-	CU_pSuite suite;
-	unsigned failed;
+	const struct rp_unit_suite suite = {
+		.name = "startup",
+		.tests = tests,
+		.ntests = sizeof(tests) / sizeof(tests[0]),
+	};
+	int ret;
 
 	if (argc > 2 && strcmp(argv[1], "--deny-io-uring") == 0)
 		return deny_io_uring_and_exec(argv + 2);
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s PATH-TO-RINGPROXY\n", argv[0]);
+		fprintf(stderr, "usage: %s PATH-TO-RINGPROXY [test_startup_NAME ...]\n",
+			argv[0]);
 		return 2;
 	}
 	ringproxy = argv[1];
 	self = realpath("/proc/self/exe", NULL);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("startup", NULL, NULL);
-	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	ret = rp_unit_run_suite(&suite, argv + 2, argc - 2);
 	rpt_cleanup_all(false);
 	rpt_fini();
 	free((void *)self);
-	return failed ? 1 : 0;
+	return ret;
 }

@@ -25,7 +25,8 @@ import sys
 import time
 import unittest
 
-from httpsupport import Backend, EchoServer, Reader, RingProxy, TempDir, read_response
+from httpsupport import (Backend, EchoServer, Reader, RingProxy, TempDir, exit_status,
+                         read_response)
 
 RINGPROXY = "ringproxy"
 
@@ -416,7 +417,7 @@ def main():
     if not shutil.which("openssl"):
         sys.exit("test_stats.py: openssl is missing (scripts/deps.sh test installs it)")
     res = unittest.main(argv=argv, exit=False)
-    sys.exit(0 if res.result.wasSuccessful() else 1)
+    sys.exit(exit_status(res.result))
 
 
 if __name__ == "__main__":

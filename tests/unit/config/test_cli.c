@@ -45,6 +45,8 @@ static void test_cli_no_args_is_embedded_default(void)
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].fwd.anonymity, RP_ANON_ANONYMOUS);
 	CU_ASSERT_TRUE(cli.cfg.listeners[0].fwd.ssrf_guard);
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].tunnel, RP_TUNNEL_AUTO);
+	/* Left to the engine, which derives it from the open-file limit. */
+	CU_ASSERT_EQUAL(cli.cfg.max_conns, 0);
 }
 
 static void test_cli_reverse_full(void)
@@ -125,6 +127,8 @@ static void test_cli_proxy_protocol_options(void)
 
 static void test_cli_errors_are_clear(void)
 {
+	expect_error(PARSE(&cli, err, "forward", "--max-conns", "0"),
+		     "--max-conns: expected a whole number from 1 to 10000000, got '0'");
 	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80"), "--to");
 	expect_error(PARSE(&cli, err, "--to", "127.0.0.1:80"), "--listen");
 	expect_error(PARSE(&cli, err, "--listen", "localhost:80", "--to", "127.0.0.1:1"),
@@ -299,6 +303,11 @@ static void test_cli_http_defaults_and_flags(void)
 	struct rp_listener_config def;
 
 	rp_listener_config_init(&def);
+	/* Bodies are limited to 1 GiB unless said otherwise; 0 lifts it. */
+	CU_ASSERT_EQUAL(def.http.max_body, 1ull << 30);
+	expect_http_ok(PARSE(&cli, err, "--mode", "http", "--listen", "127.0.0.1:80",
+			     "--to", "127.0.0.1:1", "--max-body", "0"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 0);
 	expect_http_ok(PARSE(&cli, err, "--mode", "http", "--listen", "127.0.0.1:80",
 			     "--to", "127.0.0.1:1"));
 	CU_ASSERT_EQUAL(cli.cfg.listeners[0].mode, RP_MODE_HTTP);
@@ -683,6 +692,63 @@ static void test_cli_forward_options(void)
 	CU_ASSERT_EQUAL(f->parent_timeout_ms, 15000);
 	unlink(file);
 	readable[0] = '\0';
+}
+
+/* A forward listener that anyone could use is refused unless it is on
+ * loopback, has users, or has an allow rule naming clients. */
+static void test_cli_forward_refuses_an_open_proxy(void)
+{
+	char *file = readable_file();
+
+	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128"),
+		     "--listen 0.0.0.0:3128: a forward proxy on a non-loopback address "
+		     "with no users and no rule that limits its clients is an open proxy: add users "
+		     "(--users FILE), or say who may use it (--allow-client CIDR; "
+		     "--allow-client 0.0.0.0/0 for everyone)");
+	expect_error(PARSE(&cli, err, "forward", "--listen", "[::]:3128"),
+		     "--allow-client ::/0 for everyone");
+	expect_error(PARSE(&cli, err, "forward", "--listen", "192.0.2.1:3128"),
+		     "--listen 192.0.2.1:3128: a forward proxy on a non-loopback");
+	/* One open listener among loopback ones is enough. */
+	expect_error(PARSE(&cli, err, "forward", "--listen", "127.0.0.1:3128", "--listen",
+			   "10.0.0.1:3128"),
+		     "--listen 10.0.0.1:3128:");
+	/* Rules that do not say who may come in do not count. */
+	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			   "--deny-client", "192.0.2.0/24", "--allow-dest", "a.example"),
+		     "is an open proxy");
+
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			    "--allow-client", "0.0.0.0/0"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "[::]:3128",
+			    "--allow-client", "::/0"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128",
+			    "--allow-client", "10.0.0.0/8"));
+	expect_fwd_ok(
+		PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128", "--users", file));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "127.0.0.2:3128"));
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--listen", "[::1]:3128"));
+	/* The embedded default is on loopback. */
+	expect_fwd_ok(PARSE(&cli, err, "forward"));
+	unlink(file);
+	readable[0] = '\0';
+}
+
+/* Absolute-form requests go through the HTTP half, whose body limit a
+ * forward listener has too: 1 GiB by default, --max-body to change it. */
+static void test_cli_forward_max_body(void)
+{
+	expect_fwd_ok(PARSE(&cli, err, "forward"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 1ull << 30);
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--max-body", "0", "--listen",
+			    "127.0.0.1:1", "--listen", "127.0.0.1:2"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 0);
+	CU_ASSERT_EQUAL(cli.cfg.listeners[1].http.max_body, 0);
+	expect_fwd_ok(PARSE(&cli, err, "forward", "--max-body", "10m"));
+	CU_ASSERT_EQUAL(cli.cfg.listeners[0].http.max_body, 10u << 20);
+	expect_error(PARSE(&cli, err, "forward", "--max-body", "ten"),
+		     "--max-body: expected a size such as 0, 64k, 10m, 2g or 1t, got "
+		     "'ten'");
 }
 
 static void test_cli_forward_errors_are_clear(void)
@@ -1369,6 +1435,8 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_http_value_syntaxes),
 	RP_TEST(test_cli_forward_defaults),
 	RP_TEST(test_cli_forward_options),
+	RP_TEST(test_cli_forward_refuses_an_open_proxy),
+	RP_TEST(test_cli_forward_max_body),
 	RP_TEST(test_cli_forward_errors_are_clear),
 	RP_TEST(test_cli_forward_help_lists_the_options),
 	RP_TEST(test_cli_forward_value_syntaxes),

@@ -164,6 +164,15 @@ static void test_yaml_minimal_file_gets_the_defaults(void)
 	CU_ASSERT_EQUAL(cfg.clusters[0].cooldown_ms, cdef->cooldown_ms);
 	CU_ASSERT_EQUAL(cfg.clusters[0].send_proxy, 0);
 	CU_ASSERT_EQUAL(cfg.clusters[0].weights[0], 1);
+	/* Unset, the engine derives it from the open-file limit; 0 is not a
+	 * value to write. */
+	CU_ASSERT_EQUAL(cfg.max_conns, 0);
+	CU_ASSERT_EQUAL(load("max_conns: 0\n"
+			     "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+			     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+			1);
+	expect_report("t.yaml:1:12: max_conns: expected a whole number from 1 to "
+		      "10000000, got '0'");
 	free(def);
 	free(cdef);
 }
@@ -504,6 +513,8 @@ static void test_yaml_http_listener_gets_the_defaults(void)
 	rp_listener_config_init(&ldef);
 	rp_cluster_config_init(cdef, "c");
 	CU_ASSERT_EQUAL(memcmp(&cfg.listeners[0].http, &ldef.http, sizeof(ldef.http)), 0);
+	/* Bodies up to 1 GiB by default; 0 lifts the limit. */
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 1ull << 30);
 	CU_ASSERT_EQUAL(cfg.listeners[0].cluster, 0);
 	/* No route applies: everything goes to the listener's cluster. */
 	CU_ASSERT_EQUAL(cfg.nroutes, 0);
@@ -524,6 +535,12 @@ static void test_yaml_http_listener_gets_the_defaults(void)
 	CU_ASSERT_EQUAL(cfg.clusters[0].health.type, RP_CHECK_HTTP);
 	CU_ASSERT_STRING_EQUAL(cfg.clusters[0].health.path, "/");
 	CU_ASSERT_EQUAL(cfg.clusters[0].health.interval_ms, cdef->health.interval_ms);
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:1, mode: http, cluster: c,\n"
+		     "  http: {max_body: 0}}]\n"
+		     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+		0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 0);
 	free(cdef);
 }
 
@@ -1220,7 +1237,7 @@ static const struct {
 	  "t.yaml:7:15: parent: expected http://IP:PORT or socks5://IP:PORT",
 	  "t.yaml:9:7: unknown key 'speed' in forward (expected anonymity, "
 	  "users_file, blocklist, ssrf_guard, parent, connect_timeout, "
-	  "parent_timeout, dns, acl)"}},
+	  "parent_timeout, max_body, dns, acl)"}},
 	{"listeners:\n"
 	 "  - bind: 127.0.0.1:1\n"
 	 "    mode: forward\n"
@@ -1424,6 +1441,96 @@ static void test_yaml_forward_example_passes(void)
 	CU_ASSERT(cfg.listeners[0].fwd.nacl > 0);
 }
 
+/* A forward listener on a non-loopback address says who may use it, or is
+ * refused at its bind; loopback ones need not. */
+static void test_yaml_forward_open_proxy_refused_at_its_bind(void)
+{
+	static const char *const closed[] = {
+		"forward: {users_file: /dev/null}",
+		"forward: {acl: [{action: allow, client: 0.0.0.0/0}]}",
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny}]}",
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny, "
+		"client: 0.0.0.0/0}]}",
+		"forward: {acl: [{action: deny}]}",
+	};
+	static const char *const still_open[] = {
+		"forward: {acl: [{action: deny, client: 192.0.2.0/24}]}",
+		"forward: {acl: [{action: allow, dest: a.example}, {action: deny}]}",
+		"forward: {anonymity: elite}",
+		/* a request no rule matches is allowed: everyone else gets in */
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}]}",
+		/* a deny that names a port keeps nobody out of the rest */
+		"forward: {acl: [{action: allow, client: 10.0.0.0/8}, {action: deny, "
+		"ports: 25}]}",
+		/* a /0 of the other family says nothing of IPv4 clients */
+		"forward: {acl: [{action: allow, client: \"::/0\"}, {action: deny, "
+		"client: \"::/0\"}]}",
+	};
+	char y[256];
+
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - bind: 0.0.0.0:3128\n"
+			     "    mode: forward\n"),
+			1);
+	expect_report("t.yaml:2:11: bind: a forward proxy on a non-loopback address "
+		      "with no users and no rule that limits its clients is an open "
+		      "proxy: add users "
+		      "(forward: {users_file: FILE}), or say who may use it (forward: "
+		      "{acl: [{action: allow, client: CIDR}, {action: deny}]}; client: "
+		      "0.0.0.0/0 for everyone)");
+	/* Where the bind is, whatever the order of the keys. */
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - mode: forward\n"
+			     "    bind: \"[::]:3128\"\n"),
+			1);
+	expect_report("t.yaml:3:11: bind: a forward proxy on a non-loopback address");
+	expect_report("client: \"::/0\" for everyone");
+	for (unsigned i = 0; i < sizeof(closed) / sizeof(closed[0]); i++) {
+		snprintf(y, sizeof(y),
+			 "listeners: [{bind: 0.0.0.0:3128, mode: forward, %s}]\n",
+			 closed[i]);
+		if (load(y))
+			fprintf(stderr, "\n  %s  reports:\n%s", y, reports);
+		CU_ASSERT_EQUAL(nreports, 0);
+	}
+	for (unsigned i = 0; i < sizeof(still_open) / sizeof(still_open[0]); i++) {
+		snprintf(y, sizeof(y),
+			 "listeners: [{bind: 192.0.2.1:3128, mode: forward, %s}]\n",
+			 still_open[i]);
+		CU_ASSERT_EQUAL(load(y), 1);
+		expect_report("t.yaml:1:20: bind: a forward proxy on a non-loopback");
+	}
+	/* Loopback, and listeners of other modes, are left alone. */
+	CU_ASSERT_EQUAL(load("listeners:\n"
+			     "  - {bind: 127.3.2.1:3128, mode: forward}\n"
+			     "  - {bind: \"[::1]:3128\", mode: forward}\n"
+			     "  - {bind: 0.0.0.0:80, cluster: c}\n"
+			     "clusters: {c: {backends: [127.0.0.1:2]}}\n"),
+			0);
+}
+
+/* Absolute-form requests have the HTTP half's body limit: 1 GiB unless the
+ * forward mapping says otherwise. */
+static void test_yaml_forward_max_body(void)
+{
+	CU_ASSERT_EQUAL_FATAL(
+		load("listeners: [{bind: 127.0.0.1:3128, mode: forward}]\n"), 0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 1ull << 30);
+	CU_ASSERT_EQUAL_FATAL(load("listeners:\n"
+				   "  - {bind: 127.0.0.1:3128, mode: forward,\n"
+				   "     forward: {max_body: 0}}\n"
+				   "  - {bind: 127.0.0.1:3129, mode: forward,\n"
+				   "     forward: {max_body: 10m}}\n"),
+			      0);
+	CU_ASSERT_EQUAL(cfg.listeners[0].http.max_body, 0);
+	CU_ASSERT_EQUAL(cfg.listeners[1].http.max_body, 10u << 20);
+	CU_ASSERT_EQUAL(load("listeners: [{bind: 127.0.0.1:3128, mode: forward,\n"
+			     "  forward: {max_body: lots}}]\n"),
+			1);
+	expect_report("t.yaml:2:23: max_body: expected a size such as 0, 64k, 10m, 2g "
+		      "or 1t, got 'lots'");
+}
+
 /* A valid forward listener that rp_engine_create() refuses with @needle. */
 static void forward_base(void)
 {
@@ -1467,6 +1574,19 @@ static void test_yaml_engine_refuses_bad_forward_values(void)
 	cfg.listeners[0].cluster = 9;
 	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 
+	forward_base();
+	rp__addr_parse("0.0.0.0:1", &cfg.listeners[0].addr, false);
+	expect_refused(
+		"listener 0.0.0.0:1: a forward proxy on a non-loopback address "
+		"with no users and no rule that limits its clients is an open proxy");
+	forward_base();
+	rp__addr_parse("[::]:1", &cfg.listeners[0].addr, false);
+	expect_refused("--allow-client ::/0 for everyone");
+	forward_base();
+	rp__addr_parse("0.0.0.0:1", &cfg.listeners[0].addr, false);
+	f->nacl = 1;
+	snprintf(r->client, sizeof(r->client), "0.0.0.0/0");
+	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 	forward_base();
 	f->anonymity = (enum rp_anonymity)3;
 	expect_refused("listener 127.0.0.1:1: unknown anonymity");
@@ -2422,6 +2542,8 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_bad_forward_files_report_line_and_column),
 	RP_TEST(test_yaml_forward_settings_checked_whatever_the_build),
 	RP_TEST(test_yaml_forward_acl_limits),
+	RP_TEST(test_yaml_forward_open_proxy_refused_at_its_bind),
+	RP_TEST(test_yaml_forward_max_body),
 	RP_TEST(test_yaml_forward_example_passes),
 	RP_TEST(test_yaml_engine_refuses_bad_forward_values),
 	RP_TEST(test_yaml_engine_agrees_on_forward),
