@@ -35,9 +35,9 @@
 #include "core/core.h"
 #include "core/engine_int.h"
 
-#define HELPER_NICE	    10
-#define HELPER_POST_TRIES   100 /* 1 ms apart: a reactor briefly out of CQ room */
-#define HELPER_MAX_QUEUE    (1u << 16)
+#define HELPER_NICE	  10
+#define HELPER_POST_TRIES 100 /* 1 ms apart: a reactor briefly out of CQ room */
+#define HELPER_MAX_QUEUE  (1u << 16)
 
 struct helper_queue {
 	uint64_t tail __attribute__((aligned(RP_CACHELINE))); /* the reactor's */

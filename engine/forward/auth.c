@@ -34,12 +34,12 @@
 /* A password that failed once fails until the users table changes (the
  * table is in the key): the lifetime only bounds how stale the table may
  * grow, and the size how much a flood of wrong passwords occupies. */
-#define AUTH_OK_ENTRIES	  1024
-#define AUTH_OK_TTL_MS	  60000
-#define AUTH_FAIL_TTL_MS  600000
-#define THROTTLE_ENTRIES  4096
-#define THROTTLE_WAYS	  4
-#define AUTH_FIELD_MAX	  255 /* RFC 1929's bound, and the Basic buffers' */
+#define AUTH_OK_ENTRIES	 1024
+#define AUTH_OK_TTL_MS	 60000
+#define AUTH_FAIL_TTL_MS 600000
+#define THROTTLE_ENTRIES 4096
+#define THROTTLE_WAYS	 4
+#define AUTH_FIELD_MAX	 255 /* RFC 1929's bound, and the Basic buffers' */
 
 /* ---- the throttle ------------------------------------------------------------ */
 
@@ -94,8 +94,8 @@ bool rp__throttle_key(const struct sockaddr *sa, uint8_t key[RP_THROTTLE_KEY])
 		return true;
 	}
 	if (sa->sa_family == AF_INET6) {
-		const uint8_t *a =
-			((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)sa)
+					   ->sin6_addr.s6_addr;
 
 		if (!memcmp(a, mapped, sizeof(mapped))) {
 			key[0] = 4;
@@ -123,14 +123,15 @@ static uint64_t thr_hash(const struct rp_auth_throttle *t, const uint8_t *key)
 
 static struct thr_entry *thr_set(const struct rp_auth_throttle *t, const uint8_t *key)
 {
-	return (struct thr_entry *)&t->e[(thr_hash(t, key) & t->set_mask) *
-					 THROTTLE_WAYS];
+	return (struct thr_entry *)&t
+		->e[(thr_hash(t, key) & t->set_mask) * THROTTLE_WAYS];
 }
 
 static bool thr_stale(const struct rp_auth_throttle *t, const struct thr_entry *e,
 		      uint64_t now)
 {
-	return !e->used || (e->blocked_until <= now && now - e->window_start >= t->window_ms);
+	return !e->used ||
+	       (e->blocked_until <= now && now - e->window_start >= t->window_ms);
 }
 
 static struct thr_entry *thr_find(const struct rp_auth_throttle *t, const uint8_t *key)
@@ -245,8 +246,8 @@ int rp__fwd_auth_new(struct rp_reactor *r, struct rp_fwd_auth **out)
 	if (cfg->auth_fail_limit)
 		a->thr = rp__throttle_new(THROTTLE_ENTRIES, cfg->auth_fail_limit,
 					  cfg->auth_fail_window_ms, cfg->auth_block_ms);
-	a->jobs_ok = rp__pool_init(&a->jobs, sizeof(struct rp_auth_job),
-				   cfg->auth_queue) == 0;
+	a->jobs_ok =
+		rp__pool_init(&a->jobs, sizeof(struct rp_auth_job), cfg->auth_queue) == 0;
 	if (!a->cache || (cfg->auth_fail_limit && !a->thr) || !a->jobs_ok) {
 		rp__fwd_auth_free(a);
 		return -ENOMEM;

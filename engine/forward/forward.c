@@ -1361,18 +1361,15 @@ static bool auth_refused(struct fw_conn *c)
 	}
 	if (c->step == S5_AUTH) {
 		/* RFC 1929 has one failure status: 0x01, then close. */
-		c->out_len = (unsigned)rp__socks5_build_auth_reply(0, c->out,
-								  sizeof(c->out));
+		c->out_len =
+			(unsigned)rp__socks5_build_auth_reply(0, c->out, sizeof(c->out));
 		c->out_off = 0;
 		c->close_after = true;
 		c->phase = F_FINAL;
 		fw_send_out(c);
 		return true;
 	}
-	answer_error(c, 0,
-		     v == RP_AUTH_THROTTLED ? 429
-		     : v == RP_AUTH_BUSY    ? 503
-					    : 407);
+	answer_error(c, 0, v == RP_AUTH_THROTTLED ? 429 : v == RP_AUTH_BUSY ? 503 : 407);
 	return true;
 }
 

@@ -1352,7 +1352,8 @@ static bool auth_lookup(const struct auth_table *t, const uint8_t *tag, uint64_t
 	struct auth_entry *set = auth_set(t, tag);
 
 	for (int w = 0; w < AUTH_WAYS; w++)
-		if (set[w].expires > now && !CRYPTO_memcmp(set[w].tag, tag, RP_AUTH_TAG_LEN))
+		if (set[w].expires > now &&
+		    !CRYPTO_memcmp(set[w].tag, tag, RP_AUTH_TAG_LEN))
 			return true;
 	return false;
 }

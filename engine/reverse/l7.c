@@ -1491,7 +1491,9 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 
 		c->auth.verdict = RP_AUTH_NONE;
 		r->stats.bad_requests += v != RP_AUTH_BUSY;
-		conn_fail(c, v == RP_AUTH_THROTTLED ? 429 : v == RP_AUTH_BUSY ? 503 : 407);
+		conn_fail(c, v == RP_AUTH_THROTTLED ? 429
+			     : v == RP_AUTH_BUSY    ? 503
+						    : 407);
 		return -1;
 	}
 	c->auth.verdict = RP_AUTH_NONE; /* the next request is asked again */
@@ -1782,8 +1784,8 @@ static bool fwd_auth(struct l7_conn *c, const struct rp_http_request *req)
 		return false;
 	c->auth.done = fwd_auth_done;
 	if (rp__forward_http_auth(sh->rv->fwd, li,
-				  conn_peer(c) ? (struct sockaddr *)&c->peer : NULL, c->ibuf,
-				  req, &c->auth) != RP_AUTH_PENDING)
+				  conn_peer(c) ? (struct sockaddr *)&c->peer : NULL,
+				  c->ibuf, req, &c->auth) != RP_AUTH_PENDING)
 		return false;
 	c->auth_poll_op.fn = auth_poll_cqe;
 	sqe = c_sqe(c, &c->auth_poll_op);

@@ -316,11 +316,11 @@ struct rp_config {
 
 	/* Password checks of forward listeners with users run on helper
 	 * threads, never on a reactor. */
-	unsigned auth_threads;	      /* 0: min(2, CPUs) */
-	unsigned auth_queue;	      /* checks queued per reactor; more get 503 */
-	unsigned auth_fail_cache;     /* failed credentials remembered per reactor */
-	unsigned auth_fail_limit;     /* failures of one address within the window
-				       * that block it; 0: no blocking */
+	unsigned auth_threads;	  /* 0: min(2, CPUs) */
+	unsigned auth_queue;	  /* checks queued per reactor; more get 503 */
+	unsigned auth_fail_cache; /* failed credentials remembered per reactor */
+	unsigned auth_fail_limit; /* failures of one address within the window
+				   * that block it; 0: no blocking */
 	unsigned auth_fail_window_ms;
 	unsigned auth_block_ms; /* how long a blocked address gets 429 */
 
