@@ -84,6 +84,19 @@ static void print_summary(const struct rp_engine *e)
 				(unsigned long long)s.tls_backend_failures,
 				(unsigned long long)s.sni_routed,
 				(unsigned long long)s.sni_failures);
+		if (s.auth_checks || s.auth_cache_hits || s.auth_failures ||
+		    s.auth_throttled || s.auth_queue_full || s.auth_cancelled)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u auth_checks=%llu auth_cache_hits=%llu "
+				"auth_failures=%llu auth_throttled=%llu auth_blocks=%llu "
+				"auth_queue_full=%llu auth_cancelled=%llu",
+				i, (unsigned long long)s.auth_checks,
+				(unsigned long long)s.auth_cache_hits,
+				(unsigned long long)s.auth_failures,
+				(unsigned long long)s.auth_throttled,
+				(unsigned long long)s.auth_blocks,
+				(unsigned long long)s.auth_queue_full,
+				(unsigned long long)s.auth_cancelled);
 		if (!s.requests && !s.bad_requests && !s.denied)
 			continue;
 		rp__log(RP_LOG_ERR,

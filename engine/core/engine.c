@@ -44,6 +44,11 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->buf_size = 16 * 1024;
 	cfg->iowq_workers = 2;
 	cfg->auto_bulk_reads = 2;
+	cfg->auth_queue = 32;
+	cfg->auth_fail_cache = 4096;
+	cfg->auth_fail_limit = 10;
+	cfg->auth_fail_window_ms = 60000;
+	cfg->auth_block_ms = 60000;
 	cfg->log_level = RP_LOG_INFO;
 }
 
@@ -630,6 +635,11 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("pipe size must be between 4k and 1g");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
+	if (c->auth_threads > 64 || !c->auth_queue || c->auth_queue > 65536 ||
+	    !c->auth_fail_cache || c->auth_fail_cache > (1u << 20) ||
+	    !c->auth_fail_window_ms || !c->auth_block_ms)
+		BAD("auth: threads at most 64, queue 1-65536, fail cache 1-1048576, "
+		    "window and block not zero");
 #undef IS_TOKEN
 #undef TOKEN_CHARS
 #undef TEXT_OK
@@ -894,6 +904,25 @@ void rp__engine_reactor_exited(struct rp_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Password checks need helpers: auth_threads of them, or min(2, CPUs). */
+static unsigned helper_threads(const struct rp_config *c)
+{
+	cpu_set_t set;
+	unsigned n = 2;
+
+	for (unsigned i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].mode == RP_MODE_FORWARD &&
+		    c->listeners[i].fwd.users_file[0])
+			goto needed;
+	return 0;
+needed:
+	if (c->auth_threads)
+		return c->auth_threads;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
+		n = 1;
+	return n;
+}
+
 int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 {
 	sigset_t all, old;
@@ -910,7 +939,9 @@ int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 	/* Reactors take no signals: the control thread handles them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 0; i < e->nreactors; i++) {
+	ret = rp__helpers_start(e, helper_threads(&e->snap->cfg), e->snap->cfg.auth_queue,
+				err, errlen);
+	for (unsigned i = 0; i < e->nreactors && ret == 0; i++) {
 		ret = -pthread_create(&e->threads[i], NULL, rp__reactor_main,
 				      &e->reactors[i]);
 		if (ret < 0) {
@@ -1098,6 +1129,7 @@ void rp_engine_destroy(struct rp_engine *e)
 {
 	if (!e)
 		return;
+	rp__helpers_stop(e); /* before the rings their results go to */
 	for (unsigned i = 0; i < e->nreactors; i++) {
 		struct rp_reactor *r = &e->reactors[i];
 

@@ -434,6 +434,7 @@ static void reactor_teardown(struct rp_reactor *r)
 {
 	for (unsigned i = 0; i < r->nlsock; i++)
 		lsock_close(&r->lsock[i]);
+	rp__helpers_quiesce(r); /* the service's jobs go with it */
 	if (r->svc_state)
 		r->svc->fini(r, r->svc_state);
 	r->svc_state = NULL;

@@ -287,6 +287,8 @@ struct l7_conn {
 	bool fwd_mode;
 	struct l7_origin *origin;
 	struct rp_dns_query *q;
+	struct rp_auth_wait auth; /* its credentials' verdict (forward.h) */
+	bool auth_poll;		  /* auth_poll_op watches the client meanwhile */
 	struct sockaddr_storage oaddrs[RP_DNS_MAX_ADDRS]; /* allowed, port set */
 	unsigned onaddr, onext;
 	char ohost[256]; /* the target's host, brackets removed */
@@ -361,7 +363,7 @@ struct l7_conn {
 	struct iovec up_iov[3], down_iov[2];
 	struct msghdr up_msg, down_msg;
 	struct rp_op crecv_op, csend_op, bconn_op, btimeout_op, bsend_op, brecv_op,
-		shut_op;
+		shut_op, auth_poll_op;
 };
 
 /* A forward proxy's origin ("host:port"): a backend made on demand, with its
@@ -839,7 +841,18 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	}
 	if (!c->obuf)
 		c->obuf = buf_get(c->sh);
-	if (status == 407 && c->obuf) {
+	if ((status == 429 || status == 503) && c->auth.retry_after_s && c->obuf) {
+		/* A blocked address, or too many password checks queued. */
+		c->log_why = status == 429 ? "too many failed logins from this address"
+					   : "too many password checks waiting";
+		n = snprintf(c->obuf, c->sh->bufsz,
+			     "HTTP/1.1 %u %s\r\nRetry-After: %u\r\n"
+			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%u %s\n%s\n",
+			     status, rp__http_reason(status), c->auth.retry_after_s,
+			     strlen(rp__http_reason(status)) + 6 + strlen(c->log_why),
+			     status, rp__http_reason(status), c->log_why);
+	} else if (status == 407 && c->obuf) {
 		static const char body[] = "407 Proxy Authentication Required\n";
 
 		n = snprintf(c->obuf, c->sh->bufsz,
@@ -976,12 +989,13 @@ static void conn_quiesce(struct l7_conn *c, enum l7_action a, uint16_t status)
 		rp__dns_cancel(c->q); /* its callback will not run */
 		c->q = NULL;
 	}
+	rp__fwd_auth_cancel(&c->auth); /* nor will this one's */
 	c->quiescing = true;
 	c->action = a;
 	c->fail_status = status;
 	rp__timer_cancel(&r->wheel, &c->timer);
 	if (c->inflight) {
-		if (c->crecv_busy || c->csend_busy) {
+		if (c->crecv_busy || c->csend_busy || c->auth_poll) {
 			sqe = rp__reactor_sqe(r);
 			io_uring_prep_cancel_fd(sqe, c->cfd, IORING_ASYNC_CANCEL_ALL);
 			io_uring_sqe_set_data64(sqe, 0);
@@ -1472,11 +1486,17 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 
 	c->cl = sh->fcl[li];
 	c->backend = -1;
-	if (!rp__forward_http_auth(sh->rv->fwd, li, buf, req)) {
-		r->stats.bad_requests++;
-		conn_fail(c, 407);
+	if (c->auth.verdict != RP_AUTH_OK) { /* fwd_auth() decided it */
+		enum rp_auth_verdict v = c->auth.verdict;
+
+		c->auth.verdict = RP_AUTH_NONE;
+		r->stats.bad_requests += v != RP_AUTH_BUSY;
+		conn_fail(c, v == RP_AUTH_THROTTLED ? 429
+			     : v == RP_AUTH_BUSY    ? 503
+						    : 407);
 		return -1;
 	}
+	c->auth.verdict = RP_AUTH_NONE; /* the next request is asked again */
 	if (req->form != RP_HTTP_ABSOLUTE_FORM) {
 		r->stats.bad_requests++;
 		conn_fail(c, 400); /* not a proxy request */
@@ -1719,6 +1739,61 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 	xchg_start_backend(c);
 }
 
+/* A helper's verdict on a forward request's credentials: once the watch on
+ * the client is gone too, the head, still in ibuf, is parsed again. */
+static void fwd_auth_done(struct rp_auth_wait *w)
+{
+	struct l7_conn *c = rp_container_of(w, struct l7_conn, auth);
+	struct io_uring_sqe *sqe;
+
+	if (!c->auth_poll) {
+		head_try(c);
+		return;
+	}
+	sqe = rp__reactor_sqe(c->sh->r);
+	io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)&c->auth_poll_op);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+/* The watch while a check runs: a reset or hang-up means the client is gone
+ * (and its check, if not started, is skipped); a FIN alone may be a
+ * half-close whose sender still reads the answer. */
+static void auth_poll_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, auth_poll_op);
+
+	c->auth_poll = false;
+	if (!op_done(c))
+		return;
+	if (c->auth.verdict != RP_AUTH_NONE)
+		head_try(c); /* removed after the verdict came */
+	else if (res > 0 && (res & (POLLERR | POLLHUP)))
+		conn_quiesce(c, A_CLOSE, 0);
+}
+
+/* A forward listener's credentials, before anything else of the request:
+ * true while a helper checks them (fwd_auth_done() follows), false with
+ * the verdict in c->auth for fwd_head(). */
+static bool fwd_auth(struct l7_conn *c, const struct rp_http_request *req)
+{
+	struct l7_shard *sh = c->sh;
+	unsigned li = (unsigned)(c->lis - sh->r->cfg->listeners);
+	struct io_uring_sqe *sqe;
+
+	if (c->auth.verdict != RP_AUTH_NONE)
+		return false;
+	c->auth.done = fwd_auth_done;
+	if (rp__forward_http_auth(sh->rv->fwd, li,
+				  conn_peer(c) ? (struct sockaddr *)&c->peer : NULL,
+				  c->ibuf, req, &c->auth) != RP_AUTH_PENDING)
+		return false;
+	c->auth_poll_op.fn = auth_poll_cqe;
+	sqe = c_sqe(c, &c->auth_poll_op);
+	io_uring_prep_poll_add(sqe, c->cfd, POLLRDHUP);
+	c->auth_poll = true;
+	return true;
+}
+
 static void head_try(struct l7_conn *c)
 {
 	struct l7_shard *sh = c->sh;
@@ -1784,6 +1859,8 @@ static void head_try(struct l7_conn *c)
 		conn_fail(c, sh->req.err_status ? sh->req.err_status : 400);
 		return;
 	}
+	if (c->fwd_mode && fwd_auth(c, &sh->req))
+		return;
 	head_accept(c, &sh->req, (unsigned)n);
 }
 

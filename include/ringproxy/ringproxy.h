@@ -347,6 +347,16 @@ struct rp_config {
 	unsigned iowq_workers;
 	unsigned auto_bulk_reads; /* AUTO: full reads in a row that switch to splice */
 
+	/* Password checks of forward listeners with users run on helper
+	 * threads, never on a reactor. */
+	unsigned auth_threads;	  /* 0: min(2, CPUs) */
+	unsigned auth_queue;	  /* checks queued per reactor; more get 503 */
+	unsigned auth_fail_cache; /* failed credentials remembered per reactor */
+	unsigned auth_fail_limit; /* failures of one address within the window
+				   * that block it; 0: no blocking */
+	unsigned auth_fail_window_ms;
+	unsigned auth_block_ms; /* how long a blocked address gets 429 */
+
 	enum rp_log_level log_level;
 };
 
@@ -410,6 +420,14 @@ struct rp_stats {
 	uint64_t outlier_unejections;	    /* back in, time up or checks passed */
 	uint64_t outlier_ejections_skipped; /* outliers left in: max_ejection_percent,
 					     * or the last backend in */
+	/* forward proxy authentication */
+	uint64_t auth_checks;	  /* password hashes computed (helper threads) */
+	uint64_t auth_cache_hits; /* credentials answered from the cache */
+	uint64_t auth_failures;	  /* wrong credentials (407, SOCKS5 0x01) */
+	uint64_t auth_throttled;  /* refused: the address is blocked (429) */
+	uint64_t auth_blocks;	  /* addresses blocked after too many failures */
+	uint64_t auth_queue_full; /* refused: too many checks queued (503) */
+	uint64_t auth_cancelled;  /* checks whose client left before they ran */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 

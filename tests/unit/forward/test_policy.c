@@ -3,9 +3,10 @@
  * test_policy.c - the forward proxy's policy: CIDR parsing and matching, every
  * SSRF class (embedded IPv4 forms included), access rule order and
  * conditions, block lists (parents, case, 100k entries), the users table
- * (hash, load, check, the cache and its timing guarantees) and Basic
- * credentials.
+ * (hash, load, check, the cache of successes and failures and its timing
+ * guarantees) and Basic credentials.
  */
+#define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -843,9 +844,9 @@ static struct rp_users *one_user(const char *name, const char *pass, unsigned it
 static void test_users_cache_hit_skips_pbkdf2(void)
 {
 	struct rp_users *u = one_user("alice", "pw", TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(64, 1000);
+	struct rp_auth_cache *c = rp__auth_cache_new(64, 1000, 64, 1000);
 	uint64_t hits, misses;
-	double cold, warm;
+	double cold, warm, wrong_cold, wrong_warm;
 	bool ok;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -863,24 +864,29 @@ static void test_users_cache_hit_skips_pbkdf2(void)
 	       cold * 1e3, warm * 1e6);
 	CU_ASSERT(warm * 10 < cold);
 
-	/* the wrong password is not answered from the cache, and not stored */
-	CU_ASSERT_FALSE(rp__users_check(u, c, 300, "alice", 5, "pW", 2));
-	CU_ASSERT_FALSE(rp__users_check(u, c, 301, "alice", 5, "pW", 2));
+	/* a wrong password is remembered too: the second costs no PBKDF2 */
+	wrong_cold = time_check(u, c, 300, "alice", "pW", 1, &ok);
+	CU_ASSERT_FALSE(ok);
+	wrong_warm = time_check(u, c, 301, "alice", "pW", 3, &ok);
+	CU_ASSERT_FALSE(ok);
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 5);
-	CU_ASSERT_EQUAL(misses, 3);
+	CU_ASSERT_EQUAL(hits, 8);
+	CU_ASSERT_EQUAL(misses, 2);
+	CU_ASSERT(wrong_warm * 10 < wrong_cold);
 
 	/* the name and password are both in the key: no "alic"+"epw" confusion */
 	CU_ASSERT_FALSE(rp__users_check(u, c, 302, "alic", 4, "epw", 3));
+	rp__auth_cache_stats(c, &hits, &misses);
+	CU_ASSERT_EQUAL(misses, 3);
 
 	/* expiry: stored at 100 with a ttl of 1000 */
 	CU_ASSERT_TRUE(rp__users_check(u, c, 1099, "alice", 5, "pw", 2));
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 6);
+	CU_ASSERT_EQUAL(hits, 9);
 	CU_ASSERT_TRUE(rp__users_check(u, c, 1100, "alice", 5, "pw", 2));
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 6);
-	CU_ASSERT_EQUAL(misses, 5);
+	CU_ASSERT_EQUAL(hits, 9);
+	CU_ASSERT_EQUAL(misses, 4);
 	rp__auth_cache_free(c);
 	rp__users_free(u);
 }
@@ -889,7 +895,7 @@ static void test_users_cache_bound_to_table(void)
 {
 	struct rp_users *u1 = one_user("alice", "pw", TEST_ITER);
 	struct rp_users *u2 = one_user("alice", "other", TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(8, 60000);
+	struct rp_auth_cache *c = rp__auth_cache_new(8, 60000, 8, 60000);
 	uint64_t hits, misses;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -904,7 +910,7 @@ static void test_users_cache_bound_to_table(void)
 	rp__auth_cache_free(c);
 
 	/* a cache with no lifetime never answers */
-	c = rp__auth_cache_new(8, 0);
+	c = rp__auth_cache_new(8, 0, 8, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_TRUE(rp__users_check(u1, c, 1, "alice", 5, "pw", 2));
 	CU_ASSERT_TRUE(rp__users_check(u1, c, 1, "alice", 5, "pw", 2));
@@ -920,7 +926,7 @@ static void test_users_cache_evicts_oldest(void)
 {
 	static const char *const names[] = {"u0", "u1", "u2", "u3", "u4"};
 	char h[RP_USERS_HASH_MAX], text[1024], err[256];
-	struct rp_auth_cache *c = rp__auth_cache_new(4, 60000);
+	struct rp_auth_cache *c = rp__auth_cache_new(4, 60000, 4, 60000);
 	uint64_t hits, misses;
 	struct rp_users *u;
 	size_t len = 0;
@@ -953,7 +959,8 @@ static void test_users_cache_evicts_oldest(void)
 static void test_users_unknown_name_takes_pbkdf2_time(void)
 {
 	struct rp_users *u = one_user("alice", "pw", 4 * TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(64, 60000);
+	/* failures not remembered, so that each try runs PBKDF2 */
+	struct rp_auth_cache *c = rp__auth_cache_new(64, 60000, 64, 0);
 	uint64_t hits, misses;
 	double known, unknown;
 	bool ok;
@@ -972,6 +979,92 @@ static void test_users_unknown_name_takes_pbkdf2_time(void)
 	CU_ASSERT(unknown > known * 0.5);
 	CU_ASSERT(unknown < known * 2.0);
 	rp__auth_cache_free(c);
+	rp__users_free(u);
+}
+
+/* The key of a pair: the same for the same pair, table and cache; another
+ * for any other name/password split, table or cache (its random key), so it
+ * tells nothing of the password. */
+static void test_auth_cache_tag(void)
+{
+	struct rp_users *u1 = one_user("alice", "pw", TEST_ITER);
+	struct rp_users *u2 = one_user("alice", "pw", TEST_ITER);
+	struct rp_auth_cache *c = rp__auth_cache_new(8, 1000, 8, 1000);
+	struct rp_auth_cache *d = rp__auth_cache_new(8, 1000, 8, 1000);
+	uint8_t t[RP_AUTH_TAG_LEN], t2[RP_AUTH_TAG_LEN];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pw", 2, t);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pw", 2, t2);
+	CU_ASSERT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u1, "alic", 4, "epw", 3, t2);
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pW", 2, t2);
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u2, "alice", 5, "pw", 2, t2); /* a reloaded table */
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(d, u1, "alice", 5, "pw", 2, t2); /* another reactor */
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	CU_ASSERT_PTR_NULL(memmem(t, sizeof(t), "pw", 2));
+	rp__auth_cache_free(c);
+	rp__auth_cache_free(d);
+	rp__users_free(u1);
+	rp__users_free(u2);
+}
+
+static void tag_of(unsigned i, uint8_t tag[RP_AUTH_TAG_LEN])
+{
+	memset(tag, 0, RP_AUTH_TAG_LEN);
+	memcpy(tag, &i, sizeof(i));
+	tag[RP_AUTH_TAG_LEN - 1] = 0x5a;
+}
+
+/* Successes and failures each in a bounded table of their own: a flood of
+ * distinct failures evicts older failures, never a success. */
+static void test_auth_cache_failures_bounded_apart(void)
+{
+	struct rp_auth_cache *c = rp__auth_cache_new(4, 10000, 4, 500);
+	uint8_t ok[RP_AUTH_TAG_LEN], t[RP_AUTH_TAG_LEN];
+	uint64_t hits, misses;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	tag_of(1000000, ok);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 1), -ENOENT);
+	rp__auth_cache_store(c, ok, true, 1);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 2), 1);
+	tag_of(7, t);
+	rp__auth_cache_store(c, t, false, 2);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 3), 0);
+	/* failures expire with their own lifetime */
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 501), 0);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 502), -ENOENT);
+	/* 1000 distinct failures: the success stays, only 4 failures do */
+	for (unsigned i = 0; i < 1000; i++) {
+		tag_of(i, t);
+		rp__auth_cache_store(c, t, false, 600 + i);
+	}
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 1600), 1);
+	tag_of(999, t);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 1600), 0);
+	tag_of(0, t);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 1000), -ENOENT);
+	rp__auth_cache_stats(c, &hits, &misses);
+	CU_ASSERT_EQUAL(hits, 5);
+	CU_ASSERT_EQUAL(misses, 3);
+	rp__auth_cache_free(c);
+}
+
+/* What helper threads call: the verdict without any cache. */
+static void test_users_verify(void)
+{
+	struct rp_users *u = one_user("alice", "pw", TEST_ITER);
+
+	CU_ASSERT_TRUE(rp__users_verify(u, "alice", 5, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, "alice", 5, "pW", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, "bob", 3, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, NULL, 1, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(NULL, "alice", 5, "pw", 2));
 	rp__users_free(u);
 }
 
@@ -1157,6 +1250,9 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_users_cache_bound_to_table),
 	RP_TEST(test_users_cache_evicts_oldest),
 	RP_TEST(test_users_unknown_name_takes_pbkdf2_time),
+	RP_TEST(test_auth_cache_tag),
+	RP_TEST(test_auth_cache_failures_bounded_apart),
+	RP_TEST(test_users_verify),
 	RP_TEST(test_users_empty_file),
 	RP_TEST(test_basic_auth_encodes_for_a_parent),
 	RP_TEST(test_basic_auth_decodes),
