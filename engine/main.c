@@ -97,6 +97,16 @@ static void print_summary(const struct rp_engine *e)
 				(unsigned long long)s.auth_blocks,
 				(unsigned long long)s.auth_queue_full,
 				(unsigned long long)s.auth_cancelled);
+		if (s.client_conns_refused || s.client_rate_limited ||
+		    s.limit_untracked || s.limit_evictions)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u limits client_conns_refused=%llu "
+				"client_rate_limited=%llu limit_untracked=%llu "
+				"limit_evictions=%llu",
+				i, (unsigned long long)s.client_conns_refused,
+				(unsigned long long)s.client_rate_limited,
+				(unsigned long long)s.limit_untracked,
+				(unsigned long long)s.limit_evictions);
 		if (!s.requests && !s.bad_requests && !s.denied)
 			continue;
 		rp__log(RP_LOG_ERR,

@@ -107,6 +107,7 @@ enum field_kind {
 	F_SNI_ROUTES,  /* its list of routes */
 	F_SNI_NAME,    /* char[max]: "a.example" or "*.example" */
 	F_SNI_CLUSTER, /* an sni route's cluster, by name */
+	F_LIMITS,      /* a listener's limits mapping */
 };
 
 /*
@@ -155,6 +156,8 @@ enum slot {
 	S_ACL_ACTION, /* an access rule */
 	S_SNI_NAME,   /* an sni route */
 	S_SNI_CLUSTER,
+	S_LIMITS_RPS, /* a listener's limits */
+	S_LIMITS_BURST,
 	S_NSLOTS,
 };
 
@@ -195,6 +198,7 @@ struct sni_route_in {
 #define TC(f) offsetof(struct rp_tls_cert_config, f)
 #define TB(f) offsetof(struct rp_tls_backend_config, f)
 #define SR(f) offsetof(struct sni_route_in, f)
+#define LM(f) offsetof(struct rp_limits_config, f)
 
 static const struct field global_fields[] = {
 	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
@@ -213,6 +217,7 @@ static const struct field global_fields[] = {
 	{"auth_fail_limit", F_UINT, G(auth_fail_limit), 0, 1000000, S_NONE},
 	{"auth_fail_window", F_DURATION, G(auth_fail_window_ms), 1, 0, S_NONE},
 	{"auth_block", F_DURATION, G(auth_block_ms), 1, 0, S_NONE},
+	{"client_table", F_UINT, G(client_table), 16, 1u << 20, S_NONE},
 	{"log_level", F_LOG_LEVEL, G(log_level), 0, 0, S_NONE},
 	{"listeners", F_LISTENERS, 0, 0, 0, S_NONE},
 	{"clusters", F_CLUSTERS, 0, 0, 0, S_NONE},
@@ -243,6 +248,14 @@ static const struct field listener_fields[] = {
 	{"forward", F_FORWARD, L(fwd), 0, 0, S_FORWARD},
 	{"tls", F_TLS, L(tls), 0, 0, S_TLS},
 	{"sni", F_SNI, 0, 0, 0, S_SNI},
+	{"limits", F_LIMITS, L(limits), 0, 0, S_NONE},
+};
+
+/* A listener's per-client limits. */
+static const struct field limits_fields[] = {
+	{"client_conns", F_UINT, LM(client_conns), 0, 10000000, S_NONE},
+	{"client_rps", F_UINT, LM(client_rps), 0, 10000000, S_LIMITS_RPS},
+	{"client_burst", F_UINT, LM(client_burst), 0, 10000000, S_LIMITS_BURST},
 };
 
 /* A listener's tls mapping: certificates, or the cert and key of one. */
@@ -787,6 +800,15 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		return;
 	case F_HTTP:
 		load_map(ld, v, http_fields, NFIELDS(http_fields), base + f->off, "http");
+		return;
+	case F_LIMITS:
+		forget(ld, S_LIMITS_RPS, S_LIMITS_BURST);
+		load_map(ld, v, limits_fields, NFIELDS(limits_fields), base + f->off,
+			 "limits");
+		if (seen(ld, S_LIMITS_BURST) && !seen(ld, S_LIMITS_RPS))
+			problem(ld, &ld->slot_mark[S_LIMITS_BURST],
+				"client_burst: needs client_rps (the rate the bucket "
+				"refills at)");
 		return;
 	case F_ROUTES:
 		load_routes(ld, v, -1);

@@ -326,6 +326,11 @@ struct rp_reactor {
 	int cpu;
 	unsigned ring_flags;
 	uint64_t now_ms; /* cached once per loop turn */
+	/* Told of every descriptor rp__reactor_close() closes, before it goes
+	 * (the service's per-client limits count open connections by it);
+	 * NULL: nobody. */
+	void (*fd_closing)(void *arg, int fd);
+	void *fd_closing_arg;
 
 	struct rp_wheel wheel;
 	struct rp_bufring bufs;
@@ -380,6 +385,9 @@ struct rp_alog *rp__engine_alog(struct rp_engine *e);
  * @reset: abortively (SO_LINGER 0: the peer gets an RST, not a FIN), for a
  * stream cut short. Nothing of the caller's may be in flight on @fd. */
 void rp__reactor_close(struct rp_reactor *r, int fd, bool reset);
+/* What rp__reactor_close() does first: tells r->fd_closing. For a client
+ * descriptor closed by a plain close(). */
+void rp__reactor_fd_closing(struct rp_reactor *r, int fd);
 
 /* A client connection's descriptor is gone (closed, or its close queued):
  * once per accepted connection, by whichever part of the service holds it

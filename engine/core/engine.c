@@ -49,6 +49,7 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->auth_fail_limit = 10;
 	cfg->auth_fail_window_ms = 60000;
 	cfg->auth_block_ms = 60000;
+	cfg->client_table = 16384;
 	cfg->log_level = RP_LOG_INFO;
 }
 
@@ -640,6 +641,17 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 	    !c->auth_fail_window_ms || !c->auth_block_ms)
 		BAD("auth: threads at most 64, queue 1-65536, fail cache 1-1048576, "
 		    "window and block not zero");
+	if (c->client_table < 16 || c->client_table > (1u << 20))
+		BAD("client table must hold 16 to 1048576 clients");
+	for (unsigned i = 0; i < c->nlisteners; i++) {
+		const struct rp_limits_config *lm = &c->listeners[i].limits;
+
+		if (lm->client_conns > 10000000 || lm->client_rps > 10000000 ||
+		    lm->client_burst > 10000000)
+			BAD("listener %u: limits at most 10000000", i);
+		if (lm->client_burst && !lm->client_rps)
+			BAD("listener %u: client_burst needs client_rps", i);
+	}
 #undef IS_TOKEN
 #undef TOKEN_CHARS
 #undef TEXT_OK

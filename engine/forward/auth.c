@@ -30,6 +30,7 @@
 #include "core/core.h"
 #include "forward/auth.h"
 #include "forward/policy.h"
+#include "net/net.h"
 
 /* A password that failed once fails until the users table changes (the
  * table is in the key): the lifetime only bounds how stale the table may
@@ -84,29 +85,7 @@ void rp__throttle_free(struct rp_auth_throttle *t)
 
 bool rp__throttle_key(const struct sockaddr *sa, uint8_t key[RP_THROTTLE_KEY])
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	memset(key, 0, RP_THROTTLE_KEY);
-	if (sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		       4);
-		return true;
-	}
-	if (sa->sa_family == AF_INET6) {
-		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)sa)
-					   ->sin6_addr.s6_addr;
-
-		if (!memcmp(a, mapped, sizeof(mapped))) {
-			key[0] = 4;
-			memcpy(key + 1, a + 12, 4);
-		} else {
-			key[0] = 6;
-			memcpy(key + 1, a, 8); /* the /64 */
-		}
-		return true;
-	}
-	return false;
+	return rp__addr_client_key(sa, key);
 }
 
 static uint64_t thr_hash(const struct rp_auth_throttle *t, const uint8_t *key)

@@ -47,7 +47,7 @@ struct rp_auth_wait {
  * seed: an address that finds its set full evicts an entry that is not
  * blocked (the oldest window), or when all are, the block nearest its end.
  */
-#define RP_THROTTLE_KEY 9 /* family, then 4 or 8 bytes */
+#define RP_THROTTLE_KEY 9 /* RP_CLIENT_KEY (net.h): family, then 4 or 8 bytes */
 struct rp_auth_throttle;
 /* @entries rounded up to a power of two (at least 4, at most 2^20); @limit
  * 0 blocks nothing. NULL on allocation failure. */

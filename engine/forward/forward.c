@@ -42,6 +42,7 @@
 #include "http/http.h"
 #include "net/dns.h"
 #include "net/net.h"
+#include "reverse/limits.h"
 #include "tunnel/tunnel.h"
 
 #define FW_BUF 16384 /* a handshake or an HTTP head, with its early data */
@@ -1091,8 +1092,27 @@ static int name_check(const struct fw_listener *fl, const struct sockaddr *clien
 
 /* The target is known (c->host or c->addrs[0], c->port): policy, then
  * resolve or connect. */
+/* The listener's tunnel rate per client (limits.h): over it, CONNECT gets
+ * 429 with Retry-After, SOCKS5 0x02 (not allowed by ruleset), SOCKS4 0x5b,
+ * and the connection closes. */
+static bool over_rate(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	unsigned retry_s;
+
+	if (rp__limits_request(c->sh->rv->limits, (unsigned)(c->lis - r->cfg->listeners),
+			       fw_peer(c), r->now_ms, &retry_s))
+		return false;
+	c->auth.retry_after_s = retry_s;
+	c->why = "too many requests from this address";
+	answer_error(c, RP_SOCKS5_NOT_ALLOWED, 429);
+	return true;
+}
+
 static void fw_target(struct fw_conn *c)
 {
+	if (c->sh->rv->limits && over_rate(c))
+		return;
 	c->acl_allowed = false;
 	if (c->host[0]) {
 		if (!fw_peer(c) || name_check(c->fl, fw_peer(c), c->host, c->port,

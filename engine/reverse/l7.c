@@ -53,6 +53,7 @@
 #include "http/http.h"
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
+#include "reverse/limits.h"
 #include "reverse/reverse.h"
 #include "tls/hs.h"
 #include "tls/tls.h"
@@ -288,6 +289,7 @@ struct l7_conn {
 	struct l7_origin *origin;
 	struct rp_dns_query *q;
 	struct rp_auth_wait auth; /* its credentials' verdict (forward.h) */
+	bool over_rate;		  /* 429: the client's request rate (limits.h) */
 	bool auth_poll;		  /* auth_poll_op watches the client meanwhile */
 	struct sockaddr_storage oaddrs[RP_DNS_MAX_ADDRS]; /* allowed, port set */
 	unsigned onaddr, onext;
@@ -843,8 +845,9 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 		c->obuf = buf_get(c->sh);
 	if ((status == 429 || status == 503) && c->auth.retry_after_s && c->obuf) {
 		/* A blocked address, or too many password checks queued. */
-		c->log_why = status == 429 ? "too many failed logins from this address"
-					   : "too many password checks waiting";
+		c->log_why = c->over_rate    ? "too many requests from this address"
+			     : status == 429 ? "too many failed logins from this address"
+					     : "too many password checks waiting";
 		n = snprintf(c->obuf, c->sh->bufsz,
 			     "HTTP/1.1 %u %s\r\nRetry-After: %u\r\n"
 			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
@@ -898,6 +901,22 @@ static void fwd_fail(struct l7_conn *c, enum rp_fwd_fail kind, int err)
 	c->fail_kind = (uint8_t)kind;
 	c->fail_err = err;
 	conn_fail(c, (uint16_t)rp__forward_fail_status(kind, err));
+}
+
+/* The listener's request rate per client (limits.h): over it, 429 with
+ * Retry-After, and the connection closes. */
+static bool over_rate(struct l7_conn *c)
+{
+	unsigned li = (unsigned)(c->lis - c->sh->r->cfg->listeners), retry_s;
+
+	if (rp__limits_request(c->sh->rv->limits, li,
+			       conn_peer(c) ? (struct sockaddr *)&c->peer : NULL,
+			       c->sh->r->now_ms, &retry_s))
+		return false;
+	c->over_rate = true;
+	c->auth.retry_after_s = retry_s;
+	conn_fail(c, 429);
+	return true;
 }
 
 /* ---- timers --------------------------------------------------------------- */
@@ -1859,6 +1878,8 @@ static void head_try(struct l7_conn *c)
 		conn_fail(c, sh->req.err_status ? sh->req.err_status : 400);
 		return;
 	}
+	if (sh->rv->limits && over_rate(c))
+		return;
 	if (c->fwd_mode && fwd_auth(c, &sh->req))
 		return;
 	head_accept(c, &sh->req, (unsigned)n);

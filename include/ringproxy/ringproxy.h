@@ -288,6 +288,14 @@ struct rp_route_config {
 	unsigned cluster;
 };
 
+/* Per-client limits of a listener (its limits mapping), enforced by each
+ * reactor for its share: see docs/config.md. 0: no limit. */
+struct rp_limits_config {
+	unsigned client_conns; /* connections one client address may hold open */
+	unsigned client_rps;   /* requests (or tunnels) per second it may start */
+	unsigned client_burst; /* the bucket's depth; 0: client_rps */
+};
+
 /* One listening address and what its connections get. */
 struct rp_listener_config {
 	struct rp_addr addr;
@@ -311,6 +319,7 @@ struct rp_listener_config {
 	struct rp_sni_route sni[RP_MAX_SNI];
 	bool sni_strict;
 	unsigned sni_timeout_ms; /* for the ClientHello to arrive */
+	struct rp_limits_config limits;
 };
 
 /*
@@ -356,6 +365,8 @@ struct rp_config {
 				   * that block it; 0: no blocking */
 	unsigned auth_fail_window_ms;
 	unsigned auth_block_ms; /* how long a blocked address gets 429 */
+	unsigned client_table;	/* clients each reactor keeps for the listeners'
+				 * limits (rounded up to a power of two) */
 
 	enum rp_log_level log_level;
 };
@@ -428,6 +439,11 @@ struct rp_stats {
 	uint64_t auth_blocks;	  /* addresses blocked after too many failures */
 	uint64_t auth_queue_full; /* refused: too many checks queued (503) */
 	uint64_t auth_cancelled;  /* checks whose client left before they ran */
+	/* per-client limits (a listener's limits) */
+	uint64_t client_conns_refused; /* connections closed at accept (RST) */
+	uint64_t client_rate_limited;  /* requests refused: 429, SOCKS5 0x02 */
+	uint64_t limit_untracked;      /* admitted untracked: table set full... */
+	uint64_t limit_evictions;      /* clients forgotten to make room */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 
