@@ -30,7 +30,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, Client, EchoServer, Proc, Reader, RingProxy, TempDir,
+from httpsupport import (ringproxy_arg, Backend, Client, EchoServer, Proc, Reader, RingProxy, TempDir,
                          free_port, read_response, run_tests, wait_listening)
 
 RINGPROXY = "ringproxy"
@@ -622,9 +622,5 @@ clusters:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if "--ringproxy" in args:
-        i = args.index("--ringproxy")
-        RINGPROXY = os.path.abspath(args[i + 1])
-        del args[i:i + 2]
-    run_tests([sys.argv[0]] + args)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
+    run_tests(argv)
