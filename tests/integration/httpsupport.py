@@ -78,6 +78,24 @@ def exit_status(result):
     return 77 if result.skipped else 0
 
 
+def ringproxy_arg(argv, default):
+    """Takes "--ringproxy PATH" out of a copy of @argv, as every test file's
+    command line has it (tests/integration/CMakeLists.txt): returns the
+    binary's absolute path (@default without it) and the rest of the
+    arguments for unittest. Exits saying why when the binary cannot run,
+    which fails the test rather than skipping it."""
+    argv = list(argv)
+    path = default
+    if "--ringproxy" in argv:
+        i = argv.index("--ringproxy")
+        path = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
+    if "/" in path and not os.access(path, os.X_OK):
+        sys.exit("%s: no ringproxy binary at %s (give --ringproxy PATH)"
+                 % (os.path.basename(argv[0]), path))
+    return path, argv
+
+
 def run_tests(argv):
     """unittest.main(argv) that exits with exit_status()."""
     prog = unittest.main(argv=argv, exit=False)

@@ -26,7 +26,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, Client, Proc, Reader, RingProxy, TempDir,
+from httpsupport import (ringproxy_arg, Backend, Client, Proc, Reader, RingProxy, TempDir,
                          free_port, read_response, run_tests)
 
 RINGPROXY = "ringproxy"
@@ -425,13 +425,9 @@ class T5Queue(Base):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if len(argv) > 1 and argv[1] == "--attack":
-        sys.exit(attack_main(argv[2:]))
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    if len(sys.argv) > 1 and sys.argv[1] == "--attack":
+        sys.exit(attack_main(sys.argv[2:]))
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     run_tests(argv)
 
 

@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
+from httpsupport import (ringproxy_arg, Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
                          free_port, have_ipv6, run_tests, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
@@ -1137,11 +1137,7 @@ class T6BadInput(Base):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     run_tests(argv)
 
 

@@ -28,7 +28,7 @@ import time
 import unittest
 
 from httpsupport import (Backend, Client, EchoServer, Reader, RingProxy, TempDir,
-                         free_port, run_tests)
+                         free_port, ringproxy_arg, run_tests)
 
 RINGPROXY = "ringproxy"
 
@@ -264,14 +264,7 @@ class Limits(unittest.TestCase):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
-    if not os.access(RINGPROXY, os.X_OK):
-        sys.exit("test_limits.py: no ringproxy binary at %s (give --ringproxy PATH)"
-                 % RINGPROXY)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     run_tests(argv + ["-v"])
 
 

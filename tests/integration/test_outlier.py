@@ -30,7 +30,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, Client, EchoServer, ProtocolError, RingProxy,
+from httpsupport import (ringproxy_arg, Backend, Client, EchoServer, ProtocolError, RingProxy,
                          TempDir, default_response, free_port, run_tests)
 
 RINGPROXY = "ringproxy"
@@ -409,14 +409,7 @@ clusters:
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
-    if not os.access(RINGPROXY, os.X_OK):
-        sys.exit("test_outlier.py: no ringproxy binary at %s (give --ringproxy PATH)"
-                 % RINGPROXY)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     run_tests(argv + ["-v"])
 
 

@@ -26,7 +26,7 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpsupport import (  # noqa: E402
+from httpsupport import (ringproxy_arg,   # noqa: E402
     Proc, RingProxy, TempDir, free_port, nginx_conf_extras, run_tests, sha256,
     wait_listening)
 
@@ -540,11 +540,7 @@ class T3Bulk(Base):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     run_tests(argv)
 
 

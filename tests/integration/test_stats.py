@@ -25,7 +25,7 @@ import sys
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Reader, RingProxy, TempDir, exit_status,
+from httpsupport import (ringproxy_arg, Backend, EchoServer, Reader, RingProxy, TempDir, exit_status,
                          read_response)
 
 RINGPROXY = "ringproxy"
@@ -409,11 +409,7 @@ clusters:
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     if not shutil.which("openssl"):
         sys.exit("test_stats.py: openssl is missing (scripts/deps.sh test installs it)")
     res = unittest.main(argv=argv, exit=False)

@@ -27,7 +27,7 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, RingProxy, TempDir, exit_status,
+from httpsupport import (ringproxy_arg, Backend, EchoServer, Nginx, RingProxy, TempDir, exit_status,
                          free_port, sha256)
 
 RINGPROXY = "ringproxy"
@@ -661,11 +661,7 @@ class T7Config(Base):
 
 def main():
     global RINGPROXY, CERTS
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     for tool in ("openssl", "curl", "nginx"):
         if not shutil.which(tool):
             sys.exit("test_tls.py: %s is missing (scripts/deps.sh test installs it)" % tool)

@@ -20,11 +20,14 @@
 #define RP_TEST_UNIT_H
 
 #include <CUnit/Basic.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct rp_unit_test {
 	const char *name;
@@ -213,5 +216,27 @@ static inline int rp_unit_run(const char *suite_name, const struct rp_unit_test 
 	{                                                                                \
 		return rp_unit_run(suite, tests, sizeof(tests) / sizeof(tests[0]));      \
 	}
+
+/* A sockaddr of either family from text ("10.0.0.1" or "::1", port 0) in
+ * @ss; a text that is no address fails the test. */
+static inline const struct sockaddr *rp_unit_sockaddr(const char *ip,
+						      struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
+			CU_FAIL_FATAL(ip);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
+			CU_FAIL_FATAL(ip);
+	}
+	return (const struct sockaddr *)ss;
+}
 
 #endif

@@ -15,33 +15,14 @@
 #include "forward/auth.h"
 #include "unit.h"
 
-static const struct sockaddr *sa(const char *ip, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	}
-	return (const struct sockaddr *)ss;
-}
-
 static void test_throttle_blocks_after_limit_in_window(void)
 {
 	struct rp_auth_throttle *t = rp__throttle_new(64, 3, 1000, 5000);
 	struct sockaddr_storage a, b;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	sa("192.0.2.1", &a);
-	sa("192.0.2.2", &b);
+	rp_unit_sockaddr("192.0.2.1", &a);
+	rp_unit_sockaddr("192.0.2.2", &b);
 	CU_ASSERT_EQUAL(rp__throttle_blocked(t, (struct sockaddr *)&a, 0), 0);
 	CU_ASSERT_FALSE(rp__throttle_fail(t, (struct sockaddr *)&a, 0));
 	CU_ASSERT_FALSE(rp__throttle_fail(t, (struct sockaddr *)&a, 1));
@@ -69,7 +50,7 @@ static void test_throttle_window_restarts(void)
 {
 	struct rp_auth_throttle *t = rp__throttle_new(64, 3, 1000, 5000);
 	struct sockaddr_storage a;
-	const struct sockaddr *p = sa("198.51.100.7", &a);
+	const struct sockaddr *p = rp_unit_sockaddr("198.51.100.7", &a);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	CU_ASSERT_FALSE(rp__throttle_fail(t, p, 0));
@@ -91,9 +72,9 @@ static void test_throttle_keys(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	/* one /64 is one client; the next /64 is another */
-	sa("2001:db8:1:2::1", &a);
-	sa("2001:db8:1:2:ffff:1:2:9", &b);
-	sa("2001:db8:1:3::1", &c);
+	rp_unit_sockaddr("2001:db8:1:2::1", &a);
+	rp_unit_sockaddr("2001:db8:1:2:ffff:1:2:9", &b);
+	rp_unit_sockaddr("2001:db8:1:3::1", &c);
 	CU_ASSERT_TRUE(rp__throttle_key((struct sockaddr *)&a, k1));
 	CU_ASSERT_TRUE(rp__throttle_key((struct sockaddr *)&b, k2));
 	CU_ASSERT_EQUAL(memcmp(k1, k2, sizeof(k1)), 0);
@@ -102,8 +83,8 @@ static void test_throttle_keys(void)
 	CU_ASSERT(rp__throttle_blocked(t, (struct sockaddr *)&a, 12) > 0);
 	CU_ASSERT_EQUAL(rp__throttle_blocked(t, (struct sockaddr *)&c, 12), 0);
 	/* IPv4-mapped IPv6 is the IPv4 address */
-	sa("192.0.2.9", &d);
-	sa("::ffff:192.0.2.9", &m);
+	rp_unit_sockaddr("192.0.2.9", &d);
+	rp_unit_sockaddr("::ffff:192.0.2.9", &m);
 	CU_ASSERT_TRUE(rp__throttle_key((struct sockaddr *)&d, k1));
 	CU_ASSERT_TRUE(rp__throttle_key((struct sockaddr *)&m, k2));
 	CU_ASSERT_EQUAL(memcmp(k1, k2, sizeof(k1)), 0);
@@ -111,7 +92,7 @@ static void test_throttle_keys(void)
 	CU_ASSERT_TRUE(rp__throttle_fail(t, (struct sockaddr *)&m, 21));
 	CU_ASSERT(rp__throttle_blocked(t, (struct sockaddr *)&d, 22) > 0);
 	/* IPv4 192.0.2.9 and an IPv6 /64 holding the same bytes differ */
-	sa("c000:209::", &c);
+	rp_unit_sockaddr("c000:209::", &c);
 	CU_ASSERT_TRUE(rp__throttle_key((struct sockaddr *)&c, k2));
 	CU_ASSERT_NOT_EQUAL(memcmp(k1, k2, sizeof(k1)), 0);
 	/* other families are never counted */
@@ -131,23 +112,25 @@ static void test_throttle_bounded_keeps_blocks(void)
 	char ip[32];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-	CU_ASSERT_FALSE(rp__throttle_fail(t, sa("10.0.0.1", &s), 0));
-	CU_ASSERT_TRUE(rp__throttle_fail(t, sa("10.0.0.1", &s), 1));
+	CU_ASSERT_FALSE(rp__throttle_fail(t, rp_unit_sockaddr("10.0.0.1", &s), 0));
+	CU_ASSERT_TRUE(rp__throttle_fail(t, rp_unit_sockaddr("10.0.0.1", &s), 1));
 	for (unsigned i = 0; i < 50; i++) {
 		snprintf(ip, sizeof(ip), "10.1.0.%u", i);
-		CU_ASSERT_FALSE(rp__throttle_fail(t, sa(ip, &s), 10 + i));
+		CU_ASSERT_FALSE(rp__throttle_fail(t, rp_unit_sockaddr(ip, &s), 10 + i));
 	}
-	CU_ASSERT(rp__throttle_blocked(t, sa("10.0.0.1", &s), 100) > 0);
+	CU_ASSERT(rp__throttle_blocked(t, rp_unit_sockaddr("10.0.0.1", &s), 100) > 0);
 	/* four blocks fill the set; a fifth evicts the oldest, 10.0.0.1 */
 	for (unsigned i = 2; i <= 5; i++) {
 		snprintf(ip, sizeof(ip), "10.0.0.%u", i);
-		CU_ASSERT_FALSE(rp__throttle_fail(t, sa(ip, &s), 100 * i));
-		CU_ASSERT_TRUE(rp__throttle_fail(t, sa(ip, &s), 100 * i + 1));
+		CU_ASSERT_FALSE(rp__throttle_fail(t, rp_unit_sockaddr(ip, &s), 100 * i));
+		CU_ASSERT_TRUE(
+			rp__throttle_fail(t, rp_unit_sockaddr(ip, &s), 100 * i + 1));
 	}
-	CU_ASSERT_EQUAL(rp__throttle_blocked(t, sa("10.0.0.1", &s), 1000), 0);
+	CU_ASSERT_EQUAL(rp__throttle_blocked(t, rp_unit_sockaddr("10.0.0.1", &s), 1000),
+			0);
 	for (unsigned i = 2; i <= 5; i++) {
 		snprintf(ip, sizeof(ip), "10.0.0.%u", i);
-		CU_ASSERT(rp__throttle_blocked(t, sa(ip, &s), 1000) > 0);
+		CU_ASSERT(rp__throttle_blocked(t, rp_unit_sockaddr(ip, &s), 1000) > 0);
 	}
 	rp__throttle_free(t);
 }
@@ -159,11 +142,14 @@ static void test_throttle_off(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
 	for (unsigned i = 0; i < 100; i++)
-		CU_ASSERT_FALSE(rp__throttle_fail(t, sa("10.0.0.1", &s), i));
-	CU_ASSERT_EQUAL(rp__throttle_blocked(t, sa("10.0.0.1", &s), 100), 0);
+		CU_ASSERT_FALSE(
+			rp__throttle_fail(t, rp_unit_sockaddr("10.0.0.1", &s), i));
+	CU_ASSERT_EQUAL(rp__throttle_blocked(t, rp_unit_sockaddr("10.0.0.1", &s), 100),
+			0);
 	rp__throttle_free(t);
-	CU_ASSERT_FALSE(rp__throttle_fail(NULL, sa("10.0.0.1", &s), 1));
-	CU_ASSERT_EQUAL(rp__throttle_blocked(NULL, sa("10.0.0.1", &s), 1), 0);
+	CU_ASSERT_FALSE(rp__throttle_fail(NULL, rp_unit_sockaddr("10.0.0.1", &s), 1));
+	CU_ASSERT_EQUAL(rp__throttle_blocked(NULL, rp_unit_sockaddr("10.0.0.1", &s), 1),
+			0);
 }
 
 static const struct rp_unit_test tests[] = {

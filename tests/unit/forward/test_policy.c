@@ -22,26 +22,6 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A sockaddr of either family from text ("10.0.0.1" or "::1"). */
-static const struct sockaddr *sa(const char *ip, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	}
-	return (const struct sockaddr *)ss;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -198,7 +178,7 @@ static void test_cidr_match_table(void)
 
 		CU_ASSERT_EQUAL_FATAL(rp__cidr_parse(t[i].cidr, &c), 0);
 		snprintf(msg, sizeof(msg), "%s in %s", t[i].ip, t[i].cidr);
-		if (rp__cidr_match(&c, sa(t[i].ip, &ss)) != t[i].match)
+		if (rp__cidr_match(&c, rp_unit_sockaddr(t[i].ip, &ss)) != t[i].match)
 			CU_FAIL(msg);
 	}
 	/* another family never matches */
@@ -214,7 +194,7 @@ static void test_cidr_match_table(void)
 static void check_ssrf(const char *ip, const char *want)
 {
 	struct sockaddr_storage ss;
-	const char *got = rp__ssrf_class(sa(ip, &ss));
+	const char *got = rp__ssrf_class(rp_unit_sockaddr(ip, &ss));
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "%s: got %s, want %s", ip, got ? got : "NULL",
@@ -350,8 +330,8 @@ static enum rp_acl_verdict chk(const struct rp_acl *a, const char *client,
 {
 	struct sockaddr_storage cs, ds;
 
-	return rp__acl_check(a, client ? sa(client, &cs) : NULL, host,
-			     dest ? sa(dest, &ds) : NULL, port, NULL);
+	return rp__acl_check(a, client ? rp_unit_sockaddr(client, &cs) : NULL, host,
+			     dest ? rp_unit_sockaddr(dest, &ds) : NULL, port, NULL);
 }
 
 static void test_acl_first_match_decides(void)
@@ -476,13 +456,14 @@ static void test_acl_all_conditions_must_hold(void)
 	CU_ASSERT_EQUAL(chk(a, "11.0.0.1", "mx.example.com", NULL, 25), RP_ACL_NONE);
 	CU_ASSERT_EQUAL(chk(a, "10.0.0.1", "mx.example.org", NULL, 25), RP_ACL_NONE);
 	CU_ASSERT_EQUAL(chk(a, "10.0.0.1", "mx.example.com", NULL, 587), RP_ACL_NONE);
-	CU_ASSERT_EQUAL(
-		rp__acl_check(a, sa("10.0.0.1", &cs), "mx.example.com", NULL, 25, &why),
-		RP_ACL_DENY);
+	CU_ASSERT_EQUAL(rp__acl_check(a, rp_unit_sockaddr("10.0.0.1", &cs),
+				      "mx.example.com", NULL, 25, &why),
+			RP_ACL_DENY);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "rule 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "*.example.com"));
-	CU_ASSERT_EQUAL(rp__acl_check(a, sa("10.0.0.1", &cs), "a.org", NULL, 25, &why),
+	CU_ASSERT_EQUAL(rp__acl_check(a, rp_unit_sockaddr("10.0.0.1", &cs), "a.org", NULL,
+				      25, &why),
 			RP_ACL_NONE);
 	CU_ASSERT_PTR_NULL(why);
 	rp__acl_free(a);

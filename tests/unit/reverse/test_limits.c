@@ -8,33 +8,19 @@
  * the least recently seen client without connections, and untracked
  * clients when a set is all held open.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/core.h"
 #include "reverse/limits.h"
 #include "unit.h"
 
-static struct sockaddr_storage v4(const char *ip)
+/* A client address from text, in its own storage. */
+static struct sockaddr_storage addr(const char *ip)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
-	memset(&ss, 0, sizeof(ss));
-	a->sin_family = AF_INET;
-	inet_pton(AF_INET, ip, &a->sin_addr);
-	return ss;
-}
-
-static struct sockaddr_storage v6(const char *ip)
-{
-	struct sockaddr_storage ss;
-	struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-	memset(&ss, 0, sizeof(ss));
-	a->sin6_family = AF_INET6;
-	inet_pton(AF_INET6, ip, &a->sin6_addr);
+	rp_unit_sockaddr(ip, &ss);
 	return ss;
 }
 
@@ -135,10 +121,11 @@ static void test_requests_per_client_and_listener(void)
 {
 	struct rp_stats st = {0};
 	struct rp_limits *l;
-	struct sockaddr_storage a = v4("192.0.2.1"), b = v4("192.0.2.2");
-	struct sockaddr_storage m = v6("::ffff:192.0.2.1");
-	struct sockaddr_storage x = v6("2001:db8:1:2::1"), y = v6("2001:db8:1:2:ffff::9");
-	struct sockaddr_storage z = v6("2001:db8:1:3::1");
+	struct sockaddr_storage a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	struct sockaddr_storage m = addr("::ffff:192.0.2.1");
+	struct sockaddr_storage x = addr("2001:db8:1:2::1"),
+				y = addr("2001:db8:1:2:ffff::9");
+	struct sockaddr_storage z = addr("2001:db8:1:3::1");
 	unsigned retry;
 
 	CU_ASSERT_EQUAL_FATAL(rp__limits_new(cfg_with(0, 1, 2), 1, &st, &l), 0);
@@ -168,7 +155,7 @@ static void test_conns_capped_and_released(void)
 {
 	struct rp_stats st = {0};
 	struct rp_limits *l;
-	struct sockaddr_storage a = v4("198.51.100.7"), b = v4("198.51.100.8");
+	struct sockaddr_storage a = addr("198.51.100.7"), b = addr("198.51.100.8");
 
 	/* 5 over 2 reactors: 3 on this one. */
 	CU_ASSERT_EQUAL_FATAL(rp__limits_new(cfg_with(5, 0, 0), 2, &st, &l), 0);
@@ -207,7 +194,7 @@ static void test_eviction_spares_clients_with_conns(void)
 		struct sockaddr_storage a;
 
 		snprintf(ip, sizeof(ip), "203.0.113.%d", i);
-		a = v4(ip);
+		a = addr(ip);
 		CU_ASSERT(rp__limits_conn_open(l, 0, 100 + i, SA(a), (uint64_t)i + 1));
 	}
 	/* Some client found its set all held open: admitted, untracked, and
@@ -222,7 +209,7 @@ static void test_eviction_spares_clients_with_conns(void)
 		struct sockaddr_storage a;
 
 		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
-		a = v4(ip);
+		a = addr(ip);
 		CU_ASSERT(rp__limits_request(l, 0, SA(a), 1000, &retry));
 	}
 	CU_ASSERT_EQUAL(st.limit_untracked, untracked_before);
