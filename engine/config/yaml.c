@@ -108,6 +108,7 @@ enum field_kind {
 	F_SNI_NAME,    /* char[max]: "a.example" or "*.example" */
 	F_SNI_CLUSTER, /* an sni route's cluster, by name */
 	F_LIMITS,      /* a listener's limits mapping */
+	F_RLIMITS,     /* a route's */
 };
 
 /*
@@ -258,6 +259,12 @@ static const struct field limits_fields[] = {
 	{"client_burst", F_UINT, LM(client_burst), 0, 10000000, S_LIMITS_BURST},
 };
 
+/* A route's: its rate only (connections come before routes). */
+static const struct field route_limits_fields[] = {
+	{"client_rps", F_UINT, LM(client_rps), 0, 10000000, S_LIMITS_RPS},
+	{"client_burst", F_UINT, LM(client_burst), 0, 10000000, S_LIMITS_BURST},
+};
+
 /* A listener's tls mapping: certificates, or the cert and key of one. */
 static const struct field tls_fields[] = {
 	{"certificates", F_CERTS, 0, 0, 0, S_TLS_CERTS},
@@ -344,6 +351,7 @@ static const struct field acl_fields[] = {
 static const struct field route_fields[] = {
 	{"match", F_MATCH, 0, 0, 0, S_NONE},
 	{"cluster", F_ROUTE_CLUSTER, R(cluster), 0, 0, S_ROUTE_CLUSTER},
+	{"limits", F_RLIMITS, R(r.limits), 0, 0, S_NONE},
 };
 
 static const struct field match_fields[] = {
@@ -802,9 +810,14 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 		load_map(ld, v, http_fields, NFIELDS(http_fields), base + f->off, "http");
 		return;
 	case F_LIMITS:
+	case F_RLIMITS:
 		forget(ld, S_LIMITS_RPS, S_LIMITS_BURST);
-		load_map(ld, v, limits_fields, NFIELDS(limits_fields), base + f->off,
-			 "limits");
+		if (f->kind == F_LIMITS)
+			load_map(ld, v, limits_fields, NFIELDS(limits_fields),
+				 base + f->off, "limits");
+		else
+			load_map(ld, v, route_limits_fields, NFIELDS(route_limits_fields),
+				 base + f->off, "limits");
 		if (seen(ld, S_LIMITS_BURST) && !seen(ld, S_LIMITS_RPS))
 			problem(ld, &ld->slot_mark[S_LIMITS_BURST],
 				"client_burst: needs client_rps (the rate the bucket "

@@ -652,6 +652,16 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		if (lm->client_burst && !lm->client_rps)
 			BAD("listener %u: client_burst needs client_rps", i);
 	}
+	for (unsigned i = 0; i < c->nroutes; i++) {
+		const struct rp_limits_config *lm = &c->routes[i].limits;
+
+		if (lm->client_conns)
+			BAD("route %u: client_conns is a listener's limit", i);
+		if (lm->client_rps > 10000000 || lm->client_burst > 10000000)
+			BAD("route %u: limits at most 10000000", i);
+		if (lm->client_burst && !lm->client_rps)
+			BAD("route %u: client_burst needs client_rps", i);
+	}
 #undef IS_TOKEN
 #undef TOKEN_CHARS
 #undef TEXT_OK

@@ -903,15 +903,18 @@ static void fwd_fail(struct l7_conn *c, enum rp_fwd_fail kind, int err)
 	conn_fail(c, (uint16_t)rp__forward_fail_status(kind, err));
 }
 
-/* The listener's request rate per client (limits.h): over it, 429 with
- * Retry-After, and the connection closes. */
-static bool over_rate(struct l7_conn *c)
+/* The request rate per client (limits.h) of the listener, or of route
+ * @route when >= 0: over it, 429 with Retry-After, and the connection
+ * closes. */
+static bool over_rate(struct l7_conn *c, int route)
 {
 	unsigned li = (unsigned)(c->lis - c->sh->r->cfg->listeners), retry_s;
+	const struct sockaddr *client = conn_peer(c) ? (struct sockaddr *)&c->peer : NULL;
+	struct rp_limits *l = c->sh->rv->limits;
 
-	if (rp__limits_request(c->sh->rv->limits, li,
-			       conn_peer(c) ? (struct sockaddr *)&c->peer : NULL,
-			       c->sh->r->now_ms, &retry_s))
+	if (route < 0 ? rp__limits_request(l, li, client, c->sh->r->now_ms, &retry_s)
+		      : rp__limits_route_request(l, (unsigned)route, client,
+						 c->sh->r->now_ms, &retry_s))
 		return false;
 	c->over_rate = true;
 	c->auth.retry_after_s = retry_s;
@@ -1302,18 +1305,21 @@ static bool route_match(const struct rp_route_config *rt, const char *buf,
 
 /* The cluster for @req on listener @li, or -1 (404). */
 static int route(const struct rp_config *cfg, unsigned li, const char *buf,
-		 const struct rp_http_request *req)
+		 const struct rp_http_request *req, int *which)
 {
 	bool any = false;
 
+	*which = -1; /* the route taken, for its limits */
 	for (unsigned k = 0; k < cfg->nroutes; k++) {
 		const struct rp_route_config *rt = &cfg->routes[k];
 
 		if (rt->listeners && !(rt->listeners & (1u << li)))
 			continue;
 		any = true;
-		if (route_match(rt, buf, req))
+		if (route_match(rt, buf, req)) {
+			*which = (int)k;
 			return (int)rt->cluster;
+		}
 	}
 	return any ? -1 : (int)cfg->listeners[li].cluster;
 }
@@ -1598,7 +1604,7 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 	struct rp_http_field extra[8];
 	unsigned nx = 0;
 	char ip[RP_ADDRSTRLEN], fwd[RP_ADDRSTRLEN + 64];
-	int k, cl, ret;
+	int k, cl, rt, ret;
 
 	r->stats.requests++;
 	c->hlen = n;
@@ -1654,11 +1660,13 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		if (fwd_head(c, req, extra, &nx) < 0)
 			return;
 	} else {
-		cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req);
+		cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req, &rt);
 		if (cl < 0) {
 			conn_fail(c, 404);
 			return;
 		}
+		if (rt >= 0 && sh->rv->limits && over_rate(c, rt))
+			return;
 		c->cl = &sh->rv->cl[cl];
 		if (!rp__cluster_has_up(c->cl)) {
 			r->stats.no_backend++;
@@ -1878,7 +1886,7 @@ static void head_try(struct l7_conn *c)
 		conn_fail(c, sh->req.err_status ? sh->req.err_status : 400);
 		return;
 	}
-	if (sh->rv->limits && over_rate(c))
+	if (sh->rv->limits && over_rate(c, -1))
 		return;
 	if (c->fwd_mode && fwd_auth(c, &sh->req))
 		return;

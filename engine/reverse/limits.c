@@ -25,7 +25,9 @@
 
 #define LIMITS_WAYS   4
 #define LIMITS_FD_MAX (1u << 20)	  /* descriptors tracked beyond: untracked */
-#define KEY_LEN	      (RP_CLIENT_KEY + 1) /* the address, then the listener */
+#define KEY_LEN	      (RP_CLIENT_KEY + 1) /* the address, then the scope */
+#define ROUTE_SCOPE   RP_MAX_LISTENERS	  /* scopes: listeners, then routes */
+_Static_assert(RP_MAX_LISTENERS + RP_MAX_ROUTES <= 256, "a scope is one byte");
 
 /* ---- the token bucket ---------------------------------------------------- */
 
@@ -95,6 +97,7 @@ struct rp_limits {
 	size_t set_mask;
 	uint64_t seed[2];
 	struct lim_listener lis[RP_MAX_LISTENERS];
+	struct lim_listener rt[RP_MAX_ROUTES]; /* the rate only */
 	uint32_t *fd_entry; /* descriptor -> entry index + 1; 0: not counted */
 	unsigned nfd;
 	struct lim_entry e[];
@@ -115,6 +118,8 @@ int rp__limits_new(const struct rp_config *cfg, unsigned nreactors,
 		any |= lc->client_conns || lc->client_rps;
 		conns |= lc->client_conns != 0;
 	}
+	for (unsigned i = 0; i < cfg->nroutes; i++)
+		any |= cfg->routes[i].limits.client_rps != 0;
 	if (!any)
 		return 0;
 	while (sz < cfg->client_table && sz < (1u << 20))
@@ -134,6 +139,14 @@ int rp__limits_new(const struct rp_config *cfg, unsigned nreactors,
 		if (ll->rate_on)
 			rp__rate_init(&ll->rate, lc->client_rps, lc->client_burst, n);
 		ll->on = ll->conns || ll->rate_on;
+	}
+	for (unsigned i = 0; i < cfg->nroutes; i++) {
+		const struct rp_limits_config *lc = &cfg->routes[i].limits;
+
+		l->rt[i].rate_on = l->rt[i].on = lc->client_rps != 0;
+		if (lc->client_rps)
+			rp__rate_init(&l->rt[i].rate, lc->client_rps, lc->client_burst,
+				      n);
 	}
 	if (conns) {
 		struct rlimit rl;
@@ -171,9 +184,11 @@ static uint64_t lim_hash(const struct rp_limits *l, const uint8_t *key)
 	return h ^ (h >> 32);
 }
 
-/* The entry of @client on @listener, made when @client is new: NULL when
- * its address is of another family or its set is all held open. */
-static struct lim_entry *lim_get(struct rp_limits *l, unsigned listener,
+/* The entry of @client under @scope (a listener, or ROUTE_SCOPE + a route)
+ * whose limits are @ll, made when @client is new: NULL when its address is
+ * of another family or its set is all held open. */
+static struct lim_entry *lim_get(struct rp_limits *l, unsigned scope,
+				 const struct lim_listener *ll,
 				 const struct sockaddr *client, uint64_t now_ms)
 {
 	uint8_t key[KEY_LEN];
@@ -183,7 +198,7 @@ static struct lim_entry *lim_get(struct rp_limits *l, unsigned listener,
 		l->stats->limit_untracked++;
 		return NULL;
 	}
-	key[RP_CLIENT_KEY] = (uint8_t)listener;
+	key[RP_CLIENT_KEY] = (uint8_t)scope;
 	set = &l->e[(lim_hash(l, key) & l->set_mask) * LIMITS_WAYS];
 	for (unsigned w = 0; w < LIMITS_WAYS; w++) {
 		struct lim_entry *e = &set[w];
@@ -207,14 +222,15 @@ static struct lim_entry *lim_get(struct rp_limits *l, unsigned listener,
 	memset(victim, 0, sizeof(*victim));
 	memcpy(victim->key, key, KEY_LEN);
 	victim->used = true;
-	if (l->lis[listener].rate_on)
-		rp__bucket_fill(&l->lis[listener].rate, &victim->bucket, now_ms);
+	if (ll->rate_on)
+		rp__bucket_fill(&ll->rate, &victim->bucket, now_ms);
 	return victim;
 }
 
-/* Logs the first refusal of @e in each interval. */
-static void lim_log(struct lim_entry *e, const struct sockaddr *client, unsigned listener,
-		    uint64_t now_ms, const char *what)
+/* Logs the first refusal of @e in each interval; @scope and @n name the
+ * listener or route. */
+static void lim_log(struct lim_entry *e, const struct sockaddr *client, const char *scope,
+		    unsigned n, uint64_t now_ms, const char *what)
 {
 	char ip[RP_ADDRSTRLEN];
 	struct sockaddr_in6 net;
@@ -228,9 +244,9 @@ static void lim_log(struct lim_entry *e, const struct sockaddr *client, unsigned
 		memcpy(&net.sin6_addr, e->key + 1, 8);
 		client = (const struct sockaddr *)&net;
 	}
-	rp_warn("listener %u: client %s%s over its %s (further refusals within "
+	rp_warn("%s %u: client %s%s over its %s (further refusals within "
 		"%u s are only counted)",
-		listener, rp__addr_ip_format(client, ip, sizeof(ip)) ? ip : "?",
+		scope, n, rp__addr_ip_format(client, ip, sizeof(ip)) ? ip : "?",
 		e->key[0] == 6 ? "/64" : "", what, RP_LIMITS_LOG_MS / 1000);
 }
 
@@ -252,13 +268,13 @@ bool rp__limits_conn_open(struct rp_limits *l, unsigned listener, int fd,
 	}
 	/* Still counted: its last holder went by a plain close(). */
 	rp__limits_conn_closed(l, fd);
-	e = lim_get(l, listener, client, now_ms);
+	e = lim_get(l, listener, &l->lis[listener], client, now_ms);
 	if (!e)
 		return true;
 	e->seen_ms = now_ms;
 	if (e->conns >= l->lis[listener].conns) {
 		l->stats->client_conns_refused++;
-		lim_log(e, client, listener, now_ms, "connection cap");
+		lim_log(e, client, "listener", listener, now_ms, "connection cap");
 		return false;
 	}
 	e->conns++;
@@ -280,20 +296,39 @@ void rp__limits_conn_closed(struct rp_limits *l, int fd)
 	l->e[k - 1].conns--;
 }
 
-bool rp__limits_request(struct rp_limits *l, unsigned listener,
-			const struct sockaddr *client, uint64_t now_ms, unsigned *retry_s)
+/* A request under @scope whose limits are @ll; @what and @n name it in the
+ * log line. */
+static bool lim_request(struct rp_limits *l, unsigned scope,
+			const struct lim_listener *ll, const struct sockaddr *client,
+			uint64_t now_ms, unsigned *retry_s, const char *what, unsigned n)
 {
-	struct lim_entry *e;
+	struct lim_entry *e = lim_get(l, scope, ll, client, now_ms);
 
-	if (!l || listener >= RP_MAX_LISTENERS || !l->lis[listener].rate_on)
-		return true;
-	e = lim_get(l, listener, client, now_ms);
 	if (!e)
 		return true;
 	e->seen_ms = now_ms;
-	if (rp__bucket_take(&l->lis[listener].rate, &e->bucket, now_ms, retry_s))
+	if (rp__bucket_take(&ll->rate, &e->bucket, now_ms, retry_s))
 		return true;
 	l->stats->client_rate_limited++;
-	lim_log(e, client, listener, now_ms, "request rate");
+	lim_log(e, client, what, n, now_ms, "request rate");
 	return false;
+}
+
+bool rp__limits_request(struct rp_limits *l, unsigned listener,
+			const struct sockaddr *client, uint64_t now_ms, unsigned *retry_s)
+{
+	if (!l || listener >= RP_MAX_LISTENERS || !l->lis[listener].rate_on)
+		return true;
+	return lim_request(l, listener, &l->lis[listener], client, now_ms, retry_s,
+			   "listener", listener);
+}
+
+bool rp__limits_route_request(struct rp_limits *l, unsigned route,
+			      const struct sockaddr *client, uint64_t now_ms,
+			      unsigned *retry_s)
+{
+	if (!l || route >= RP_MAX_ROUTES || !l->rt[route].rate_on)
+		return true;
+	return lim_request(l, ROUTE_SCOPE + route, &l->rt[route], client, now_ms, retry_s,
+			   "route", route);
 }

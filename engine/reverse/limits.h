@@ -75,5 +75,10 @@ void rp__limits_conn_closed(struct rp_limits *l, int fd);
 bool rp__limits_request(struct rp_limits *l, unsigned listener,
 			const struct sockaddr *client, uint64_t now_ms,
 			unsigned *retry_s);
+/* The same for the rate of route @route (cfg->routes), which counts the
+ * requests of a client it takes from every listener it applies to. */
+bool rp__limits_route_request(struct rp_limits *l, unsigned route,
+			      const struct sockaddr *client, uint64_t now_ms,
+			      unsigned *retry_s);
 
 #endif

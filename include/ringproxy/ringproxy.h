@@ -272,6 +272,14 @@ struct rp_sni_route {
 	unsigned cluster;
 };
 
+/* Per-client limits of a listener (its limits mapping), enforced by each
+ * reactor for its share: see docs/config.md. 0: no limit. */
+struct rp_limits_config {
+	unsigned client_conns; /* connections one client address may hold open */
+	unsigned client_rps;   /* requests (or tunnels) per second it may start */
+	unsigned client_burst; /* the bucket's depth; 0: client_rps */
+};
+
 /*
  * A route of mode http listeners: every condition given must hold (an empty
  * string is no condition); the first route that matches picks the cluster.
@@ -286,14 +294,10 @@ struct rp_route_config {
 	char header[64];		 /* header name (needs header_value)... */
 	char header_value[RP_ROUTE_STR]; /* ...whose value must equal this */
 	unsigned cluster;
-};
-
-/* Per-client limits of a listener (its limits mapping), enforced by each
- * reactor for its share: see docs/config.md. 0: no limit. */
-struct rp_limits_config {
-	unsigned client_conns; /* connections one client address may hold open */
-	unsigned client_rps;   /* requests (or tunnels) per second it may start */
-	unsigned client_burst; /* the bucket's depth; 0: client_rps */
+	/* The requests per second one client may send that this route takes,
+	 * on top of its listener's limits (client_conns stays 0: connections
+	 * come before routes). */
+	struct rp_limits_config limits;
 };
 
 /* One listening address and what its connections get. */

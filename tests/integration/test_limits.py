@@ -11,6 +11,7 @@ that the whole limit is that reactor's:
   one of the N closes (mode tcp);
 - a forward listener: a CONNECT over the rate gets 429 with Retry-After, a
   SOCKS5 request the reply 0x02, an absolute-form GET 429;
+- a route's limits (its rate only), apart from the other routes';
 - YAML limits and `ringproxy check` reporting bad ones with FILE:LINE:COL,
   and the CLI refusing --client-burst without --client-rps.
 
@@ -235,6 +236,39 @@ class Limits(unittest.TestCase):
         self.assertEqual(got[4], 429, got)
         self.stop(p)
 
+    def test_route_limits(self):
+        b = Backend("b")
+        self.stoppable.append(b)
+        port = free_port()
+        path = os.path.join(self.tmp.path, "routes.yaml")
+        with open(path, "w") as f:
+            f.write("reactors: 1\n"
+                    "listeners:\n"
+                    "  - bind: 127.0.0.1:%d\n"
+                    "    mode: http\n"
+                    "    routes:\n"
+                    "      - {match: {path: /api/}, cluster: c,\n"
+                    "         limits: {client_rps: 1, client_burst: 2}}\n"
+                    "      - {match: {path: /}, cluster: c}\n"
+                    "clusters:\n"
+                    "  c: {backends: [%s]}\n" % (port, b.addr))
+        p = RingProxy(RINGPROXY, ["-c", path], self.tmp.path)
+        self.procs.append(p)
+        p.wait_ready()
+
+        def get(target):
+            with Client(port) as c:
+                r = c.request("GET", target, headers=[("Connection", "close")])
+                return r.status, r.headers.get("Retry-After")
+
+        self.assertEqual([get("/api/x")[0] for _ in range(2)], [200, 200])
+        self.assertEqual(get("/api/x"), (429, "1"))
+        # The other route has no limit.
+        self.assertEqual([get("/static")[0] for _ in range(5)], [200] * 5)
+        err = self.stop(p)
+        self.assertEqual(p.stats().get("client_rate_limited"), 1)
+        self.assertIn("route 0: client 127.0.0.1 over its request rate", err)
+
     def test_check_reports_bad_limits(self):
         path = os.path.join(self.tmp.path, "bad.yaml")
         with open(path, "w") as f:
@@ -256,6 +290,21 @@ class Limits(unittest.TestCase):
         self.assertIn(path + ":5:28: client_burst: needs client_rps", err)
         self.assertIn(path + ":8:26: client_rps:", err)
         self.assertIn(path + ":8:30: unknown key 'burst' in limits", err)
+        with open(path, "w") as f:
+            f.write("listeners:\n"
+                    "  - bind: 127.0.0.1:1\n"
+                    "    mode: http\n"
+                    "    cluster: c\n"
+                    "routes:\n"
+                    "  - {match: {path: /}, cluster: c, limits: {client_conns: 5}}\n"
+                    "clusters:\n"
+                    "  c: {backends: [127.0.0.1:3]}\n")
+        r = subprocess.run([RINGPROXY, "check", "-c", path], capture_output=True,
+                           timeout=20)
+        err = r.stderr.decode()
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn(path + ":6:45: unknown key 'client_conns' in limits (expected "
+                      "client_rps, client_burst)", err)
         r = subprocess.run([RINGPROXY, "--listen", "127.0.0.1:1", "--to", "127.0.0.1:2",
                             "--client-burst", "5"], capture_output=True, timeout=20)
         self.assertNotEqual(r.returncode, 0)

@@ -6,7 +6,8 @@
  * as IPv4), connection caps counted by descriptor and let go on close (and
  * on a descriptor that comes back from accept still counted), eviction of
  * the least recently seen client without connections, and untracked
- * clients when a set is all held open.
+ * clients when a set is all held open; a route's rate counted apart from
+ * its listener's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -217,6 +218,33 @@ static void test_eviction_spares_clients_with_conns(void)
 	rp__limits_free(l);
 }
 
+static void test_route_rate_apart_from_the_listener(void)
+{
+	struct rp_config *cfg = cfg_with(0, 1, 1);
+	struct rp_stats st = {0};
+	struct rp_limits *l;
+	struct sockaddr_storage a = addr("192.0.2.9");
+	unsigned retry;
+
+	cfg->nroutes = 2;
+	memset(cfg->routes, 0, 2 * sizeof(cfg->routes[0]));
+	cfg->routes[1].limits.client_rps = 1;
+	cfg->routes[1].limits.client_burst = 2;
+	CU_ASSERT_EQUAL_FATAL(rp__limits_new(cfg, 1, &st, &l), 0);
+	/* The listener's bucket (1) and route 1's (2) are counted apart. */
+	CU_ASSERT(rp__limits_request(l, 0, SA(a), 1, &retry));
+	CU_ASSERT_FALSE(rp__limits_request(l, 0, SA(a), 1, &retry));
+	CU_ASSERT(rp__limits_route_request(l, 1, SA(a), 1, &retry));
+	CU_ASSERT(rp__limits_route_request(l, 1, SA(a), 1, &retry));
+	CU_ASSERT_FALSE(rp__limits_route_request(l, 1, SA(a), 1, &retry));
+	/* Route 0 has no limit. */
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT(rp__limits_route_request(l, 0, SA(a), 1, &retry));
+	CU_ASSERT_EQUAL(st.client_rate_limited, 2);
+	rp__limits_free(l);
+	cfg->nroutes = 0;
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_bucket_burst_then_refusal),
 	RP_TEST(test_bucket_rate_over_time_and_cap),
@@ -225,5 +253,6 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_requests_per_client_and_listener),
 	RP_TEST(test_conns_capped_and_released),
 	RP_TEST(test_eviction_spares_clients_with_conns),
+	RP_TEST(test_route_rate_apart_from_the_listener),
 };
 RP_UNIT_MAIN("limits", tests)
