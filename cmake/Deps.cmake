@@ -50,6 +50,7 @@ rp_import(rp::jemalloc JEMALLOC jemalloc/jemalloc.h jemalloc libjemalloc-dev)
 
 if(RP_TESTS)
 	rp_import(rp::cunit CUNIT CUnit/Basic.h cunit libcunit1-dev)
+	include(${CMAKE_CURRENT_LIST_DIR}/TestDeps.cmake)
 endif()
 
 if(RP_BENCHMARKS)

@@ -51,7 +51,11 @@ static void print_summary(const struct rp_engine *e)
 			"stats reactor=%u cpu=%d accepted=%llu active=%llu closed=%llu "
 			"connect_failures=%llu connect_timeouts=%llu no_backend=%llu "
 			"idle_timeouts=%llu accept_pauses=%llu accept_errors=%llu "
-			"splice_fallbacks=%llu oom=%llu proxy_errors=%llu%s",
+			"splice_fallbacks=%llu oom=%llu proxy_errors=%llu "
+			"outlier_ejections=%llu outlier_ejections_5xx=%llu "
+			"outlier_ejections_gateway=%llu "
+			"outlier_ejections_success_rate=%llu outlier_unejections=%llu "
+			"outlier_ejections_skipped=%llu%s",
 			i, rp_engine_reactor_cpu(e, i), (unsigned long long)s.accepted,
 			(unsigned long long)s.active, (unsigned long long)s.closed,
 			(unsigned long long)s.connect_failures,
@@ -61,7 +65,13 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.accept_pauses,
 			(unsigned long long)s.accept_errors,
 			(unsigned long long)s.splice_fallbacks, (unsigned long long)s.oom,
-			(unsigned long long)s.proxy_errors, bytes);
+			(unsigned long long)s.proxy_errors,
+			(unsigned long long)s.outlier_ejections,
+			(unsigned long long)s.outlier_ejections_5xx,
+			(unsigned long long)s.outlier_ejections_gateway,
+			(unsigned long long)s.outlier_ejections_success_rate,
+			(unsigned long long)s.outlier_unejections,
+			(unsigned long long)s.outlier_ejections_skipped, bytes);
 		if (s.tls_handshakes || s.tls_failures || s.tls_timeouts ||
 		    s.tls_backend_handshakes || s.tls_backend_failures || s.sni_routed ||
 		    s.sni_failures)
@@ -83,11 +93,35 @@ static void print_summary(const struct rp_engine *e)
 				(unsigned long long)s.tls_backend_failures,
 				(unsigned long long)s.sni_routed,
 				(unsigned long long)s.sni_failures);
-		if (!s.requests && !s.bad_requests)
+		if (s.auth_checks || s.auth_cache_hits || s.auth_failures ||
+		    s.auth_throttled || s.auth_queue_full || s.auth_cancelled)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u auth_checks=%llu auth_cache_hits=%llu "
+				"auth_failures=%llu auth_throttled=%llu auth_blocks=%llu "
+				"auth_queue_full=%llu auth_cancelled=%llu",
+				i, (unsigned long long)s.auth_checks,
+				(unsigned long long)s.auth_cache_hits,
+				(unsigned long long)s.auth_failures,
+				(unsigned long long)s.auth_throttled,
+				(unsigned long long)s.auth_blocks,
+				(unsigned long long)s.auth_queue_full,
+				(unsigned long long)s.auth_cancelled);
+		if (s.client_conns_refused || s.client_rate_limited ||
+		    s.limit_untracked || s.limit_evictions)
+			rp__log(RP_LOG_ERR,
+				"stats reactor=%u limits client_conns_refused=%llu "
+				"client_rate_limited=%llu limit_untracked=%llu "
+				"limit_evictions=%llu",
+				i, (unsigned long long)s.client_conns_refused,
+				(unsigned long long)s.client_rate_limited,
+				(unsigned long long)s.limit_untracked,
+				(unsigned long long)s.limit_evictions);
+		if (!s.requests && !s.bad_requests && !s.denied)
 			continue;
 		rp__log(RP_LOG_ERR,
 			"stats reactor=%u http requests=%llu 1xx=%llu 2xx=%llu 3xx=%llu "
-			"4xx=%llu 5xx=%llu bad_requests=%llu bad_responses=%llu "
+			"4xx=%llu 5xx=%llu bad_requests=%llu denied=%llu "
+			"bad_responses=%llu "
 			"backend_timeouts=%llu header_timeouts=%llu retries=%llu "
 			"pool_reuses=%llu backend_conns=%llu upgrades=%llu "
 			"log_drops=%llu",
@@ -97,7 +131,7 @@ static void print_summary(const struct rp_engine *e)
 			(unsigned long long)s.responses[3],
 			(unsigned long long)s.responses[4],
 			(unsigned long long)s.responses[5],
-			(unsigned long long)s.bad_requests,
+			(unsigned long long)s.bad_requests, (unsigned long long)s.denied,
 			(unsigned long long)s.bad_responses,
 			(unsigned long long)s.backend_timeouts,
 			(unsigned long long)s.header_timeouts,

@@ -58,6 +58,7 @@ int rp__balance_init(struct rp_balancer *b, const struct rp_balance_config *cfg,
 	}
 	for (unsigned i = 0; i < b->n; i++) {
 		b->be[i].weight = cfg->backends[i].weight;
+		b->be[i].ramp = RP_BALANCE_RAMP_ONE;
 		b->be[i].up = true;
 	}
 	ret = b->ops->init(b, cfg);
@@ -130,6 +131,20 @@ void rp__balance_set_up(struct rp_balancer *b, int backend, bool up)
 		return;
 	b->be[backend].up = up;
 	b->dirty = true;
+}
+
+void rp__balance_set_ramp(struct rp_balancer *b, int backend, unsigned ramp)
+{
+	RP_BUG_ON(backend < 0 || (unsigned)backend >= b->n);
+	if (ramp < 1)
+		ramp = 1;
+	if (ramp > RP_BALANCE_RAMP_ONE)
+		ramp = RP_BALANCE_RAMP_ONE;
+	if (b->be[backend].ramp == ramp)
+		return;
+	b->be[backend].ramp = ramp;
+	if (b->ops->ramp_rebuilds)
+		b->dirty = true;
 }
 
 static int cmp_u64(const void *a, const void *b)

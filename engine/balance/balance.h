@@ -32,6 +32,8 @@ extern "C" {
 #define RP_BALANCE_MAGLEV_MAX_SIZE (1u << 24)
 #define RP_BALANCE_RING_VNODES	   160u /* default ring points per unit of weight */
 #define RP_BALANCE_RING_MAX_POINTS (1u << 20)
+/* A backend's ramp (slow start) is in 1/RP_BALANCE_RAMP_ONE of its weight. */
+#define RP_BALANCE_RAMP_ONE 1024u
 
 /* ---- hashing ---------------------------------------------------------------
  * XXH64 with seed 0, as specified in xxHash's doc/xxhash_spec.md, written
@@ -83,6 +85,7 @@ struct rp_balance_config {
 
 struct rp_balance_be {
 	unsigned weight;
+	unsigned ramp;	 /* 1 .. RP_BALANCE_RAMP_ONE: the share of weight in use */
 	unsigned active; /* picks not yet released */
 	bool up;
 };
@@ -156,6 +159,9 @@ struct rp_balancer {
  * release: undoes one pick's active count; @failed says the connection
  *          attempt failed (health is the caller's, through set_up).
  * fini:    frees the tables.
+ * ramp_rebuilds: the tables depend on the backends' ramps (weights times
+ *          ramp), so a ramp change rebuilds them; algorithms that read the
+ *          ramp at each pick, or ignore it, leave it false.
  */
 struct rp_balancer_ops {
 	const char *name;
@@ -164,6 +170,7 @@ struct rp_balancer_ops {
 	int (*pick)(struct rp_balancer *b, const struct rp_pick_key *key);
 	void (*release)(struct rp_balancer *b, int backend, bool failed);
 	void (*fini)(struct rp_balancer *b);
+	bool ramp_rebuilds;
 };
 
 /* The algorithm called @name ("roundrobin", "wrr", "leastconn", "p2c",
@@ -198,6 +205,17 @@ void rp__balance_release(struct rp_balancer *b, int backend, bool failed);
 /* Marks @backend up or down. Cheap: the tables are rebuilt once, before the
  * next pick or at rp__balance_refresh(), however many backends changed. */
 void rp__balance_set_up(struct rp_balancer *b, int backend, bool up);
+
+/*
+ * Slow start: @backend takes @ramp / RP_BALANCE_RAMP_ONE of its share
+ * (clamped to 1 .. RP_BALANCE_RAMP_ONE; every backend starts at the full
+ * share). wrr, p2c and leastconn weigh it with weight * ramp; roundrobin,
+ * which has no weights, skips it with probability 1 - ramp / ONE (never when
+ * it is the only eligible one); ringhash and maglev ignore it, since moving
+ * keys to and fro as a backend ramps would break the affinity they exist
+ * for. Cheap: p2c and leastconn rebuild lazily, as after set_up.
+ */
+void rp__balance_set_ramp(struct rp_balancer *b, int backend, unsigned ramp);
 
 /* Rebuilds the tables now if up/down changed, e.g. right after a round of
  * health checks, so that no pick pays for it. */

@@ -39,6 +39,13 @@ static inline bool rp__balance_any_eligible(const struct rp_balancer *b,
 	return false;
 }
 
+/* @i's weight times its ramp (slow start): what the weighted algorithms
+ * share by. At most 2^16 * 2^10. */
+static inline uint64_t rp__balance_weight(const struct rp_balancer *b, unsigned i)
+{
+	return (uint64_t)b->be[i].weight * b->be[i].ramp;
+}
+
 /* Counts one pick of @i and returns it: the last step of every ops->pick. */
 static inline int rp__balance_take(struct rp_balancer *b, unsigned i)
 {

@@ -9,7 +9,9 @@
  * backends with probability proportional to weight (O(1), Walker's alias
  * method) and takes the less loaded, the first on a tie: no global order to
  * maintain, and under equal load it spreads in proportion to weight. Both count
- * connections per reactor: each reactor balances its own share.
+ * connections per reactor: each reactor balances its own share. Slow start
+ * weighs in through the weight (weight * ramp), in the load and in p2c's
+ * sampling, so a ramping backend looks loaded and is drawn less.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,8 +23,9 @@
 /* Whether @x carries less load per unit of weight than @y. */
 static inline bool load_less(const struct rp_balancer *b, unsigned x, unsigned y)
 {
-	return (uint64_t)b->be[x].active * b->be[y].weight <
-	       (uint64_t)b->be[y].active * b->be[x].weight;
+	/* active < 2^32, weight * ramp < 2^26: no overflow. */
+	return (uint64_t)b->be[x].active * rp__balance_weight(b, y) <
+	       (uint64_t)b->be[y].active * rp__balance_weight(b, x);
 }
 
 /* The least loaded eligible backend by a plain scan (ties: the lowest @seq
@@ -167,6 +170,7 @@ const struct rp_balancer_ops rp__balance_leastconn = {
 	.pick = lc_pick,
 	.release = lc_release,
 	.fini = lc_fini,
+	.ramp_rebuilds = true, /* the heap is ordered by load per weight */
 };
 
 /* ---- p2c ------------------------------------------------------------------ */
@@ -194,10 +198,10 @@ static int p2c_init(struct rp_balancer *b, const struct rp_balance_config *cfg)
 
 /*
  * Vose's construction of the alias table, in integers: slot k has capacity W
- * (the total up weight) and starts with weight_k * nup. A slot short of W is
- * topped up from one with a surplus, which becomes its alias. W < 2^32 and
- * every value stays below W * nup < 2^48, so nothing overflows or rounds but
- * keep[], by under 2^-32.
+ * (the total up weight, weights times ramps) and starts with weight_k * nup.
+ * A slot short of W is topped up from one with a surplus, which becomes its
+ * alias. W < 2^42 and every value stays below W * nup < 2^58, so nothing
+ * overflows or rounds but keep[], by under 2^-32.
  */
 static void p2c_rebuild(struct rp_balancer *b)
 {
@@ -208,9 +212,9 @@ static void p2c_rebuild(struct rp_balancer *b)
 	uint64_t total = 0;
 
 	for (unsigned k = 0; k < n; k++)
-		total += b->be[b->up_list[k]].weight;
+		total += rp__balance_weight(b, b->up_list[k]);
 	for (unsigned k = 0; k < n; k++) {
-		scaled[k] = (uint64_t)b->be[b->up_list[k]].weight * n;
+		scaled[k] = rp__balance_weight(b, b->up_list[k]) * n;
 		if (scaled[k] < total)
 			work[nsmall++] = k;
 		else
@@ -219,7 +223,7 @@ static void p2c_rebuild(struct rp_balancer *b)
 	while (nsmall && large < n) {
 		uint32_t s = work[--nsmall], l = work[large];
 
-		keep[s] = (uint32_t)((scaled[s] << 32) / total);
+		keep[s] = (uint32_t)(((unsigned __int128)scaled[s] << 32) / total);
 		alias[s] = l;
 		scaled[l] -= total - scaled[s];
 		if (scaled[l] < total) {
@@ -280,4 +284,5 @@ const struct rp_balancer_ops rp__balance_p2c = {
 	.pick = p2c_pick,
 	.release = rp__balance_release_count,
 	.fini = p2c_fini,
+	.ramp_rebuilds = true, /* the alias table holds the weights */
 };

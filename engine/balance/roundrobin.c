@@ -5,6 +5,10 @@
  * weighted round robin, which over sum(weights) picks gives each backend
  * exactly its weight and interleaves them (5,1,1 gives a a b a c a a, never
  * a run of five). wrr costs one pass over the up backends per pick.
+ * Slow start: wrr shares by weight * ramp, read at each pick; roundrobin
+ * skips a ramping backend with probability 1 - ramp (taking it anyway when
+ * nothing else is eligible), so a backend at 10% of its ramp gets a tenth of
+ * its turns.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,21 +28,41 @@ static void rr_rebuild(struct rp_balancer *b)
 		b->u.rr.next %= b->nup;
 }
 
+/* Whether a ramping backend sits this turn out. */
+static bool rr_ramp_skips(struct rp_balancer *b, unsigned i)
+{
+	unsigned ramp = b->be[i].ramp;
+
+	return ramp < RP_BALANCE_RAMP_ONE &&
+	       rp__balance_scale(rp__balance_rand(b), RP_BALANCE_RAMP_ONE) >= ramp;
+}
+
 static int rr_pick(struct rp_balancer *b, const struct rp_pick_key *key)
 {
-	unsigned k = b->u.rr.next;
+	unsigned k = b->u.rr.next, skipped_next = 0;
+	int skipped = -1;
 
 	for (unsigned tries = 0; tries < b->nup; tries++) {
 		unsigned i = b->up_list[k];
 
 		if (++k == b->nup)
 			k = 0;
-		if (!rp__balance_avoided(key, i)) {
-			b->u.rr.next = k;
-			return rp__balance_take(b, i);
+		if (rp__balance_avoided(key, i))
+			continue;
+		if (rr_ramp_skips(b, i)) {
+			if (skipped < 0) {
+				skipped = (int)i;
+				skipped_next = k;
+			}
+			continue;
 		}
+		b->u.rr.next = k;
+		return rp__balance_take(b, i);
 	}
-	return -1;
+	if (skipped < 0)
+		return -1;
+	b->u.rr.next = skipped_next;
+	return rp__balance_take(b, (unsigned)skipped);
 }
 
 static void rr_fini(struct rp_balancer *b)
@@ -86,8 +110,8 @@ static int wrr_pick(struct rp_balancer *b, const struct rp_pick_key *key)
 
 		if (rp__balance_avoided(key, i))
 			continue;
-		cur[i] += b->be[i].weight;
-		total += b->be[i].weight;
+		cur[i] += (int64_t)rp__balance_weight(b, i);
+		total += (int64_t)rp__balance_weight(b, i);
 		if (best < 0 || cur[i] > cur[best])
 			best = (int)i;
 	}

@@ -68,6 +68,7 @@ enum field_kind {
 	F_HASH_KEY,	 /* a cluster's hash_key and hash_name */
 	F_POOL,		 /* a cluster's pool mapping */
 	F_HEALTH,	 /* a cluster's health_check mapping */
+	F_OUTLIER,	 /* a cluster's outlier_detection mapping */
 	F_CHECK_TYPE,	 /* enum rp_check_type, tcp or http */
 	F_PATH,		 /* char[max]: "/..." */
 	F_MATCH,	 /* a route's match mapping */
@@ -106,6 +107,8 @@ enum field_kind {
 	F_SNI_ROUTES,  /* its list of routes */
 	F_SNI_NAME,    /* char[max]: "a.example" or "*.example" */
 	F_SNI_CLUSTER, /* an sni route's cluster, by name */
+	F_LIMITS,      /* a listener's limits mapping */
+	F_RLIMITS,     /* a route's */
 };
 
 /*
@@ -138,7 +141,10 @@ enum slot {
 	S_TLS_MAX,
 	S_CERT_CERT, /* one of its certificates */
 	S_CERT_KEY,
-	S_HASH_KEY,   /* cluster */
+	S_HASH_KEY, /* cluster */
+	S_SLOW_START,
+	S_SR_HOSTS, /* outlier_detection */
+	S_SR_VOLUME,
 	S_CHECK_TYPE, /* health_check */
 	S_CHECK_INTERVAL,
 	S_CHECK_TIMEOUT,
@@ -151,6 +157,8 @@ enum slot {
 	S_ACL_ACTION, /* an access rule */
 	S_SNI_NAME,   /* an sni route */
 	S_SNI_CLUSTER,
+	S_LIMITS_RPS, /* a listener's limits */
+	S_LIMITS_BURST,
 	S_NSLOTS,
 };
 
@@ -191,6 +199,7 @@ struct sni_route_in {
 #define TC(f) offsetof(struct rp_tls_cert_config, f)
 #define TB(f) offsetof(struct rp_tls_backend_config, f)
 #define SR(f) offsetof(struct sni_route_in, f)
+#define LM(f) offsetof(struct rp_limits_config, f)
 
 static const struct field global_fields[] = {
 	{"reactors", F_UINT, G(reactors), 1, RP_MAX_REACTORS, S_NONE},
@@ -203,6 +212,13 @@ static const struct field global_fields[] = {
 	{"buffer_size", F_SIZE, G(buf_size), 1024, 1u << 20, S_NONE},
 	{"iowq_workers", F_UINT, G(iowq_workers), 1, 64, S_NONE},
 	{"auto_bulk_reads", F_UINT, G(auto_bulk_reads), 1, 1000, S_NONE},
+	{"auth_threads", F_UINT, G(auth_threads), 1, 64, S_NONE},
+	{"auth_queue", F_UINT, G(auth_queue), 1, 65536, S_NONE},
+	{"auth_fail_cache", F_UINT, G(auth_fail_cache), 1, 1u << 20, S_NONE},
+	{"auth_fail_limit", F_UINT, G(auth_fail_limit), 0, 1000000, S_NONE},
+	{"auth_fail_window", F_DURATION, G(auth_fail_window_ms), 1, 0, S_NONE},
+	{"auth_block", F_DURATION, G(auth_block_ms), 1, 0, S_NONE},
+	{"client_table", F_UINT, G(client_table), 16, 1u << 20, S_NONE},
 	{"log_level", F_LOG_LEVEL, G(log_level), 0, 0, S_NONE},
 	{"listeners", F_LISTENERS, 0, 0, 0, S_NONE},
 	{"clusters", F_CLUSTERS, 0, 0, 0, S_NONE},
@@ -233,6 +249,20 @@ static const struct field listener_fields[] = {
 	{"forward", F_FORWARD, L(fwd), 0, 0, S_FORWARD},
 	{"tls", F_TLS, L(tls), 0, 0, S_TLS},
 	{"sni", F_SNI, 0, 0, 0, S_SNI},
+	{"limits", F_LIMITS, L(limits), 0, 0, S_NONE},
+};
+
+/* A listener's per-client limits. */
+static const struct field limits_fields[] = {
+	{"client_conns", F_UINT, LM(client_conns), 0, 10000000, S_NONE},
+	{"client_rps", F_UINT, LM(client_rps), 0, 10000000, S_LIMITS_RPS},
+	{"client_burst", F_UINT, LM(client_burst), 0, 10000000, S_LIMITS_BURST},
+};
+
+/* A route's: its rate only (connections come before routes). */
+static const struct field route_limits_fields[] = {
+	{"client_rps", F_UINT, LM(client_rps), 0, 10000000, S_LIMITS_RPS},
+	{"client_burst", F_UINT, LM(client_burst), 0, 10000000, S_LIMITS_BURST},
 };
 
 /* A listener's tls mapping: certificates, or the cert and key of one. */
@@ -321,6 +351,7 @@ static const struct field acl_fields[] = {
 static const struct field route_fields[] = {
 	{"match", F_MATCH, 0, 0, 0, S_NONE},
 	{"cluster", F_ROUTE_CLUSTER, R(cluster), 0, 0, S_ROUTE_CLUSTER},
+	{"limits", F_RLIMITS, R(r.limits), 0, 0, S_NONE},
 };
 
 static const struct field match_fields[] = {
@@ -341,7 +372,7 @@ static const struct field cluster_fields[] = {
 	{"balance", F_BALANCE, C(balance), 0, 0, S_NONE},
 	{"connect_timeout", F_DURATION, C(connect_timeout_ms), 1, 0, S_NONE},
 	{"retries", F_UINT, C(retries), 0, RP_MAX_BACKENDS, S_NONE},
-	{"fall", F_UINT, C(fall), 1, 1000, S_NONE},
+	{"fall", F_UINT, C(fall), 0, 1000, S_NONE},
 	{"cooldown", F_DURATION, C(cooldown_ms), 0, 0, S_NONE},
 	{"send_proxy", F_SEND_PROXY, C(send_proxy), 0, 0, S_NONE},
 	{"backends", F_BACKENDS, 0, 0, 0, S_NONE},
@@ -350,6 +381,26 @@ static const struct field cluster_fields[] = {
 	{"pool", F_POOL, 0, 0, 0, S_NONE},
 	{"health_check", F_HEALTH, C(health), 0, 0, S_NONE},
 	{"tls", F_BACKEND_TLS, C(tls), 0, 0, S_NONE},
+	{"outlier_detection", F_OUTLIER, 0, 0, 0, S_NONE},
+	{"slow_start", F_DURATION, C(slow_start_ms), 0, 0, S_SLOW_START},
+};
+
+/* A cluster's outlier_detection mapping; fall and cooldown are the old
+ * names of consecutive_gateway_failure and base_ejection_time. */
+static const struct field outlier_fields[] = {
+	{"consecutive_5xx", F_UINT, C(outlier.consecutive_5xx), 0, 1000, S_NONE},
+	{"consecutive_gateway_failure", F_UINT, C(fall), 0, 1000, S_NONE},
+	{"interval", F_DURATION, C(outlier.interval_ms), 1, 0, S_NONE},
+	{"base_ejection_time", F_DURATION, C(cooldown_ms), 1, 0, S_NONE},
+	{"max_ejection_time", F_DURATION, C(outlier.max_ejection_ms), 1, 0, S_NONE},
+	{"max_ejection_percent", F_UINT, C(outlier.max_ejection_percent), 0, 100, S_NONE},
+	{"success_rate_minimum_hosts", F_UINT, C(outlier.sr_minimum_hosts), 1,
+	 RP_MAX_BACKENDS, S_SR_HOSTS},
+	{"success_rate_request_volume", F_UINT, C(outlier.sr_request_volume), 1,
+	 100000000, S_SR_VOLUME},
+	{"success_rate_stdev_factor", F_UINT, C(outlier.sr_stdev_factor), 0, 100000,
+	 S_NONE},
+	{"success_rate_threshold", F_UINT, C(outlier.sr_threshold), 0, 100, S_NONE},
 };
 
 /* A cluster's tls mapping (re-encryption towards its backends). */
@@ -396,6 +447,7 @@ _Static_assert(NFIELDS(global_fields) <= MAX_FIELDS, "too many top-level keys");
 _Static_assert(NFIELDS(listener_fields) <= MAX_FIELDS, "too many listener keys");
 _Static_assert(NFIELDS(http_fields) <= MAX_FIELDS, "too many http keys");
 _Static_assert(NFIELDS(cluster_fields) <= MAX_FIELDS, "too many cluster keys");
+_Static_assert(NFIELDS(outlier_fields) <= MAX_FIELDS, "too many outlier keys");
 _Static_assert(NFIELDS(forward_fields) <= MAX_FIELDS, "too many forward keys");
 _Static_assert(NFIELDS(tls_fields) <= MAX_FIELDS, "too many tls keys");
 
@@ -757,6 +809,20 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 	case F_HTTP:
 		load_map(ld, v, http_fields, NFIELDS(http_fields), base + f->off, "http");
 		return;
+	case F_LIMITS:
+	case F_RLIMITS:
+		forget(ld, S_LIMITS_RPS, S_LIMITS_BURST);
+		if (f->kind == F_LIMITS)
+			load_map(ld, v, limits_fields, NFIELDS(limits_fields),
+				 base + f->off, "limits");
+		else
+			load_map(ld, v, route_limits_fields, NFIELDS(route_limits_fields),
+				 base + f->off, "limits");
+		if (seen(ld, S_LIMITS_BURST) && !seen(ld, S_LIMITS_RPS))
+			problem(ld, &ld->slot_mark[S_LIMITS_BURST],
+				"client_burst: needs client_rps (the rate the bucket "
+				"refills at)");
+		return;
 	case F_ROUTES:
 		load_routes(ld, v, -1);
 		return;
@@ -785,6 +851,25 @@ static void load_value(struct loader *ld, const struct field *f, yaml_node_t *v,
 			 "health_check");
 		check_health(ld, v, (struct rp_health_config *)(base + f->off));
 		return;
+	case F_OUTLIER: {
+		const struct rp_outlier_config *oc =
+			&((const struct rp_cluster_config *)base)->outlier;
+
+		forget(ld, S_SR_HOSTS, S_SR_VOLUME);
+		load_map(ld, v, outlier_fields, NFIELDS(outlier_fields), base,
+			 "outlier_detection");
+		if (!oc->sr_stdev_factor && !oc->sr_threshold &&
+		    (seen(ld, S_SR_HOSTS) || seen(ld, S_SR_VOLUME)))
+			problem(ld,
+				&ld->slot_mark[seen(ld, S_SR_HOSTS) ? S_SR_HOSTS
+								    : S_SR_VOLUME],
+				"%s: no success-rate detector is on: give "
+				"success_rate_stdev_factor (Envoy's is 1900) or "
+				"success_rate_threshold (a percentage)",
+				seen(ld, S_SR_HOSTS) ? "success_rate_minimum_hosts"
+						     : "success_rate_request_volume");
+		return;
+	}
 	case F_MATCH:
 		load_map(ld, v, match_fields, NFIELDS(match_fields), base, "match");
 		return;
@@ -1753,9 +1838,16 @@ static void load_clusters(struct loader *ld, yaml_node_t *n)
 		rp_cluster_config_init(cl, name);
 		ld->cluster_mark[cfg->nclusters] = k->start_mark;
 		ld->have_backends = ld->backends_empty = false;
-		forget(ld, S_HASH_KEY, S_HASH_KEY);
+		forget(ld, S_HASH_KEY, S_SLOW_START);
 		load_map(ld, v, cluster_fields, NFIELDS(cluster_fields), (char *)cl,
 			 "a cluster");
+		if (cl->slow_start_ms && seen(ld, S_SLOW_START) &&
+		    (!strcmp(cl->balance, "ringhash") || !strcmp(cl->balance, "maglev")))
+			problem(ld, &ld->slot_mark[S_SLOW_START],
+				"slow_start: balance %s has no slow start (a ramp would "
+				"move clients between backends); use roundrobin, wrr, "
+				"leastconn or p2c",
+				cl->balance);
 		if (cl->hash_key != RP_HASH_SOURCE && strcmp(cl->balance, "ringhash") &&
 		    strcmp(cl->balance, "maglev"))
 			problem(ld, &ld->slot_mark[S_HASH_KEY],

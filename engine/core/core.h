@@ -242,6 +242,41 @@ void rp__ring_flags_describe(unsigned flags, char *buf, size_t len);
 int rp__ring_setup(struct io_uring *ring, unsigned entries, unsigned flags,
 		   unsigned *used);
 
+/* ---- helper threads -------------------------------------------------------
+ * Work too heavy for a reactor turn (password hashing) runs on a small pool
+ * of helper threads shared by the engine (DESIGN rule 8). A reactor queues a
+ * job without blocking, on a bounded lock-free queue of its own; a helper
+ * runs it and posts the result to the reactor's ring with IORING_OP_MSG_RING
+ * from a small ring of its own, so it arrives as the completion of @done
+ * like any other CQE: no lock, no eventfd, nothing shared on the reactor's
+ * side but the queue.
+ */
+struct rp_reactor;
+struct rp_helper_job {
+	/* Runs on a helper thread; its return value is the res of @done's
+	 * completion. It may read what the submitter wrote into the job
+	 * before rp__helper_submit() and nothing the submitter changes after,
+	 * but rp__helper_cancel(). */
+	int (*run)(struct rp_helper_job *j);
+	struct rp_op *done; /* completes on the submitting reactor */
+	/* the pool's */
+	int ring_fd;
+	int cancelled; /* atomic */
+};
+/*
+ * Queues @j (run and done set) for a helper: 0, -EAGAIN when this reactor's
+ * queue is full (the caller refuses the work: a reactor never waits), or
+ * -ENOSYS when the engine runs no helpers. Never blocks; may wake a sleeping
+ * helper with one futex(2) call. Once queued, @j must stay valid until
+ * @done completes, which it always does while the reactor runs (with
+ * -ECANCELED when cancelled before it ran); at the reactor's exit,
+ * rp__helpers_quiesce() ends the helpers' use of its jobs instead.
+ */
+int rp__helper_submit(struct rp_reactor *r, struct rp_helper_job *j);
+/* Asks that @j not run if no helper has started it: its done then completes
+ * with -ECANCELED. A job already running finishes (and completes) anyway. */
+void rp__helper_cancel(struct rp_helper_job *j);
+
 /* ---- configuration snapshots -----------------------------------------------
  * The configuration a reactor runs is an immutable snapshot, shared by
  * reference: the engine holds one reference and each reactor another, so a
@@ -312,6 +347,11 @@ struct rp_reactor {
 	int cpu;
 	unsigned ring_flags;
 	uint64_t now_ms; /* cached once per loop turn */
+	/* Told of every descriptor rp__reactor_close() closes, before it goes
+	 * (the service's per-client limits count open connections by it);
+	 * NULL: nobody. */
+	void (*fd_closing)(void *arg, int fd);
+	void *fd_closing_arg;
 
 	struct rp_wheel wheel;
 	struct rp_bufring bufs;
@@ -366,6 +406,9 @@ struct rp_alog *rp__engine_alog(struct rp_engine *e);
  * @reset: abortively (SO_LINGER 0: the peer gets an RST, not a FIN), for a
  * stream cut short. Nothing of the caller's may be in flight on @fd. */
 void rp__reactor_close(struct rp_reactor *r, int fd, bool reset);
+/* What rp__reactor_close() does first: tells r->fd_closing. For a client
+ * descriptor closed by a plain close(). */
+void rp__reactor_fd_closing(struct rp_reactor *r, int fd);
 
 /* A client connection's descriptor is gone (closed, or its close queued):
  * once per accepted connection, by whichever part of the service holds it

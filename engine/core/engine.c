@@ -44,6 +44,12 @@ void rp_config_init(struct rp_config *cfg)
 	cfg->buf_size = 16 * 1024;
 	cfg->iowq_workers = 2;
 	cfg->auto_bulk_reads = 2;
+	cfg->auth_queue = 32;
+	cfg->auth_fail_cache = 4096;
+	cfg->auth_fail_limit = 10;
+	cfg->auth_fail_window_ms = 60000;
+	cfg->auth_block_ms = 60000;
+	cfg->client_table = 16384;
 	cfg->log_level = RP_LOG_INFO;
 }
 
@@ -97,6 +103,11 @@ void rp_cluster_config_init(struct rp_cluster_config *c, const char *name)
 	c->retries = 2;
 	c->fall = 3;
 	c->cooldown_ms = 10000;
+	c->outlier.interval_ms = 10000;
+	c->outlier.max_ejection_ms = 300000;
+	c->outlier.max_ejection_percent = 50;
+	c->outlier.sr_minimum_hosts = 5;
+	c->outlier.sr_request_volume = 100;
 	c->response_timeout_ms = 60000;
 	c->pool_max_idle = 64;
 	c->pool_idle_timeout_ms = 30000;
@@ -165,8 +176,27 @@ static int cluster_check(const struct rp_cluster_config *c, char *err, size_t er
 		BAD("cluster '%s': send-proxy must be v1 or v2", c->name);
 	if (!c->connect_timeout_ms)
 		BAD("cluster '%s': connect timeout must be positive", c->name);
-	if (!c->fall)
-		BAD("cluster '%s': fall must be positive", c->name);
+	if (c->fall > 1000 || c->outlier.consecutive_5xx > 1000)
+		BAD("cluster '%s': consecutive_gateway_failure (fall) and "
+		    "consecutive_5xx must be from 0 (off) to 1000",
+		    c->name);
+	if (!c->outlier.interval_ms || !c->outlier.max_ejection_ms)
+		BAD("cluster '%s': outlier detection interval and max_ejection_time "
+		    "must be positive",
+		    c->name);
+	if (c->outlier.max_ejection_percent > 100 || c->outlier.sr_threshold > 100)
+		BAD("cluster '%s': max_ejection_percent and success_rate_threshold are "
+		    "percentages, 0-100",
+		    c->name);
+	if (c->slow_start_ms &&
+	    (!strcmp(c->balance, "ringhash") || !strcmp(c->balance, "maglev")))
+		BAD("cluster '%s': balance %s has no slow start (a ramp would move "
+		    "clients between backends): use roundrobin, wrr, leastconn or p2c",
+		    c->name, c->balance);
+	if (!c->outlier.sr_minimum_hosts || !c->outlier.sr_request_volume)
+		BAD("cluster '%s': success_rate_minimum_hosts and "
+		    "success_rate_request_volume must be positive",
+		    c->name);
 	if ((unsigned)c->hash_key > RP_HASH_COOKIE)
 		BAD("cluster '%s': unknown hash key", c->name);
 	if (c->hash_key != RP_HASH_SOURCE &&
@@ -606,6 +636,32 @@ static int config_check(const struct rp_config *c, char *err, size_t errlen)
 		BAD("pipe size must be between 4k and 1g");
 	if (!c->iowq_workers)
 		BAD("iowq-workers must be positive");
+	if (c->auth_threads > 64 || !c->auth_queue || c->auth_queue > 65536 ||
+	    !c->auth_fail_cache || c->auth_fail_cache > (1u << 20) ||
+	    !c->auth_fail_window_ms || !c->auth_block_ms)
+		BAD("auth: threads at most 64, queue 1-65536, fail cache 1-1048576, "
+		    "window and block not zero");
+	if (c->client_table < 16 || c->client_table > (1u << 20))
+		BAD("client table must hold 16 to 1048576 clients");
+	for (unsigned i = 0; i < c->nlisteners; i++) {
+		const struct rp_limits_config *lm = &c->listeners[i].limits;
+
+		if (lm->client_conns > 10000000 || lm->client_rps > 10000000 ||
+		    lm->client_burst > 10000000)
+			BAD("listener %u: limits at most 10000000", i);
+		if (lm->client_burst && !lm->client_rps)
+			BAD("listener %u: client_burst needs client_rps", i);
+	}
+	for (unsigned i = 0; i < c->nroutes; i++) {
+		const struct rp_limits_config *lm = &c->routes[i].limits;
+
+		if (lm->client_conns)
+			BAD("route %u: client_conns is a listener's limit", i);
+		if (lm->client_rps > 10000000 || lm->client_burst > 10000000)
+			BAD("route %u: limits at most 10000000", i);
+		if (lm->client_burst && !lm->client_rps)
+			BAD("route %u: client_burst needs client_rps", i);
+	}
 #undef IS_TOKEN
 #undef TOKEN_CHARS
 #undef TEXT_OK
@@ -870,6 +926,25 @@ void rp__engine_reactor_exited(struct rp_engine *e)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Password checks need helpers: auth_threads of them, or min(2, CPUs). */
+static unsigned helper_threads(const struct rp_config *c)
+{
+	cpu_set_t set;
+	unsigned n = 2;
+
+	for (unsigned i = 0; i < c->nlisteners; i++)
+		if (c->listeners[i].mode == RP_MODE_FORWARD &&
+		    c->listeners[i].fwd.users_file[0])
+			goto needed;
+	return 0;
+needed:
+	if (c->auth_threads)
+		return c->auth_threads;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) < 2)
+		n = 1;
+	return n;
+}
+
 int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 {
 	sigset_t all, old;
@@ -886,7 +961,9 @@ int rp_engine_start(struct rp_engine *e, char *err, size_t errlen)
 	/* Reactors take no signals: the control thread handles them. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (unsigned i = 0; i < e->nreactors; i++) {
+	ret = rp__helpers_start(e, helper_threads(&e->snap->cfg), e->snap->cfg.auth_queue,
+				err, errlen);
+	for (unsigned i = 0; i < e->nreactors && ret == 0; i++) {
 		ret = -pthread_create(&e->threads[i], NULL, rp__reactor_main,
 				      &e->reactors[i]);
 		if (ret < 0) {
@@ -1074,6 +1151,7 @@ void rp_engine_destroy(struct rp_engine *e)
 {
 	if (!e)
 		return;
+	rp__helpers_stop(e); /* before the rings their results go to */
 	for (unsigned i = 0; i < e->nreactors; i++) {
 		struct rp_reactor *r = &e->reactors[i];
 

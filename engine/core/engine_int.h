@@ -40,6 +40,8 @@ struct rp_engine {
 
 	struct io_uring ctl_ring; /* the control thread's, for MSG_RING */
 	bool ctl_ring_ok;
+
+	struct rp_helpers *helpers; /* helper.c; NULL: none */
 };
 
 /*
@@ -60,5 +62,17 @@ void rp__engine_reactor_ready(struct rp_engine *e, struct rp_reactor *r, int ret
 /* Blocks until the control thread says go (true) or abort (false). */
 bool rp__engine_wait_go(struct rp_engine *e);
 void rp__engine_reactor_exited(struct rp_engine *e);
+
+/* Helper threads (helper.c): @threads of them (0: none), each reactor's
+ * queue holding at most @queue jobs (rounded up to a power of two). Started
+ * before the reactors, stopped after they exited and before their rings
+ * close. 0, or -errno with the reason in @err. */
+int rp__helpers_start(struct rp_engine *e, unsigned threads, unsigned queue, char *err,
+		      size_t errlen);
+void rp__helpers_stop(struct rp_engine *e);
+/* At a reactor's exit, before its service frees the jobs it queued: queued
+ * jobs are dropped and the ones running awaited (one job at most per
+ * helper), so no helper touches that reactor's memory afterwards. */
+void rp__helpers_quiesce(struct rp_reactor *r);
 
 #endif

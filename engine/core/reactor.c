@@ -321,10 +321,17 @@ static void ctl_cqe(struct rp_op *op, int res, uint32_t flags)
 	}
 }
 
+void rp__reactor_fd_closing(struct rp_reactor *r, int fd)
+{
+	if (r->fd_closing)
+		r->fd_closing(r->fd_closing_arg, fd);
+}
+
 void rp__reactor_close(struct rp_reactor *r, int fd, bool reset)
 {
 	struct io_uring_sqe *sqe;
 
+	rp__reactor_fd_closing(r, fd);
 	if (reset) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
@@ -434,6 +441,7 @@ static void reactor_teardown(struct rp_reactor *r)
 {
 	for (unsigned i = 0; i < r->nlsock; i++)
 		lsock_close(&r->lsock[i]);
+	rp__helpers_quiesce(r); /* the service's jobs go with it */
 	if (r->svc_state)
 		r->svc->fini(r, r->svc_state);
 	r->svc_state = NULL;

@@ -5,7 +5,9 @@
  *
  * A connection reads its handshake into a buffer, authenticates (Basic for
  * HTTP, RFC 1929 for SOCKS5; SOCKS4 has no password and is refused when
- * users are configured), then decides where it may go: the block list and
+ * users are configured; a password the cache does not know is checked by a
+ * helper thread while the connection waits, auth.h), then decides where it
+ * may go: the block list and
  * the access rules on the name, resolution on the reactor's ring (dns.h),
  * then the access rules and the SSRF guard on each resolved address. The
  * first allowed address is connected with a linked timeout, the next one
@@ -24,6 +26,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +42,14 @@
 #include "http/http.h"
 #include "net/dns.h"
 #include "net/net.h"
+#include "reverse/limits.h"
 #include "tunnel/tunnel.h"
 
 #define FW_BUF 16384 /* a handshake or an HTTP head, with its early data */
 
 enum fw_phase {
 	F_READ,	   /* reading a handshake step */
+	F_AUTH,	   /* waiting for a password check (nothing in flight) */
 	F_REPLY,   /* sending a handshake step's answer, then reading on */
 	F_RESOLVE, /* waiting for the resolver */
 	F_CONNECT, /* connecting to the origin (or the parent) */
@@ -79,7 +84,8 @@ struct fw_conn {
 	bool closing;
 	bool reset;	  /* close with RST */
 	bool close_after; /* the final answer is an error: close after it */
-	bool authed;
+	struct rp_auth_wait auth;
+	bool auth_poll; /* auth_poll_op watches the client while it waits */
 	uint8_t *buf;
 	unsigned len;	   /* bytes in buf */
 	unsigned consumed; /* handshake bytes; after them: early client data */
@@ -113,7 +119,7 @@ struct fw_conn {
 	uint8_t pbuf[1536];	       /* a CONNECT with credentials, or an answer */
 	unsigned plen, poff;
 	bool psending;
-	struct rp_op recv_op, send_op, conn_op, tmo_op, parent_op;
+	struct rp_op recv_op, send_op, conn_op, tmo_op, parent_op, auth_poll_op;
 };
 
 /* What a forward listener needs, built once per reactor. */
@@ -134,7 +140,7 @@ struct fw_shard {
 	struct rp_pool conns;
 	struct fw_conn *list;
 	struct rp_dns *dns;
-	struct rp_auth_cache *auth;
+	struct rp_fwd_auth *auth; /* when a listener has users */
 	struct fw_listener fl[RP_MAX_LISTENERS];
 	struct rp_http_request req;   /* scratch */
 	struct rp_http_response resp; /* scratch: an HTTP parent's answer */
@@ -213,6 +219,7 @@ static void conn_close(struct fw_conn *c, bool reset)
 		rp__dns_cancel(c->q);
 		c->q = NULL;
 	}
+	rp__fwd_auth_cancel(&c->auth);
 	if (!c->inflight) {
 		conn_finish(c);
 		return;
@@ -366,12 +373,19 @@ static void answer_error(struct fw_conn *c, uint8_t socks5_rep, unsigned http_st
 		n = rp__socks4_build_reply(RP_SOCKS4_REJECTED, NULL, c->out,
 					   sizeof(c->out));
 		break;
-	case S_HTTP:
-		answer_http(c, http_status,
-			    http_status == 407
-				    ? "Proxy-Authenticate: Basic realm=\"ringproxy\"\r\n"
-				    : NULL);
+	case S_HTTP: {
+		char extra[64] = "";
+
+		if (http_status == 407)
+			snprintf(extra, sizeof(extra),
+				 "Proxy-Authenticate: Basic realm=\"ringproxy\"\r\n");
+		else if ((http_status == 429 || http_status == 503) &&
+			 c->auth.retry_after_s)
+			snprintf(extra, sizeof(extra), "Retry-After: %u\r\n",
+				 c->auth.retry_after_s);
+		answer_http(c, http_status, extra[0] ? extra : NULL);
 		return;
+	}
 	case S_DETECT:
 		conn_close(c, true);
 		return;
@@ -389,6 +403,15 @@ static void refuse(struct fw_conn *c, uint8_t socks5_rep, unsigned http_status)
 {
 	c->sh->r->stats.bad_requests++;
 	answer_error(c, socks5_rep, http_status);
+}
+
+/* Refuses a well-formed request that the policy does not allow (rules, the
+ * SSRF guard, the block list): 403, SOCKS5 0x02; counted as denied, not as
+ * a bad request. */
+static void deny(struct fw_conn *c)
+{
+	c->sh->r->stats.denied++;
+	answer_error(c, RP_SOCKS5_NOT_ALLOWED, 403);
 }
 
 /* ---- sending -------------------------------------------------------------- */
@@ -1012,7 +1035,7 @@ static void fw_connect_next(struct fw_conn *c)
 		c->why = why ? why : "not allowed";
 		rp_dbg("reactor %u: forward: %s:%u refused: %s", r->id,
 		       c->host[0] ? c->host : "(address)", c->port, c->why);
-		refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+		deny(c);
 		return;
 	}
 	connect_failed(c);
@@ -1069,13 +1092,32 @@ static int name_check(const struct fw_listener *fl, const struct sockaddr *clien
 
 /* The target is known (c->host or c->addrs[0], c->port): policy, then
  * resolve or connect. */
+/* The listener's tunnel rate per client (limits.h): over it, CONNECT gets
+ * 429 with Retry-After, SOCKS5 0x02 (not allowed by ruleset), SOCKS4 0x5b,
+ * and the connection closes. */
+static bool over_rate(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	unsigned retry_s;
+
+	if (rp__limits_request(c->sh->rv->limits, (unsigned)(c->lis - r->cfg->listeners),
+			       fw_peer(c), r->now_ms, &retry_s))
+		return false;
+	c->auth.retry_after_s = retry_s;
+	c->why = "too many requests from this address";
+	answer_error(c, RP_SOCKS5_NOT_ALLOWED, 429);
+	return true;
+}
+
 static void fw_target(struct fw_conn *c)
 {
+	if (c->sh->rv->limits && over_rate(c))
+		return;
 	c->acl_allowed = false;
 	if (c->host[0]) {
 		if (!fw_peer(c) || name_check(c->fl, fw_peer(c), c->host, c->port,
 					      &c->acl_allowed, &c->why) < 0) {
-			refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+			deny(c);
 			return;
 		}
 	}
@@ -1092,7 +1134,7 @@ static void fw_target(struct fw_conn *c)
 				((struct sockaddr_in *)a)->sin_port = htons(c->port);
 			if (!addr_allowed(c, (struct sockaddr *)a, &why)) {
 				c->why = why ? why : "not allowed";
-				refuse(c, RP_SOCKS5_NOT_ALLOWED, 403);
+				deny(c);
 				return;
 			}
 			c->taddr = *a;
@@ -1213,26 +1255,32 @@ struct rp_dns *rp__forward_dns(void *fwd)
 	return ((struct fw_shard *)fwd)->dns;
 }
 
-bool rp__forward_http_auth(void *fwd, unsigned li, const char *buf,
-			   const struct rp_http_request *req)
+enum rp_auth_verdict rp__forward_http_auth(void *fwd, unsigned li,
+					   const struct sockaddr *client, const char *buf,
+					   const struct rp_http_request *req,
+					   struct rp_auth_wait *w)
 {
 	struct fw_shard *sh = fwd;
 	char user[256], pass[256];
-	bool ok;
+	enum rp_auth_verdict v;
 	int k;
 
+	w->retry_after_s = 0;
 	if (!sh->fl[li].users)
-		return true;
+		return w->verdict = RP_AUTH_OK;
 	k = rp__http_find_header(buf, req->headers, req->nheaders, "proxy-authorization",
 				 19, 0);
 	if (k < 0 || rp__basic_auth_decode(buf + req->headers[k].value.off,
 					   req->headers[k].value.len, user, sizeof(user),
-					   pass, sizeof(pass)) < 0)
-		return false;
-	ok = rp__users_check(sh->fl[li].users, sh->auth, sh->r->now_ms, user,
-			     strlen(user), pass, strlen(pass));
+					   pass, sizeof(pass)) < 0) {
+		if (rp__fwd_auth_blocked(sh->auth, w, client))
+			return w->verdict;
+		return w->verdict = RP_AUTH_DENIED;
+	}
+	v = rp__fwd_auth_check(sh->auth, w, sh->fl[li].users, client, user, strlen(user),
+			       pass, strlen(pass));
 	explicit_bzero(pass, sizeof(pass));
-	return ok;
+	return v;
 }
 
 int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client,
@@ -1319,6 +1367,129 @@ static int http_target(struct fw_conn *c, const struct rp_http_request *req)
 	return 0;
 }
 
+/* A verdict that refuses: answered in the client's protocol (true). */
+static bool auth_refused(struct fw_conn *c)
+{
+	struct rp_reactor *r = c->sh->r;
+	enum rp_auth_verdict v = c->auth.verdict;
+
+	c->auth.verdict = RP_AUTH_NONE;
+	switch (v) {
+	case RP_AUTH_OK:
+		return false;
+	case RP_AUTH_THROTTLED:
+		c->why = "too many failed logins from this address";
+		r->stats.bad_requests++;
+		break;
+	case RP_AUTH_BUSY:
+		c->why = "too many password checks waiting; try again";
+		break;
+	default:
+		r->stats.bad_requests++;
+		break;
+	}
+	if (c->step == S5_AUTH) {
+		/* RFC 1929 has one failure status: 0x01, then close. */
+		c->out_len =
+			(unsigned)rp__socks5_build_auth_reply(0, c->out, sizeof(c->out));
+		c->out_off = 0;
+		c->close_after = true;
+		c->phase = F_FINAL;
+		fw_send_out(c);
+		return true;
+	}
+	answer_error(c, 0, v == RP_AUTH_THROTTLED ? 429 : v == RP_AUTH_BUSY ? 503 : 407);
+	return true;
+}
+
+/* A CONNECT whose credentials are decided (c->auth.verdict). */
+static void http_connect(struct fw_conn *c, const struct rp_http_request *req)
+{
+	if (auth_refused(c))
+		return;
+	if (http_target(c, req) < 0) {
+		refuse(c, 0, 400);
+		return;
+	}
+	fw_target(c);
+}
+
+/* The RFC 1929 step, its credentials decided: success, or a refusal. */
+static void socks5_authed(struct fw_conn *c)
+{
+	if (auth_refused(c))
+		return;
+	c->out_len = (unsigned)rp__socks5_build_auth_reply(1, c->out, sizeof(c->out));
+	c->out_off = 0;
+	c->step = S5_REQUEST;
+	c->phase = F_REPLY;
+	fw_send_out(c);
+}
+
+/* The step that waited for c->auth.verdict goes on. */
+static void fw_auth_go(struct fw_conn *c)
+{
+	struct rp_http_request *req = &c->sh->req;
+
+	c->phase = F_READ;
+	if (c->step == S5_AUTH) {
+		socks5_authed(c);
+		return;
+	}
+	/* The head is still in buf and parses as it did: the scratch
+	 * request was another connection's in the meantime. */
+	if (rp__http_parse_request((const char *)c->buf, c->len, NULL, req) < 0) {
+		refuse(c, 0, 400);
+		return;
+	}
+	http_connect(c, req);
+}
+
+/* A helper's verdict: the watch on the client goes first (its CQE goes on),
+ * so that nothing of the wait is in flight once the connection moves on. */
+static void fw_auth_done(struct rp_auth_wait *w)
+{
+	struct fw_conn *c = rp_container_of(w, struct fw_conn, auth);
+	struct io_uring_sqe *sqe;
+
+	if (!c->auth_poll) {
+		fw_auth_go(c);
+		return;
+	}
+	sqe = rp__reactor_sqe(c->sh->r);
+	io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)&c->auth_poll_op);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+static void auth_poll_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct fw_conn *c = rp_container_of(op, struct fw_conn, auth_poll_op);
+
+	c->auth_poll = false;
+	if (!op_done(c))
+		return;
+	if (c->auth.verdict != RP_AUTH_NONE) {
+		fw_auth_go(c); /* removed after the verdict came */
+		return;
+	}
+	/* A reset or a hang-up: the client is gone, and so is its check if
+	 * no helper started it. A FIN alone may be a half-close whose
+	 * sender still reads: the verdict answers it. */
+	if (res > 0 && (res & (POLLERR | POLLHUP)))
+		conn_close(c, true);
+}
+
+/* The check is queued: watch the client meanwhile (nothing else is in
+ * flight on it, and data it sends early must stay unread). */
+static void auth_wait(struct fw_conn *c)
+{
+	struct io_uring_sqe *sqe = c_sqe(c, &c->auth_poll_op);
+
+	c->phase = F_AUTH;
+	io_uring_prep_poll_add(sqe, c->cfd, POLLRDHUP);
+	c->auth_poll = true;
+}
+
 static void step_http(struct fw_conn *c)
 {
 	struct rp_http_request *req = &c->sh->req;
@@ -1355,16 +1526,13 @@ static void step_http(struct fw_conn *c)
 		refuse(c, 0, 400);
 		return;
 	}
-	if (!rp__forward_http_auth(c->sh, (unsigned)(c->lis - c->sh->r->cfg->listeners),
-				   (const char *)c->buf, req)) {
-		refuse(c, 0, 407);
+	if (rp__forward_http_auth(c->sh, (unsigned)(c->lis - c->sh->r->cfg->listeners),
+				  fw_peer(c), (const char *)c->buf, req,
+				  &c->auth) == RP_AUTH_PENDING) {
+		auth_wait(c); /* fw_auth_done() goes on */
 		return;
 	}
-	if (http_target(c, req) < 0) {
-		refuse(c, 0, 400);
-		return;
-	}
-	fw_target(c);
+	http_connect(c, req);
 }
 
 /* Parses what has arrived for the current step; reads more when short. */
@@ -1421,7 +1589,7 @@ static void fw_step(struct fw_conn *c)
 	}
 	case S5_AUTH: {
 		struct rp_socks5_auth a;
-		bool ok;
+		enum rp_auth_verdict v;
 
 		n = rp__socks5_parse_auth(c->buf, c->len, &a, &err);
 		if (n == -EAGAIN)
@@ -1437,19 +1605,15 @@ static void fw_step(struct fw_conn *c)
 			fw_send_out(c);
 			return;
 		}
-		ok = rp__users_check(c->fl->users, c->sh->auth, c->sh->r->now_ms, a.user,
-				     a.ulen, a.pass, a.plen);
 		c->consumed = (unsigned)n;
-		c->out_len =
-			(unsigned)rp__socks5_build_auth_reply(ok, c->out, sizeof(c->out));
-		c->out_off = 0;
-		if (!ok) {
-			c->sh->r->stats.bad_requests++;
-			c->close_after = true;
+		v = rp__fwd_auth_check(c->sh->auth, &c->auth, c->fl->users, fw_peer(c),
+				       a.user, a.ulen, a.pass, a.plen);
+		explicit_bzero(&a, sizeof(a));
+		if (v == RP_AUTH_PENDING) {
+			auth_wait(c); /* fw_auth_done() goes on */
+			return;
 		}
-		c->step = S5_REQUEST;
-		c->phase = F_REPLY;
-		fw_send_out(c);
+		socks5_authed(c);
 		return;
 	}
 	case S5_REQUEST: {
@@ -1560,6 +1724,8 @@ static void fw_accept(void *state, unsigned listener, int fd)
 	c->tmo_op.fn = ctimeout_cqe;
 	c->parent_op.fn = parent_cqe;
 	c->timer.fn = deadline_fired;
+	c->auth.done = fw_auth_done;
+	c->auth_poll_op.fn = auth_poll_cqe;
 	c->next = sh->list;
 	if (c->next)
 		c->next->pprev = &c->next;
@@ -1609,8 +1775,7 @@ static void fw_fini(void *state)
 	}
 	if (sh->dns)
 		rp__dns_fini(sh->dns);
-	if (sh->auth)
-		rp__auth_cache_free(sh->auth);
+	rp__fwd_auth_free(sh->auth);
 	rp__pool_destroy(&sh->conns);
 	free(sh);
 }
@@ -1691,10 +1856,12 @@ static int fw_init(struct rp_reverse *rv, void **state)
 			goto fail;
 		}
 	}
-	sh->auth = rp__auth_cache_new(1024, 60000);
-	if (!sh->auth) {
-		ret = -ENOMEM;
-		goto fail;
+	for (unsigned i = 0; i < cfg->nlisteners && !sh->auth; i++) {
+		if (!sh->fl[i].users)
+			continue;
+		ret = rp__fwd_auth_new(r, &sh->auth);
+		if (ret < 0)
+			goto fail;
 	}
 	*state = sh;
 	return 0;

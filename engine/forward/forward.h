@@ -6,6 +6,7 @@
 #ifndef RP_FORWARD_H
 #define RP_FORWARD_H
 
+#include "forward/auth.h"
 #include "reverse/reverse.h"
 
 extern const struct rp_reverse_half rp__forward_half;
@@ -17,10 +18,18 @@ struct rp_dns;
  * forward listener's connections: the forward half's resolver and policy.
  * @fwd is the forward half's state (rp_reverse.fwd), @li the listener. */
 struct rp_dns *rp__forward_dns(void *fwd);
-/* Whether @req carries the credentials of a user (true when the listener has
- * no users). */
-bool rp__forward_http_auth(void *fwd, unsigned li, const char *buf,
-			   const struct rp_http_request *req);
+/*
+ * Whether @req, from @client (NULL: unknown), carries the credentials of a
+ * user: RP_AUTH_OK at once when the listener has no users, otherwise as
+ * rp__fwd_auth_check() (auth.h) decides, @w told later when a helper thread
+ * must check the password. Without credentials: RP_AUTH_DENIED (or
+ * THROTTLED for a blocked address), not counted as a failure, since a
+ * client's first request without them is how Basic authentication starts.
+ */
+enum rp_auth_verdict rp__forward_http_auth(void *fwd, unsigned li,
+					   const struct sockaddr *client, const char *buf,
+					   const struct rp_http_request *req,
+					   struct rp_auth_wait *w);
 /* Block list and rules on a name: 0, or -EACCES. *@named is set when an
  * allow rule names the destination (the SSRF guard then lets it through). */
 int rp__forward_name_check(void *fwd, unsigned li, const struct sockaddr *client,

@@ -6,8 +6,8 @@
  * be an open proxy, access rules compiled from the configuration, domain
  * block lists in an open-addressing hash set, and the users table
  * (PBKDF2-HMAC-SHA256 hashes, BoringSSL) with its per-reactor cache of
- * recent successes. Everything but the cache is built on the control thread
- * and read only afterwards.
+ * recent successes and failures. Everything but the cache is built once and
+ * read only afterwards (helper threads verify against it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1021,8 +1021,8 @@ static int parse_hash(const char *h, struct user *usr, char *why, size_t whylen)
 	if (parse_dec(&p, RP_USERS_MAX_ITERATIONS, &iter) < 0) {
 		if (*p >= '1' && *p <= '9')
 			snprintf(why, whylen,
-				 "too many iterations (at most %u): one check would "
-				 "stall a reactor",
+				 "too many iterations (at most %u): each check would "
+				 "take too long",
 				 RP_USERS_MAX_ITERATIONS);
 		return -EINVAL;
 	}
@@ -1246,34 +1246,52 @@ int rp__users_hash(const char *pass, size_t plen, unsigned iterations, char *out
 
 /* ---- the per-reactor auth cache ------------------------------------------- */
 
-#define AUTH_WAYS    4 /* entries per set: a hot pair survives a few collisions */
-#define AUTH_TAG_LEN 16
+#define AUTH_WAYS 4 /* entries per set: a hot pair survives a few collisions */
 
 struct auth_entry {
-	uint8_t tag[AUTH_TAG_LEN]; /* HMAC-SHA256, truncated to 128 bits */
-	uint64_t expires;	   /* ms; 0 or past: free */
+	uint8_t tag[RP_AUTH_TAG_LEN]; /* HMAC-SHA256, truncated to 128 bits */
+	uint64_t expires;	      /* ms; 0 or past: free */
+};
+
+/* One table: successes, or failures. */
+struct auth_table {
+	size_t set_mask;
+	unsigned ttl_ms;
+	struct auth_entry *e;
 };
 
 struct rp_auth_cache {
-	size_t set_mask;
-	unsigned ttl_ms;
+	struct auth_table ok, fail;
 	uint64_t hits, misses;
 	uint8_t key[32];
-	struct auth_entry e[];
 };
 
-struct rp_auth_cache *rp__auth_cache_new(unsigned entries, unsigned ttl_ms)
+static int auth_table_init(struct auth_table *t, unsigned entries, unsigned ttl_ms)
 {
-	struct rp_auth_cache *c;
 	size_t n = AUTH_WAYS;
 
 	while (n < entries && n < (1u << 20))
 		n *= 2;
-	c = calloc(1, sizeof(*c) + n * sizeof(c->e[0]));
+	t->e = calloc(n, sizeof(t->e[0]));
+	if (!t->e)
+		return -ENOMEM;
+	t->set_mask = n / AUTH_WAYS - 1;
+	t->ttl_ms = ttl_ms;
+	return 0;
+}
+
+struct rp_auth_cache *rp__auth_cache_new(unsigned entries, unsigned ttl_ms,
+					 unsigned fail_entries, unsigned fail_ttl_ms)
+{
+	struct rp_auth_cache *c = calloc(1, sizeof(*c));
+
 	if (!c)
 		return NULL;
-	c->set_mask = n / AUTH_WAYS - 1;
-	c->ttl_ms = ttl_ms;
+	if (auth_table_init(&c->ok, entries, ttl_ms) < 0 ||
+	    auth_table_init(&c->fail, fail_entries, fail_ttl_ms) < 0) {
+		rp__auth_cache_free(c);
+		return NULL;
+	}
 	RAND_bytes(c->key, sizeof(c->key));
 	return c;
 }
@@ -1283,6 +1301,8 @@ void rp__auth_cache_free(struct rp_auth_cache *c)
 	if (!c)
 		return;
 	OPENSSL_cleanse(c->key, sizeof(c->key));
+	free(c->ok.e);
+	free(c->fail.e);
 	free(c);
 }
 
@@ -1294,9 +1314,9 @@ void rp__auth_cache_stats(const struct rp_auth_cache *c, uint64_t *hits, uint64_
 
 /* HMAC(cache key, table epoch || len(user) || user || pass): the length
  * keeps "ab"+"c" apart from "a"+"bc". */
-static void auth_tag(const struct rp_auth_cache *c, const struct rp_users *u,
-		     const char *user, size_t ulen, const char *pass, size_t plen,
-		     uint8_t tag[AUTH_TAG_LEN])
+void rp__auth_cache_tag(const struct rp_auth_cache *c, const struct rp_users *u,
+			const char *user, size_t ulen, const char *pass, size_t plen,
+			uint8_t tag[RP_AUTH_TAG_LEN])
 {
 	uint8_t mac[EVP_MAX_MD_SIZE], len8[8];
 	unsigned maclen = 0;
@@ -1310,38 +1330,40 @@ static void auth_tag(const struct rp_auth_cache *c, const struct rp_users *u,
 	    !HMAC_Update(&ctx, len8, sizeof(len8)) ||
 	    !HMAC_Update(&ctx, (const uint8_t *)user, ulen) ||
 	    !HMAC_Update(&ctx, (const uint8_t *)pass, plen) ||
-	    !HMAC_Final(&ctx, mac, &maclen) || maclen < AUTH_TAG_LEN)
+	    !HMAC_Final(&ctx, mac, &maclen) || maclen < RP_AUTH_TAG_LEN)
 		/* Cannot happen for SHA-256 (no allocation); a random tag
 		 * then simply never hits. */
-		RAND_bytes(mac, AUTH_TAG_LEN);
+		RAND_bytes(mac, RP_AUTH_TAG_LEN);
 	HMAC_CTX_cleanup(&ctx);
-	memcpy(tag, mac, AUTH_TAG_LEN);
+	memcpy(tag, mac, RP_AUTH_TAG_LEN);
 	OPENSSL_cleanse(mac, sizeof(mac));
 }
 
-static struct auth_entry *auth_set(struct rp_auth_cache *c, const uint8_t *tag)
+static struct auth_entry *auth_set(const struct auth_table *t, const uint8_t *tag)
 {
 	uint64_t h;
 
 	memcpy(&h, tag, sizeof(h));
-	return &c->e[(h & c->set_mask) * AUTH_WAYS];
+	return &t->e[(h & t->set_mask) * AUTH_WAYS];
 }
 
-static bool auth_lookup(struct rp_auth_cache *c, const uint8_t *tag, uint64_t now)
+static bool auth_lookup(const struct auth_table *t, const uint8_t *tag, uint64_t now)
 {
-	struct auth_entry *set = auth_set(c, tag);
+	struct auth_entry *set = auth_set(t, tag);
 
 	for (int w = 0; w < AUTH_WAYS; w++)
-		if (set[w].expires > now && !CRYPTO_memcmp(set[w].tag, tag, AUTH_TAG_LEN))
+		if (set[w].expires > now &&
+		    !CRYPTO_memcmp(set[w].tag, tag, RP_AUTH_TAG_LEN))
 			return true;
 	return false;
 }
 
-static void auth_store(struct rp_auth_cache *c, const uint8_t *tag, uint64_t now)
+/* Into a free way of its set, or over the one closest to expiring. */
+static void auth_store(struct auth_table *t, const uint8_t *tag, uint64_t now)
 {
-	struct auth_entry *set = auth_set(c, tag), *victim = &set[0];
+	struct auth_entry *set = auth_set(t, tag), *victim = &set[0];
 
-	if (!c->ttl_ms)
+	if (!t->ttl_ms)
 		return;
 	for (int w = 0; w < AUTH_WAYS; w++) {
 		if (set[w].expires <= now) {
@@ -1351,14 +1373,34 @@ static void auth_store(struct rp_auth_cache *c, const uint8_t *tag, uint64_t now
 		if (set[w].expires < victim->expires)
 			victim = &set[w];
 	}
-	memcpy(victim->tag, tag, AUTH_TAG_LEN);
-	victim->expires = now + c->ttl_ms;
+	memcpy(victim->tag, tag, RP_AUTH_TAG_LEN);
+	victim->expires = now + t->ttl_ms;
 }
 
-bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t now_ms,
-		     const char *user, size_t ulen, const char *pass, size_t plen)
+int rp__auth_cache_lookup(struct rp_auth_cache *c, const uint8_t *tag, uint64_t now_ms)
 {
-	uint8_t tag[AUTH_TAG_LEN], key[KEY_MAX];
+	if (auth_lookup(&c->ok, tag, now_ms)) {
+		c->hits++;
+		return 1;
+	}
+	if (auth_lookup(&c->fail, tag, now_ms)) {
+		c->hits++;
+		return 0;
+	}
+	c->misses++;
+	return -ENOENT;
+}
+
+void rp__auth_cache_store(struct rp_auth_cache *c, const uint8_t *tag, bool ok,
+			  uint64_t now_ms)
+{
+	auth_store(ok ? &c->ok : &c->fail, tag, now_ms);
+}
+
+bool rp__users_verify(const struct rp_users *u, const char *user, size_t ulen,
+		      const char *pass, size_t plen)
+{
+	uint8_t key[KEY_MAX];
 	const struct user *usr;
 	bool known, ok;
 
@@ -1368,14 +1410,6 @@ bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t
 		user = "";
 	if (!pass)
 		pass = "";
-	if (c) {
-		auth_tag(c, u, user, ulen, pass, plen, tag);
-		if (auth_lookup(c, tag, now_ms)) {
-			c->hits++;
-			return true;
-		}
-		c->misses++;
-	}
 	usr = users_find(u, user, ulen);
 	known = usr != NULL;
 	if (!usr)
@@ -1384,8 +1418,30 @@ bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t
 			       EVP_sha256(), usr->key_len, key) &&
 	     !CRYPTO_memcmp(key, usr->key, usr->key_len) && known;
 	OPENSSL_cleanse(key, sizeof(key));
-	if (ok && c)
-		auth_store(c, tag, now_ms);
+	return ok;
+}
+
+bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t now_ms,
+		     const char *user, size_t ulen, const char *pass, size_t plen)
+{
+	uint8_t tag[RP_AUTH_TAG_LEN];
+	bool ok;
+
+	if (!u || (!user && ulen) || (!pass && plen))
+		return false;
+	if (c) {
+		rp__auth_cache_tag(c, u, user ? user : "", ulen, pass ? pass : "", plen,
+				   tag);
+		switch (rp__auth_cache_lookup(c, tag, now_ms)) {
+		case 1:
+			return true;
+		case 0:
+			return false;
+		}
+	}
+	ok = rp__users_verify(u, user, ulen, pass, plen);
+	if (c)
+		rp__auth_cache_store(c, tag, ok, now_ms);
 	return ok;
 }
 

@@ -3,9 +3,9 @@
  * policy.h - what the forward proxy allows: CIDRs, access rules (client,
  * destination host or CIDR, port), the SSRF guard's address classes, domain
  * block lists looked up in O(1), and the users table with hashed passwords.
- * Everything is built once from the configuration (control thread) and read
- * only afterwards, so every reactor may share it; the per-reactor auth cache
- * is the one mutable part and is per reactor.
+ * Everything is built once from the configuration and read only afterwards,
+ * so reactors and helper threads may share it; the auth cache is the one
+ * mutable part and is per reactor.
  */
 #ifndef RP_POLICY_H
 #define RP_POLICY_H
@@ -129,10 +129,11 @@ void rp__blocklist_free(struct rp_blocklist *b);
 
 /*
  * PBKDF2-HMAC-SHA256 work factor. The default costs about 6.5 ms of one core
- * here (a 2020s Xeon; 100000 iterations measured 16 ms): the cost an unknown
- * pair pays on a reactor, once per cache lifetime. The limits are enforced
+ * here (a 2020s Xeon; 100000 iterations measured 16 ms), paid on a helper
+ * thread by an unknown pair once per cache lifetime. The limits are enforced
  * when a users file is loaded: below the minimum a leaked file is too cheap
- * to crack; above the maximum one check would stall a reactor for too long.
+ * to crack; above the maximum one check would hold a helper (and every
+ * check queued behind it) for too long.
  */
 #define RP_USERS_DEFAULT_ITERATIONS 40000
 #define RP_USERS_MIN_ITERATIONS	    10000
@@ -166,26 +167,51 @@ int rp__users_hash(const char *pass, size_t plen, unsigned iterations, char *out
 		   size_t cap);
 
 /*
- * Per-reactor verification with a small cache: a name/password pair that
- * verified is remembered (keyed by HMAC-SHA256, under a random per-cache
- * key, of the pair and of the users table it verified against, never the
- * password itself) for @ttl_ms, so a client opening many connections pays
- * the PBKDF2 cost once. Failures are never cached. A reloaded users table
- * misses every entry of the old one. @entries is rounded up to a power of
- * two (at least 4, at most 2^20); NULL on allocation failure. Not thread-safe: one per
- * reactor.
+ * Verification against @u by PBKDF2, with no cache: the name/password pair
+ * is valid. Reads @u only, so helper threads may call it while reactors use
+ * the same table. An unknown name is checked against a dummy hash with the
+ * table's largest iteration count, so the time taken does not tell which
+ * names exist.
  */
+bool rp__users_verify(const struct rp_users *u, const char *user, size_t ulen,
+		      const char *pass, size_t plen);
+
+/*
+ * A reactor's cache of verdicts: a name/password pair that verified is
+ * remembered for @ttl_ms (a client opening many connections pays the PBKDF2
+ * cost once), one that failed for @fail_ttl_ms (a client repeating a wrong
+ * password costs nothing more), in two tables so that a flood of failures
+ * never evicts a success. Entries are keyed by HMAC-SHA256, under a random
+ * key of this cache, of the pair and of the users table it was checked
+ * against, never by the password itself: a reloaded table misses every
+ * entry of the old one. Each table's @entries is rounded up to a power of
+ * two (at least 4, at most 2^20); a ttl of 0 stores nothing. NULL on
+ * allocation failure. Not thread-safe: one per reactor.
+ */
+#define RP_AUTH_TAG_LEN 16
 struct rp_auth_cache;
-struct rp_auth_cache *rp__auth_cache_new(unsigned entries, unsigned ttl_ms);
+struct rp_auth_cache *rp__auth_cache_new(unsigned entries, unsigned ttl_ms,
+					 unsigned fail_entries, unsigned fail_ttl_ms);
 void rp__auth_cache_free(struct rp_auth_cache *c);
-/* Lookups answered from the cache, and those that ran PBKDF2. */
+/* Lookups answered from the cache (either verdict), and those that were not. */
 void rp__auth_cache_stats(const struct rp_auth_cache *c, uint64_t *hits,
 			  uint64_t *misses);
+/* The key of @user/@pass checked against @u in @c (the HMAC above). */
+void rp__auth_cache_tag(const struct rp_auth_cache *c, const struct rp_users *u,
+			const char *user, size_t ulen, const char *pass, size_t plen,
+			uint8_t tag[RP_AUTH_TAG_LEN]);
+/* 1: a remembered success, 0: a remembered failure, -ENOENT: neither (or
+ * expired). @now_ms is the caller's monotonic clock. */
+int rp__auth_cache_lookup(struct rp_auth_cache *c, const uint8_t *tag, uint64_t now_ms);
+/* Remembers a verdict: into a free way of the tag's set, or over the entry
+ * of that set closest to expiring. */
+void rp__auth_cache_store(struct rp_auth_cache *c, const uint8_t *tag, bool ok,
+			  uint64_t now_ms);
 /*
- * Whether @user/@pass are valid in @u. @c may be NULL (no cache); @now_ms is
- * the caller's monotonic clock. A cache miss runs PBKDF2 even for an unknown
- * name (against a dummy hash with the table's largest iteration count), so
- * the time taken does not tell which names exist.
+ * Whether @user/@pass are valid in @u, synchronously: the cache (@c may be
+ * NULL), then rp__users_verify() on a miss, whose verdict is stored. For
+ * tests and tools: a reactor verifies through the helper threads instead
+ * (forward/auth.h).
  */
 bool rp__users_check(const struct rp_users *u, struct rp_auth_cache *c, uint64_t now_ms,
 		     const char *user, size_t ulen, const char *pass, size_t plen);

@@ -235,3 +235,30 @@ fail_errno:
 	close(fd);
 	return ret;
 }
+
+bool rp__addr_client_key(const struct sockaddr *sa, uint8_t key[RP_CLIENT_KEY])
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memset(key, 0, RP_CLIENT_KEY);
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		       4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const uint8_t *a = ((const struct sockaddr_in6 *)(const void *)sa)
+					   ->sin6_addr.s6_addr;
+
+		if (!memcmp(a, mapped, sizeof(mapped))) {
+			key[0] = 4;
+			memcpy(key + 1, a + 12, 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, a, 8); /* the /64 */
+		}
+		return true;
+	}
+	return false;
+}

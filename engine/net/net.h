@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "ringproxy/ringproxy.h"
@@ -23,6 +24,12 @@ char *rp__addr_format(const struct rp_addr *a, char *buf, size_t len);
 /* Writes the IP alone ("A.B.C.D", "V6" without brackets); returns @buf, or
  * NULL for another family. */
 const char *rp__addr_ip_format(const struct sockaddr *sa, char *buf, size_t len);
+/* The key under which per-client state counts @sa: IPv4 addresses one by
+ * one (IPv4-mapped IPv6 as IPv4), IPv6 ones by their /64, which one host or
+ * site holds whole. The family byte, then 4 or 8 bytes, zero-padded; false
+ * for a family other than AF_INET(6). */
+#define RP_CLIENT_KEY 9
+bool rp__addr_client_key(const struct sockaddr *sa, uint8_t key[RP_CLIENT_KEY]);
 
 /* A parent proxy: the scheme, its address and the credentials it is sent. */
 enum rp_proxy_scheme { RP_PROXY_HTTP = 1, RP_PROXY_SOCKS5 = 2 };

@@ -5,10 +5,10 @@
  * reactor's ring: a connect with a linked timeout (tcp), followed for http by
  * a GET and the status line of the answer, also under the timeout. A backend
  * goes down after `fall` failed checks in a row and up after `rise` passed
- * ones; each change is sent to every reactor as a service message
- * (MSG_RING), which applies it to its own view of the cluster
- * (rp__backend_set_checked). Backends start up: traffic flows from the first
- * moment and the checks take away what fails.
+ * ones; each change is sent to every reactor as a cluster message
+ * (RP_CMSG_CHECK over MSG_RING, outlier.h), which applies it to its own view
+ * of the cluster (rp__cluster_message). Backends start up: traffic flows
+ * from the first moment and the checks take away what fails.
  */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
@@ -57,20 +57,6 @@ struct hc_cluster {
 
 static void check_next(struct hc_backend *hb);
 
-/* msg: cluster << 8 | backend << 1 | up */
-static unsigned hc_msg(unsigned cluster, unsigned backend, bool up)
-{
-	return cluster << 8 | backend << 1 | up;
-}
-
-void rp__health_message(struct rp_reverse *rv, unsigned msg)
-{
-	unsigned k = msg >> 8, b = (msg >> 1) & 0x7f;
-
-	if (k < rv->ncl && b < rv->cl[k].cfg->nbackends)
-		rp__backend_set_checked(&rv->cl[k], (int)b, msg & 1);
-}
-
 static void verdict(struct hc_backend *hb, bool ok, const char *why)
 {
 	struct hc_cluster *hc = hb->hc;
@@ -98,7 +84,9 @@ static void verdict(struct hc_backend *hb, bool ok, const char *why)
 		rp_warn("cluster %s: backend %s is down (%u checks failed, last: %s)",
 			hc->cfg->name, a, h->fall, why);
 	for (unsigned i = 0, n = rp__engine_nreactors(r->eng); i < n; i++)
-		rp__reactor_send(r, i, hc_msg(hc->index, hb->index, hb->up));
+		rp__reactor_send(
+			r, i,
+			rp__cmsg_encode(RP_CMSG_CHECK, hc->index, hb->index, hb->up));
 }
 
 static void check_end(struct hc_backend *hb, bool ok, const char *why)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * health.h - active health checks of a cluster's backends, run by one
- * reactor for the whole engine; verdicts reach every reactor as service
- * messages.
+ * reactor for the whole engine; verdicts reach every reactor as cluster
+ * messages (RP_CMSG_CHECK, applied by rp__cluster_message()).
  */
 #ifndef RP_HEALTH_H
 #define RP_HEALTH_H
@@ -18,8 +18,5 @@ int rp__health_start(struct rp_reverse *rv, unsigned k, struct hc_cluster **out)
 void rp__health_stop(struct hc_cluster *hc);
 /* After the reactor's loop has ended. */
 void rp__health_free(struct hc_cluster *hc);
-
-/* Applies a verdict message (from any reactor's checker) to @rv. */
-void rp__health_message(struct rp_reverse *rv, unsigned msg);
 
 #endif

@@ -192,6 +192,7 @@ static void conn_close_early(struct l4_conn *c)
 {
 	if (c->bfd >= 0)
 		close(c->bfd);
+	rp__reactor_fd_closing(c->sh->r, c->cfd);
 	close(c->cfd);
 	conn_free(c);
 }

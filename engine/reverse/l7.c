@@ -60,6 +60,7 @@
 #include "http/http.h"
 #include "net/net.h"
 #include "proxyproto/proxyproto.h"
+#include "reverse/limits.h"
 #include "reverse/reverse.h"
 #include "tls/hs.h"
 #include "tls/tls.h"
@@ -296,6 +297,9 @@ struct l7_conn {
 	bool fwd_mode;
 	struct l7_origin *origin;
 	struct rp_dns_query *q;
+	struct rp_auth_wait auth; /* its credentials' verdict (forward.h) */
+	bool over_rate;		  /* 429: the client's request rate (limits.h) */
+	bool auth_poll;		  /* auth_poll_op watches the client meanwhile */
 	struct sockaddr_storage oaddrs[RP_DNS_MAX_ADDRS]; /* allowed, port set */
 	unsigned onaddr, onext;
 	char ohost[256]; /* the target's host, brackets removed */
@@ -370,7 +374,7 @@ struct l7_conn {
 	struct iovec up_iov[3], down_iov[2];
 	struct msghdr up_msg, down_msg;
 	struct rp_op crecv_op, csend_op, bconn_op, btimeout_op, bsend_op, brecv_op,
-		shut_op;
+		shut_op, auth_poll_op;
 };
 
 /*
@@ -902,7 +906,19 @@ static void conn_answer(struct l7_conn *c, unsigned status)
 	}
 	if (!c->obuf)
 		c->obuf = buf_get(c->sh);
-	if (status == 407 && c->obuf) {
+	if ((status == 429 || status == 503) && c->auth.retry_after_s && c->obuf) {
+		/* A blocked address, or too many password checks queued. */
+		c->log_why = c->over_rate    ? "too many requests from this address"
+			     : status == 429 ? "too many failed logins from this address"
+					     : "too many password checks waiting";
+		n = snprintf(c->obuf, c->sh->bufsz,
+			     "HTTP/1.1 %u %s\r\nRetry-After: %u\r\n"
+			     "Content-Type: text/plain\r\nContent-Length: %zu\r\n"
+			     "Connection: close\r\n\r\n%u %s\n%s\n",
+			     status, rp__http_reason(status), c->auth.retry_after_s,
+			     strlen(rp__http_reason(status)) + 6 + strlen(c->log_why),
+			     status, rp__http_reason(status), c->log_why);
+	} else if (status == 407 && c->obuf) {
 		static const char body[] = "407 Proxy Authentication Required\n";
 
 		n = snprintf(c->obuf, c->sh->bufsz,
@@ -948,6 +964,25 @@ static void fwd_fail(struct l7_conn *c, enum rp_fwd_fail kind, int err)
 	c->fail_kind = (uint8_t)kind;
 	c->fail_err = err;
 	conn_fail(c, (uint16_t)rp__forward_fail_status(kind, err));
+}
+
+/* The request rate per client (limits.h) of the listener, or of route
+ * @route when >= 0: over it, 429 with Retry-After, and the connection
+ * closes. */
+static bool over_rate(struct l7_conn *c, int route)
+{
+	unsigned li = (unsigned)(c->lis - c->sh->r->cfg->listeners), retry_s;
+	const struct sockaddr *client = conn_peer(c) ? (struct sockaddr *)&c->peer : NULL;
+	struct rp_limits *l = c->sh->rv->limits;
+
+	if (route < 0 ? rp__limits_request(l, li, client, c->sh->r->now_ms, &retry_s)
+		      : rp__limits_route_request(l, (unsigned)route, client,
+						 c->sh->r->now_ms, &retry_s))
+		return false;
+	c->over_rate = true;
+	c->auth.retry_after_s = retry_s;
+	conn_fail(c, 429);
+	return true;
 }
 
 /* ---- timers --------------------------------------------------------------- */
@@ -1039,12 +1074,13 @@ static void conn_quiesce(struct l7_conn *c, enum l7_action a, uint16_t status)
 		rp__dns_cancel(c->q); /* its callback will not run */
 		c->q = NULL;
 	}
+	rp__fwd_auth_cancel(&c->auth); /* nor will this one's */
 	c->quiescing = true;
 	c->action = a;
 	c->fail_status = status;
 	rp__timer_cancel(&r->wheel, &c->timer);
 	if (c->inflight) {
-		if (c->crecv_busy || c->csend_busy) {
+		if (c->crecv_busy || c->csend_busy || c->auth_poll) {
 			sqe = rp__reactor_sqe(r);
 			io_uring_prep_cancel_fd(sqe, c->cfd, IORING_ASYNC_CANCEL_ALL);
 			io_uring_sqe_set_data64(sqe, 0);
@@ -1487,7 +1523,8 @@ static void conn_wait(struct l7_conn *c)
 		return;
 	}
 	if (c->inflight || c->quiescing || c->phase != C_HEAD || c->b || c->q || c->tt ||
-	    c->backend >= 0 || !(k = rp__pool_get(&sh->parks))) {
+	    c->backend >= 0 || c->auth.job || c->auth_poll ||
+	    !(k = rp__pool_get(&sh->parks))) {
 		client_recv(c);
 		return;
 	}
@@ -1591,18 +1628,21 @@ static bool route_match(const struct rp_route_config *rt, const char *buf,
 
 /* The cluster for @req on listener @li, or -1 (404). */
 static int route(const struct rp_config *cfg, unsigned li, const char *buf,
-		 const struct rp_http_request *req)
+		 const struct rp_http_request *req, int *which)
 {
 	bool any = false;
 
+	*which = -1; /* the route taken, for its limits */
 	for (unsigned k = 0; k < cfg->nroutes; k++) {
 		const struct rp_route_config *rt = &cfg->routes[k];
 
 		if (rt->listeners && !(rt->listeners & (1u << li)))
 			continue;
 		any = true;
-		if (route_match(rt, buf, req))
+		if (route_match(rt, buf, req)) {
+			*which = (int)k;
 			return (int)rt->cluster;
+		}
 	}
 	return any ? -1 : (int)cfg->listeners[li].cluster;
 }
@@ -1729,7 +1769,7 @@ static void fwd_resolved(void *arg, int status, const struct sockaddr_storage *a
 			c->oaddrs[c->onaddr++] = a;
 	}
 	if (!c->onaddr) {
-		sh->r->stats.bad_requests++;
+		sh->r->stats.denied++;
 		conn_fail(c, 403);
 		return;
 	}
@@ -1765,7 +1805,7 @@ static void fwd_resolve(struct l7_conn *c)
 		    !rp__forward_addr_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer,
 					    c->ohost, (struct sockaddr *)&lit,
 					    c->onamed)) {
-			sh->r->stats.bad_requests++;
+			sh->r->stats.denied++;
 			conn_fail(c, 403);
 			return;
 		}
@@ -1794,11 +1834,17 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 
 	c->cl = sh->fcl[li];
 	c->backend = -1;
-	if (!rp__forward_http_auth(sh->rv->fwd, li, buf, req)) {
-		r->stats.bad_requests++;
-		conn_fail(c, 407);
+	if (c->auth.verdict != RP_AUTH_OK) { /* fwd_auth() decided it */
+		enum rp_auth_verdict v = c->auth.verdict;
+
+		c->auth.verdict = RP_AUTH_NONE;
+		r->stats.bad_requests += v != RP_AUTH_BUSY;
+		conn_fail(c, v == RP_AUTH_THROTTLED ? 429
+			     : v == RP_AUTH_BUSY    ? 503
+						    : 407);
 		return -1;
 	}
+	c->auth.verdict = RP_AUTH_NONE; /* the next request is asked again */
 	if (req->form != RP_HTTP_ABSOLUTE_FORM) {
 		r->stats.bad_requests++;
 		conn_fail(c, 400); /* not a proxy request */
@@ -1839,7 +1885,7 @@ static int fwd_head(struct l7_conn *c, struct rp_http_request *req,
 	conn_peer(c);
 	if (rp__forward_name_check(sh->rv->fwd, li, (struct sockaddr *)&c->peer, c->ohost,
 				   c->oport, &c->onamed) < 0) {
-		r->stats.bad_requests++;
+		r->stats.denied++;
 		conn_fail(c, 403);
 		return -1;
 	}
@@ -1881,7 +1927,7 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 	struct rp_http_field extra[8];
 	unsigned nx = 0;
 	char ip[RP_ADDRSTRLEN], fwd[RP_ADDRSTRLEN + 64];
-	int k, cl, ret;
+	int k, cl, rt, ret;
 
 	r->stats.requests++;
 	c->hlen = n;
@@ -1937,11 +1983,13 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 		if (fwd_head(c, req, extra, &nx) < 0)
 			return;
 	} else {
-		cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req);
+		cl = route(r->cfg, (unsigned)(c->lis - r->cfg->listeners), buf, req, &rt);
 		if (cl < 0) {
 			conn_fail(c, 404);
 			return;
 		}
+		if (rt >= 0 && sh->rv->limits && over_rate(c, rt))
+			return;
 		c->cl = &sh->rv->cl[cl];
 		if (!rp__cluster_has_up(c->cl)) {
 			r->stats.no_backend++;
@@ -2041,6 +2089,61 @@ static void head_accept(struct l7_conn *c, struct rp_http_request *req, unsigned
 	xchg_start_backend(c);
 }
 
+/* A helper's verdict on a forward request's credentials: once the watch on
+ * the client is gone too, the head, still in ibuf, is parsed again. */
+static void fwd_auth_done(struct rp_auth_wait *w)
+{
+	struct l7_conn *c = rp_container_of(w, struct l7_conn, auth);
+	struct io_uring_sqe *sqe;
+
+	if (!c->auth_poll) {
+		head_try(c);
+		return;
+	}
+	sqe = rp__reactor_sqe(c->sh->r);
+	io_uring_prep_poll_remove(sqe, (uint64_t)(uintptr_t)&c->auth_poll_op);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+/* The watch while a check runs: a reset or hang-up means the client is gone
+ * (and its check, if not started, is skipped); a FIN alone may be a
+ * half-close whose sender still reads the answer. */
+static void auth_poll_cqe(struct rp_op *op, int res, uint32_t flags)
+{
+	struct l7_conn *c = rp_container_of(op, struct l7_conn, auth_poll_op);
+
+	c->auth_poll = false;
+	if (!op_done(c))
+		return;
+	if (c->auth.verdict != RP_AUTH_NONE)
+		head_try(c); /* removed after the verdict came */
+	else if (res > 0 && (res & (POLLERR | POLLHUP)))
+		conn_quiesce(c, A_CLOSE, 0);
+}
+
+/* A forward listener's credentials, before anything else of the request:
+ * true while a helper checks them (fwd_auth_done() follows), false with
+ * the verdict in c->auth for fwd_head(). */
+static bool fwd_auth(struct l7_conn *c, const struct rp_http_request *req)
+{
+	struct l7_shard *sh = c->sh;
+	unsigned li = (unsigned)(c->lis - sh->r->cfg->listeners);
+	struct io_uring_sqe *sqe;
+
+	if (c->auth.verdict != RP_AUTH_NONE)
+		return false;
+	c->auth.done = fwd_auth_done;
+	if (rp__forward_http_auth(sh->rv->fwd, li,
+				  conn_peer(c) ? (struct sockaddr *)&c->peer : NULL,
+				  c->ibuf, req, &c->auth) != RP_AUTH_PENDING)
+		return false;
+	c->auth_poll_op.fn = auth_poll_cqe;
+	sqe = c_sqe(c, &c->auth_poll_op);
+	io_uring_prep_poll_add(sqe, c->cfd, POLLRDHUP);
+	c->auth_poll = true;
+	return true;
+}
+
 static void head_try(struct l7_conn *c)
 {
 	struct l7_shard *sh = c->sh;
@@ -2106,6 +2209,10 @@ static void head_try(struct l7_conn *c)
 		conn_fail(c, sh->req.err_status ? sh->req.err_status : 400);
 		return;
 	}
+	if (sh->rv->limits && over_rate(c, -1))
+		return;
+	if (c->fwd_mode && fwd_auth(c, &sh->req))
+		return;
 	head_accept(c, &sh->req, (unsigned)n);
 }
 
@@ -2191,7 +2298,7 @@ static void connect_settled(struct l7_conn *c)
 	struct rp_reactor *r = c->sh->r;
 
 	if (c->connect_res == 0) {
-		rp__backend_ok(c->cl, c->backend);
+		/* Not a success yet for outlier detection: the response is. */
 		c->b_active = r->now_ms;
 		if (c->cl->cfg->tls.enabled && !c->fwd_mode) {
 			backend_tls_start(c);
@@ -2866,7 +2973,7 @@ static void resp_head(struct l7_conn *c, struct rp_http_response *resp, unsigned
 		return;
 	}
 	if (resp->status >= 500)
-		rp__backend_failed(c->cl, c->backend, "5xx responses");
+		rp__backend_5xx(c->cl, c->backend);
 	else
 		rp__backend_ok(c->cl, c->backend);
 	c->resp_head_done = true;

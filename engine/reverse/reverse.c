@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "forward/forward.h"
 #include "reverse/health.h"
+#include "reverse/limits.h"
 #include "reverse/reverse.h"
 
 static const struct rp_reverse_half *half_of(enum rp_listener_mode mode)
@@ -23,6 +25,35 @@ static void **state_of(struct rp_reverse *rv, enum rp_listener_mode mode)
 	return mode == RP_MODE_HTTP	 ? &rv->l7
 	       : mode == RP_MODE_FORWARD ? &rv->fwd
 					 : &rv->l4;
+}
+
+/* Every descriptor of this reactor closes through rp__reactor_close(): the
+ * client connections counted at accept are let go there. One closed by a
+ * plain close() (out of memory at accept) is let go when its number comes
+ * back from accept (rp__limits_conn_open()). */
+static void limits_fd_closing(void *arg, int fd)
+{
+	rp__limits_conn_closed(arg, fd);
+}
+
+/* The connection cap per client address: over it, the connection is reset
+ * at once, before any byte of it is read (counted and, once per client and
+ * interval, logged in limits.c). The address is the TCP peer's: a PROXY
+ * header comes later, and the request rate (l7.c) uses what it says. */
+static bool client_admitted(struct rp_reverse *rv, unsigned listener, int fd)
+{
+	struct rp_reactor *r = rv->r;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return true; /* the half sees the error first */
+	if (rp__limits_conn_open(rv->limits, listener, fd, (struct sockaddr *)&ss,
+				 r->now_ms))
+		return true;
+	rp__reactor_close(r, fd, true);
+	rp__reactor_conn_closed(r);
+	return false;
 }
 
 static void reverse_fini(struct rp_reactor *r, void *state)
@@ -40,6 +71,10 @@ static void reverse_fini(struct rp_reactor *r, void *state)
 		if (rv->checks[k])
 			rp__health_free(rv->checks[k]);
 		rp__cluster_fini(&rv->cl[k]);
+	}
+	if (rv->limits) {
+		r->fd_closing = NULL;
+		rp__limits_free(rv->limits);
 	}
 	free(rv);
 }
@@ -59,6 +94,13 @@ static int reverse_init(struct rp_reactor *r, void **state)
 		ret = rp__cluster_init(&rv->cl[k], r, &cfg->clusters[k]);
 		if (ret < 0)
 			goto fail;
+	}
+	ret = rp__limits_new(cfg, rp__engine_nreactors(r->eng), &r->stats, &rv->limits);
+	if (ret < 0)
+		goto fail;
+	if (rv->limits) {
+		r->fd_closing = limits_fd_closing;
+		r->fd_closing_arg = rv->limits;
 	}
 	for (unsigned i = 0; i < cfg->nlisteners; i++) {
 		enum rp_listener_mode mode = cfg->listeners[i].mode;
@@ -112,6 +154,10 @@ static void reverse_accept(struct rp_reactor *r, void *state, unsigned listener,
 	struct rp_reverse *rv = state;
 	enum rp_listener_mode mode = r->cfg->listeners[listener].mode;
 
+	if (rp__limits_conns_on(rv->limits, listener) &&
+	    !client_admitted(rv, listener, fd))
+		return;
+
 	if (r->cfg->listeners[listener].tls.enabled)
 		rp__tls_front_accept(rv->tls, listener, fd);
 	else
@@ -133,9 +179,13 @@ static void reverse_stop(struct rp_reactor *r, void *state)
 		rp__forward_half.stop(rv->fwd);
 }
 
+/* Every service message is a cluster message: checks' verdicts, outlier
+ * reports to a cluster's owner and its verdicts. */
 static void reverse_message(struct rp_reactor *r, void *state, unsigned msg)
 {
-	rp__health_message(state, msg);
+	struct rp_reverse *rv = state;
+
+	rp__cluster_message(rv->cl, rv->ncl, msg);
 }
 
 static void reverse_drain(struct rp_reactor *r, void *state)

@@ -23,6 +23,7 @@ struct rp_reverse {
 	void *l7;
 	void *fwd;		  /* the forward proxy (engine/forward/) */
 	struct rp_tls_front *tls; /* handshakes of TLS listeners, or NULL */
+	struct rp_limits *limits; /* per-client limits (limits.h), or NULL */
 	struct hc_cluster *checks[RP_MAX_CLUSTERS]; /* run here, or NULL */
 	unsigned ncl;
 	struct rp_cluster cl[]; /* one per configured cluster */

@@ -87,6 +87,33 @@ struct rp_health_config {
 	unsigned expect_status;	 /* 0: any 2xx or 3xx */
 };
 
+/*
+ * Outlier detection (passive health) in the manner of Envoy's: the outcomes
+ * of real traffic, counted by every reactor and summed by the cluster's
+ * owner reactor, eject a backend for base_ejection_time times the number of
+ * its ejections (at most max_ejection_ms, never less than the base). The
+ * consecutive-gateway-failure threshold and the base ejection time are the
+ * cluster's fall and cooldown_ms (their old names, kept).
+ */
+struct rp_outlier_config {
+	/* 5xx answers (any, ours included) in a row; 0: off, the default (a
+	 * 500 is often the application's answer, not a fault). */
+	unsigned consecutive_5xx;
+	unsigned interval_ms;	       /* the success-rate window (10 s) */
+	unsigned max_ejection_ms;      /* cap of an ejection (300 s) */
+	unsigned max_ejection_percent; /* of the backends out at once (50); one
+					* always stays in */
+	/* Success rate over each interval, of backends with at least
+	 * sr_request_volume requests in it (100), evaluated when at least
+	 * sr_minimum_hosts (5) have that many: a backend is ejected below
+	 * mean - sr_stdev_factor / 1000 * stdev (Envoy's unit; 0: off, the
+	 * default; 1900 is Envoy's), or below sr_threshold percent (0: off). */
+	unsigned sr_minimum_hosts;
+	unsigned sr_request_volume;
+	unsigned sr_stdev_factor;
+	unsigned sr_threshold;
+};
+
 /* Kernel TLS: after the handshake, the record layer moves into the kernel
  * (setsockopt TLS_TX/TLS_RX) so that the plain data paths, splice included,
  * carry the connection. */
@@ -116,10 +143,16 @@ struct rp_cluster_config {
 	 * (the hash ones key on the client's IP address). */
 	char balance[16];
 	unsigned connect_timeout_ms;
-	unsigned retries;     /* extra connect attempts, each on another backend */
-	unsigned fall;	      /* consecutive failures that mark a backend down */
-	unsigned cooldown_ms; /* how long a backend stays down */
-	unsigned send_proxy;  /* 0 off, 1 or 2: PROXY header version sent */
+	unsigned retries; /* extra connect attempts, each on another backend */
+	/* Outlier detection: consecutive gateway failures (failed connects,
+	 * resets, timeouts, bad responses: what we answer 502/503/504 for)
+	 * that eject a backend, 0: off (3); and the base ejection time (10 s). */
+	unsigned fall;
+	unsigned cooldown_ms;
+	struct rp_outlier_config outlier;
+	unsigned slow_start_ms; /* a backend back in ramps up its share linearly
+				 * over this long; 0: off (the default) */
+	unsigned send_proxy;	/* 0 off, 1 or 2: PROXY header version sent */
 
 	/* Hash balancing key (http listeners; tcp ones always use the source). */
 	enum rp_hash_key hash_key;
@@ -239,6 +272,14 @@ struct rp_sni_route {
 	unsigned cluster;
 };
 
+/* Per-client limits of a listener (its limits mapping), enforced by each
+ * reactor for its share: see docs/config.md. 0: no limit. */
+struct rp_limits_config {
+	unsigned client_conns; /* connections one client address may hold open */
+	unsigned client_rps;   /* requests (or tunnels) per second it may start */
+	unsigned client_burst; /* the bucket's depth; 0: client_rps */
+};
+
 /*
  * A route of mode http listeners: every condition given must hold (an empty
  * string is no condition); the first route that matches picks the cluster.
@@ -253,6 +294,10 @@ struct rp_route_config {
 	char header[64];		 /* header name (needs header_value)... */
 	char header_value[RP_ROUTE_STR]; /* ...whose value must equal this */
 	unsigned cluster;
+	/* The requests per second one client may send that this route takes,
+	 * on top of its listener's limits (client_conns stays 0: connections
+	 * come before routes). */
+	struct rp_limits_config limits;
 };
 
 /* One listening address and what its connections get. */
@@ -278,6 +323,7 @@ struct rp_listener_config {
 	struct rp_sni_route sni[RP_MAX_SNI];
 	bool sni_strict;
 	unsigned sni_timeout_ms; /* for the ClientHello to arrive */
+	struct rp_limits_config limits;
 };
 
 /*
@@ -314,6 +360,18 @@ struct rp_config {
 	unsigned iowq_workers;
 	unsigned auto_bulk_reads; /* AUTO: full reads in a row that switch to splice */
 
+	/* Password checks of forward listeners with users run on helper
+	 * threads, never on a reactor. */
+	unsigned auth_threads;	  /* 0: min(2, CPUs) */
+	unsigned auth_queue;	  /* checks queued per reactor; more get 503 */
+	unsigned auth_fail_cache; /* failed credentials remembered per reactor */
+	unsigned auth_fail_limit; /* failures of one address within the window
+				   * that block it; 0: no blocking */
+	unsigned auth_fail_window_ms;
+	unsigned auth_block_ms; /* how long a blocked address gets 429 */
+	unsigned client_table;	/* clients each reactor keeps for the listeners'
+				 * limits (rounded up to a power of two) */
+
 	enum rp_log_level log_level;
 };
 
@@ -343,9 +401,10 @@ struct rp_stats {
 	uint64_t oom;		   /* connections refused for want of memory */
 	uint64_t proxy_errors;	   /* bad, missing or late PROXY headers */
 	/* HTTP */
-	uint64_t requests;	   /* request heads received and accepted */
-	uint64_t responses[6];	   /* by class: [1] 1xx ... [5] 5xx (ours included) */
-	uint64_t bad_requests;	   /* refused with a 4xx before any backend */
+	uint64_t requests;     /* request heads received and accepted */
+	uint64_t responses[6]; /* by class: [1] 1xx ... [5] 5xx (ours included) */
+	uint64_t bad_requests; /* refused with a 4xx before any backend */
+	uint64_t denied; /* forward: refused by policy (rules, SSRF guard, block list) */
 	uint64_t bad_responses;	   /* invalid backend responses (502) */
 	uint64_t backend_timeouts; /* 504, or a response cut at its timeout */
 	uint64_t header_timeouts;  /* 408 */
@@ -367,6 +426,28 @@ struct rp_stats {
 	uint64_t tls_backend_failures;
 	uint64_t sni_routed;   /* passthrough connections routed by SNI */
 	uint64_t sni_failures; /* no/bad ClientHello, or no route (strict) */
+	/* Outlier detection, counted by each cluster's owner reactor (cluster
+	 * k: reactor k % reactors), the one that decides for all. */
+	uint64_t outlier_ejections;	    /* of which, by detector: */
+	uint64_t outlier_ejections_5xx;	    /* consecutive 5xx */
+	uint64_t outlier_ejections_gateway; /* consecutive gateway failures */
+	uint64_t outlier_ejections_success_rate;
+	uint64_t outlier_unejections;	    /* back in, time up or checks passed */
+	uint64_t outlier_ejections_skipped; /* outliers left in: max_ejection_percent,
+					     * or the last backend in */
+	/* forward proxy authentication */
+	uint64_t auth_checks;	  /* password hashes computed (helper threads) */
+	uint64_t auth_cache_hits; /* credentials answered from the cache */
+	uint64_t auth_failures;	  /* wrong credentials (407, SOCKS5 0x01) */
+	uint64_t auth_throttled;  /* refused: the address is blocked (429) */
+	uint64_t auth_blocks;	  /* addresses blocked after too many failures */
+	uint64_t auth_queue_full; /* refused: too many checks queued (503) */
+	uint64_t auth_cancelled;  /* checks whose client left before they ran */
+	/* per-client limits (a listener's limits) */
+	uint64_t client_conns_refused; /* connections closed at accept (RST) */
+	uint64_t client_rate_limited;  /* requests refused: 429, SOCKS5 0x02 */
+	uint64_t limit_untracked;      /* admitted untracked: table set full... */
+	uint64_t limit_evictions;      /* clients forgotten to make room */
 	uint64_t bytes[RP_TUNNEL_NSTRATEGIES][2];
 };
 

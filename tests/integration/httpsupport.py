@@ -17,9 +17,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import unittest
 
 # Markers that make a test fail when they show up in ringproxy's stderr.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -51,6 +53,53 @@ def _with_pdeathsig(argv):
     if _SETPRIV:
         return [_SETPRIV, "--pdeathsig", "KILL", "--"] + list(argv)
     return list(argv)
+
+
+def strict():
+    """RP_TEST_STRICT=1 (scripts/test.sh): every test must run, a skip fails."""
+    return os.environ.get("RP_TEST_STRICT") == "1"
+
+
+def exit_status(result):
+    """The exit status of a run, as the CUnit binaries have it
+    (tests/unit/unit.h): 1 when something failed, 77 (ctest's
+    SKIP_RETURN_CODE) when something was skipped and nothing failed, else 0.
+    Every skip is listed with its reason; under RP_TEST_STRICT=1 a skip is a
+    failure. Skips are for what no package provides (no ::1 here); a missing
+    program fails its test instead, as scripts/deps.sh test installs them."""
+    for test, why in result.skipped:
+        print("skipped: %s: %s" % (test.id(), why), file=sys.stderr)
+    if result.skipped and strict():
+        print("%d test(s) skipped, and RP_TEST_STRICT=1 forbids skips"
+              % len(result.skipped), file=sys.stderr)
+        return 1
+    if not result.wasSuccessful():
+        return 1
+    return 77 if result.skipped else 0
+
+
+def ringproxy_arg(argv, default):
+    """Takes "--ringproxy PATH" out of a copy of @argv, as every test file's
+    command line has it (tests/integration/CMakeLists.txt): returns the
+    binary's absolute path (@default without it) and the rest of the
+    arguments for unittest. Exits saying why when the binary cannot run,
+    which fails the test rather than skipping it."""
+    argv = list(argv)
+    path = default
+    if "--ringproxy" in argv:
+        i = argv.index("--ringproxy")
+        path = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
+    if "/" in path and not os.access(path, os.X_OK):
+        sys.exit("%s: no ringproxy binary at %s (give --ringproxy PATH)"
+                 % (os.path.basename(argv[0]), path))
+    return path, argv
+
+
+def run_tests(argv):
+    """unittest.main(argv) that exits with exit_status()."""
+    prog = unittest.main(argv=argv, exit=False)
+    sys.exit(exit_status(prog.result))
 
 
 def free_port(family=socket.AF_INET):

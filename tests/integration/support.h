@@ -181,7 +181,7 @@ void rpt_proc_free(struct rpt_proc *p, bool dump);
 
 /* ---- ringproxy stats lines --------------------------------------------- */
 
-#define RPT_STATS_MAX_KEYS 32
+#define RPT_STATS_MAX_KEYS 64
 
 struct rpt_stats {
 	int nkeys;

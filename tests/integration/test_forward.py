@@ -19,8 +19,8 @@ import threading
 import time
 import unittest
 
-from httpsupport import (Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
-                         free_port, sha256, wait_listening)
+from httpsupport import (ringproxy_arg, Backend, EchoServer, Nginx, Proc, RingProxy, TempDir,
+                         free_port, have_ipv6, run_tests, sha256, wait_listening)
 
 RINGPROXY = "ringproxy"
 
@@ -216,9 +216,9 @@ class T1Connect(Base):
         self.assertEqual(sha256(got), sha256(data))
 
     def test_ipv6_literal_target(self):
-        e = self.echo("::1") if socket.has_ipv6 else None
-        if e is None:
-            self.skipTest("no ::1")
+        if not have_ipv6():
+            self.skipTest("no IPv6 loopback (::1) here")
+        e = self.echo("::1")
         p = self.rp("--allow-dest", "::1/128")
         s = self.connect(p)
         s.sendall(b"CONNECT [::1]:%d HTTP/1.1\r\nHost: x\r\n\r\nhi" % e.port)
@@ -330,6 +330,11 @@ class T4Policy(Base):
             rep, s = self.socks5(p, target, 80)
             self.assertEqual(rep, 2, target)
         self.assertEqual(e.conns, 0)
+        # refusals by policy are counted as such, not as bad requests
+        self.stop(p)
+        st = p.stats()
+        self.assertEqual(st.get("denied"), 5, st)
+        self.assertEqual(st.get("bad_requests"), 0, st)
 
     def test_deny_rule_and_block_list(self):
         e = self.echo()
@@ -634,6 +639,10 @@ class T7AbsoluteForm(Base):
         self.assertEqual(self.raw_requests(p, [("GET", "http://%s/" % host,
                                                 [("Host", host)])])[0][0], 403)
         self.assertEqual(len(b.requests), 0)
+        self.stop(p)
+        st = p.stats()
+        self.assertEqual(st.get("denied"), 1, st)
+        self.assertEqual(st.get("bad_requests"), 0, st)
 
 
 class T7DefaultPort(Base):
@@ -1146,12 +1155,8 @@ class T6BadInput(Base):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
-    unittest.main(argv=argv)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

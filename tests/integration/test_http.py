@@ -26,9 +26,9 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpsupport import (  # noqa: E402
+from httpsupport import (ringproxy_arg,   # noqa: E402
     Backend, Client, HAProxy, Nginx, ProtocolError, RingProxy, TempDir,
-    default_response, exchange_raw, free_port, have_ipv6, sha256, status_of)
+    default_response, exchange_raw, free_port, have_ipv6, run_tests, sha256, status_of)
 
 RINGPROXY = os.environ.get("RINGPROXY", "ringproxy")
 
@@ -778,7 +778,7 @@ class T07Headers(Base):
 
     def test_ipv6_client(self):
         if not have_ipv6():
-            self.skipTest("no ::1")
+            self.skipTest("no IPv6 loopback (::1) here")
         b = self.backend()
         p = self.rp("--forwarded", tos=[b.addr], host="::1")
         c = self.client(p)
@@ -1730,16 +1730,10 @@ def http_available():
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
-    if not os.path.exists(RINGPROXY) and "/" in RINGPROXY:
-        sys.exit("no ringproxy binary at %s" % RINGPROXY)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     if not http_available():
         sys.exit("%s refuses mode http" % RINGPROXY)
-    unittest.main(argv=argv)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

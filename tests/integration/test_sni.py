@@ -26,8 +26,9 @@ import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from httpsupport import (  # noqa: E402
-    Proc, RingProxy, TempDir, free_port, nginx_conf_extras, sha256, wait_listening)
+from httpsupport import (ringproxy_arg,   # noqa: E402
+    Proc, RingProxy, TempDir, free_port, nginx_conf_extras, run_tests, sha256,
+    wait_listening)
 
 RINGPROXY = os.environ.get("RINGPROXY", "ringproxy")
 BULK = 8 << 20
@@ -539,12 +540,8 @@ class T3Bulk(Base):
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
-    unittest.main(argv=argv)
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
+    run_tests(argv)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@
 #include <CUnit/Basic.h>
 
 #include "support.h"
+#include "unit.h"
 
 static const char *ringproxy;
 static const char *self;
@@ -472,10 +473,7 @@ static void test_startup_reports_features_per_reactor(void)
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct rp_unit_test tests[] = {
 		{"test_startup_io_uring_blocked_by_seccomp",
 		 test_startup_io_uring_blocked_by_seccomp},
 		{"test_startup_usage_errors_exit_2", test_startup_usage_errors_exit_2},
@@ -496,28 +494,25 @@ int main(int argc, char **argv)
 		{"test_startup_check_syntax_and_missing_file",
 		 test_startup_check_syntax_and_missing_file},
 	};
-	CU_pSuite suite;
-	unsigned failed;
+	const struct rp_unit_suite suite = {
+		.name = "startup",
+		.tests = tests,
+		.ntests = sizeof(tests) / sizeof(tests[0]),
+	};
+	int ret;
 
 	if (argc > 2 && strcmp(argv[1], "--deny-io-uring") == 0)
 		return deny_io_uring_and_exec(argv + 2);
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s PATH-TO-RINGPROXY\n", argv[0]);
+		fprintf(stderr, "usage: %s PATH-TO-RINGPROXY [test_startup_NAME ...]\n",
+			argv[0]);
 		return 2;
 	}
 	ringproxy = argv[1];
 	self = realpath("/proc/self/exe", NULL);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("startup", NULL, NULL);
-	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
+	ret = rp_unit_run_suite(&suite, argv + 2, argc - 2);
 	rpt_cleanup_all(false);
 	rpt_fini();
 	free((void *)self);
-	return failed ? 1 : 0;
+	return ret;
 }

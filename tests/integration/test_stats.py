@@ -25,7 +25,8 @@ import sys
 import time
 import unittest
 
-from httpsupport import Backend, EchoServer, Reader, RingProxy, TempDir, read_response
+from httpsupport import (ringproxy_arg, Backend, EchoServer, Reader, RingProxy, TempDir, exit_status,
+                         read_response)
 
 RINGPROXY = "ringproxy"
 
@@ -408,15 +409,11 @@ clusters:
 
 def main():
     global RINGPROXY
-    argv = list(sys.argv)
-    if "--ringproxy" in argv:
-        i = argv.index("--ringproxy")
-        RINGPROXY = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
+    RINGPROXY, argv = ringproxy_arg(sys.argv, RINGPROXY)
     if not shutil.which("openssl"):
         sys.exit("test_stats.py: openssl is missing (scripts/deps.sh test installs it)")
     res = unittest.main(argv=argv, exit=False)
-    sys.exit(0 if res.result.wasSuccessful() else 1)
+    sys.exit(exit_status(res.result))
 
 
 if __name__ == "__main__":

@@ -43,10 +43,11 @@
 # such as c-ares that read them; there is no DNS and no getaddrinfo service
 # beyond /etc/hosts, so use address literals. Only loopback is up.
 #
-# Packages linux-image-amd64, qemu-system-x86 and busybox-static are installed
-# with apt when missing (as root; otherwise the script fails and says so). The
-# kernel used is the one linux-image-amd64 depends on, not the running one
-# (override with KTLS_KVER=<version> for another installed linux-image).
+# Packages linux-image-amd64, qemu-system-x86, busybox-static, cpio and kmod
+# come from scripts/deps.sh test, which installs everything the tests need;
+# when one is missing this script fails and names it. The kernel used is the
+# one linux-image-amd64 depends on, not the running one (override with
+# KTLS_KVER=<version> for another installed linux-image).
 # TCG only: KVM is not used on purpose (on this workplace it hangs the guest).
 set -euo pipefail
 
@@ -85,31 +86,16 @@ die() {
 }
 
 # --- packages ---------------------------------------------------------------
-pkgs=(linux-image-amd64 qemu-system-x86 busybox-static cpio)
+# Checked, not installed: one place, scripts/deps.sh test, installs what the
+# tests need. busybox-static, not busybox: the guest has no shared libraries.
+pkgs=(linux-image-amd64 qemu-system-x86 busybox-static cpio kmod)
 missing=()
-own_policy=
-trap '[ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d' EXIT
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" -eq 0 ] ||
-		die "packages missing: ${missing[*]}; run as root or install them"
-	echo "ktls harness: installing ${missing[*]}" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	# No service may start while these install (qemu pulls some daemons' packages).
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		own_policy=1
-	fi
-	apt-get update -qq || die "apt-get update failed"
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-		die "apt-get install ${missing[*]} failed"
-	[ -z "$own_policy" ] || rm -f /usr/sbin/policy-rc.d
-	own_policy=
-fi
+[ ${#missing[@]} -eq 0 ] ||
+	die "packages missing: ${missing[*]} (apt-get install ${missing[*]}, or scripts/deps.sh test)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found after install"
 busybox=/bin/busybox
 [ -x "$busybox" ] || die "$busybox (busybox-static) not found"

@@ -5,8 +5,10 @@
  * sampled and hashed ones), smooth WRR interleaving, load awareness of
  * leastconn and p2c, Maglev balance, minimal disruption when a backend goes
  * down for Maglev and the ring, hash picks identical across instances
- * (reactors), restarts and config reordering, pinned hash outputs, and the
- * up/down/avoid rules every algorithm keeps.
+ * (reactors), restarts and config reordering, pinned hash outputs, the
+ * up/down/avoid rules every algorithm keeps, and slow-start ramps (a share
+ * scaled by the ramp in wrr, p2c, leastconn and roundrobin, none in the hash
+ * algorithms).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -796,6 +798,135 @@ static void test_balance_release_balances_pick(void)
 	}
 }
 
+/* ---- slow start ----------------------------------------------------------- */
+
+static void test_wrr_ramp_scales_share_exactly(void)
+{
+	unsigned hits[2] = {0};
+	struct rp_balancer b;
+	struct cluster c;
+
+	cluster_make(&c, "wrr", 2, NULL);
+	init_ok(&b, &c, 0);
+	rp__balance_set_ramp(&b, 1, RP_BALANCE_RAMP_ONE / 4);
+	/* Weights 1024 : 256 in effect: every 1280 picks, exactly that. */
+	for (unsigned k = 0; k < 1280 * 10; k++) {
+		hits[pick_key(&b, k)]++;
+		if (k % 1280 == 1279) {
+			CU_ASSERT_EQUAL(hits[0], (k + 1) / 1280 * 1024);
+			CU_ASSERT_EQUAL(hits[1], (k + 1) / 1280 * 256);
+		}
+	}
+	/* Back to the full share: equal again. */
+	rp__balance_set_ramp(&b, 1, RP_BALANCE_RAMP_ONE);
+	memset(hits, 0, sizeof(hits));
+	for (unsigned k = 0; k < 1000; k++)
+		hits[pick_key(&b, k)]++;
+	CU_ASSERT(hits[0] >= 499 && hits[0] <= 501);
+	rp__balance_fini(&b);
+}
+
+static void test_p2c_ramp_scales_alias_table(void)
+{
+	const unsigned w[3] = {1, 3, 2};
+	const unsigned ramp[3] = {RP_BALANCE_RAMP_ONE, 103, 512};
+	double prob[3] = {0}, total = 0;
+	struct rp_balancer b;
+	struct cluster c;
+
+	cluster_make(&c, "p2c", 3, w);
+	init_ok(&b, &c, 0);
+	for (int i = 0; i < 3; i++)
+		rp__balance_set_ramp(&b, i, ramp[i]);
+	CU_ASSERT(b.dirty); /* the table holds the weights: rebuilt */
+	rp__balance_refresh(&b);
+	for (unsigned k = 0; k < b.nup; k++) {
+		double keep = b.u.p2c.keep[k] / 4294967296.0;
+
+		prob[b.up_list[k]] += keep / b.nup;
+		prob[b.up_list[b.u.p2c.alias[k]]] += (1 - keep) / b.nup;
+	}
+	for (int i = 0; i < 3; i++)
+		total += (double)w[i] * ramp[i];
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_DOUBLE_EQUAL(prob[i], w[i] * ramp[i] / total, 1e-8);
+	rp__balance_fini(&b);
+}
+
+static void test_leastconn_ramp_counts_as_load(void)
+{
+	struct rp_balancer b;
+	struct cluster c;
+
+	cluster_make(&c, "leastconn", 2, NULL);
+	init_ok(&b, &c, 0);
+	rp__balance_set_ramp(&b, 1, RP_BALANCE_RAMP_ONE / 2);
+	/* Held picks: backend 1 at half its weight carries half the load. */
+	for (unsigned k = 0; k < 300; k++)
+		CU_ASSERT_FATAL(rp__balance_pick(&b, NULL) >= 0);
+	CU_ASSERT(b.be[0].active >= 199 && b.be[0].active <= 201);
+	CU_ASSERT(b.be[1].active >= 99 && b.be[1].active <= 101);
+	rp__balance_fini(&b);
+}
+
+static void test_roundrobin_ramp_skips_turns(void)
+{
+	const unsigned picks = 200000;
+	unsigned hits[2] = {0};
+	struct rp_balancer b;
+	struct cluster c;
+
+	cluster_make(&c, "roundrobin", 2, NULL);
+	init_ok(&b, &c, 5);
+	rp__balance_set_ramp(&b, 1, RP_BALANCE_RAMP_ONE / 4);
+	CU_ASSERT(!b.dirty); /* read at each pick: nothing to rebuild */
+	for (unsigned k = 0; k < picks; k++)
+		hits[pick_key(&b, k)]++;
+	/* A quarter of backend 0's picks: 1 : 0.25 of the total. */
+	CU_ASSERT_DOUBLE_EQUAL((double)hits[1] / picks, 0.2, 0.01);
+	/* Alone, a ramping backend takes every pick. */
+	rp__balance_set_up(&b, 0, false);
+	for (unsigned k = 0; k < 100; k++)
+		CU_ASSERT_EQUAL(pick_key(&b, k), 1);
+	rp__balance_fini(&b);
+}
+
+static void test_hash_balancers_ignore_ramp(void)
+{
+	static const char *const hashed[] = {"ringhash", "maglev"};
+
+	for (int a = 0; a < 2; a++) {
+		static int before[2000];
+		struct rp_balancer b;
+		struct cluster c;
+
+		cluster_make(&c, hashed[a], 8, NULL);
+		init_ok(&b, &c, 0);
+		for (unsigned k = 0; k < 2000; k++)
+			before[k] = pick_key(&b, k);
+		rp__balance_set_ramp(&b, 3, 1);
+		CU_ASSERT(!b.dirty);
+		for (unsigned k = 0; k < 2000; k++)
+			CU_ASSERT_EQUAL(pick_key(&b, k), before[k]);
+		rp__balance_fini(&b);
+	}
+}
+
+static void test_balance_ramp_clamped(void)
+{
+	struct rp_balancer b;
+	struct cluster c;
+
+	cluster_make(&c, "wrr", 2, NULL);
+	init_ok(&b, &c, 0);
+	CU_ASSERT_EQUAL(b.be[0].ramp, RP_BALANCE_RAMP_ONE);
+	rp__balance_set_ramp(&b, 0, 0);
+	CU_ASSERT_EQUAL(b.be[0].ramp, 1);
+	rp__balance_set_ramp(&b, 0, 5 * RP_BALANCE_RAMP_ONE);
+	CU_ASSERT_EQUAL(b.be[0].ramp, RP_BALANCE_RAMP_ONE);
+	rp__balance_fini(&b);
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_hash_pinned_values),
 	RP_TEST(test_hash_sockaddr_uses_ip_only),
@@ -821,5 +952,11 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_balance_down_never_picked_up_again_eligible),
 	RP_TEST(test_balance_avoid_skips_tried),
 	RP_TEST(test_balance_release_balances_pick),
+	RP_TEST(test_wrr_ramp_scales_share_exactly),
+	RP_TEST(test_p2c_ramp_scales_alias_table),
+	RP_TEST(test_leastconn_ramp_counts_as_load),
+	RP_TEST(test_roundrobin_ramp_skips_turns),
+	RP_TEST(test_hash_balancers_ignore_ramp),
+	RP_TEST(test_balance_ramp_clamped),
 };
 RP_UNIT_MAIN("balance", tests)

@@ -702,7 +702,8 @@ static void test_cli_forward_refuses_an_open_proxy(void)
 
 	expect_error(PARSE(&cli, err, "forward", "--listen", "0.0.0.0:3128"),
 		     "--listen 0.0.0.0:3128: a forward proxy on a non-loopback address "
-		     "with no users and no rule that limits its clients is an open proxy: add users "
+		     "with no users and no rule that limits its clients is an open "
+		     "proxy: add users "
 		     "(--users FILE), or say who may use it (--allow-client CIDR; "
 		     "--allow-client 0.0.0.0/0 for everyone)");
 	expect_error(PARSE(&cli, err, "forward", "--listen", "[::]:3128"),
@@ -1418,10 +1419,53 @@ static void test_cli_tls_value_syntaxes(void)
 	CU_ASSERT_FALSE(rp__config_is_server_name("a example"));
 }
 
+static void test_cli_outlier_options(void)
+{
+	const struct rp_cluster_config *c = &cli.cfg.clusters[0];
+
+	CU_ASSERT_EQUAL_FATAL(
+		PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1"), 0);
+	CU_ASSERT_EQUAL(c->fall, 3);
+	CU_ASSERT_EQUAL(c->cooldown_ms, 10000);
+	CU_ASSERT_EQUAL(c->outlier.consecutive_5xx, 0);
+	CU_ASSERT_EQUAL(c->outlier.max_ejection_ms, 300000);
+	CU_ASSERT_EQUAL(c->outlier.max_ejection_percent, 50);
+	CU_ASSERT_EQUAL(c->slow_start_ms, 0);
+	CU_ASSERT_EQUAL_FATAL(
+		PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+		      "--consecutive-5xx", "5", "--consecutive-gateway-failure", "0",
+		      "--base-ejection-time", "4s", "--max-ejection-time", "1m",
+		      "--max-ejection-percent", "100", "--slow-start", "20s"),
+		0);
+	CU_ASSERT_EQUAL(c->outlier.consecutive_5xx, 5);
+	CU_ASSERT_EQUAL(c->fall, 0);
+	CU_ASSERT_EQUAL(c->cooldown_ms, 4000);
+	CU_ASSERT_EQUAL(c->outlier.max_ejection_ms, 60000);
+	CU_ASSERT_EQUAL(c->outlier.max_ejection_percent, 100);
+	CU_ASSERT_EQUAL(c->slow_start_ms, 20000);
+	/* The old names are the same settings. */
+	CU_ASSERT_EQUAL_FATAL(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to",
+				    "127.0.0.1:1", "--fall", "7", "--cooldown", "2s"),
+			      0);
+	CU_ASSERT_EQUAL(c->fall, 7);
+	CU_ASSERT_EQUAL(c->cooldown_ms, 2000);
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--max-ejection-percent", "101"),
+		     "--max-ejection-percent");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--consecutive-5xx", "1001"),
+		     "--consecutive-5xx");
+	expect_error(PARSE(&cli, err, "--listen", "127.0.0.1:80", "--to", "127.0.0.1:1",
+			   "--base-ejection-time", "0"),
+		     "--base-ejection-time");
+	expect_error(PARSE(&cli, err, "forward", "--slow-start", "1s"), "--slow-start");
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_cli_no_args_is_embedded_default),
 	RP_TEST(test_cli_reverse_full),
 	RP_TEST(test_cli_errors_are_clear),
+	RP_TEST(test_cli_outlier_options),
 	RP_TEST(test_cli_help_and_version),
 	RP_TEST(test_cli_value_syntaxes),
 	RP_TEST(test_cli_proxy_protocol_options),

@@ -2519,6 +2519,118 @@ static void test_yaml_engine_refuses_bad_sni_values(void)
 	CU_ASSERT_NOT_EQUAL(engine_validate(), -EINVAL);
 }
 
+/* ---- outlier detection and slow start ------------------------------------ */
+
+static void test_yaml_outlier_loads_every_value(void)
+{
+	const char *y = "listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+			"clusters:\n"
+			"  c:\n"
+			"    backends: [127.0.0.1:2]\n"
+			"    slow_start: 30s\n"
+			"    outlier_detection:\n"
+			"      consecutive_5xx: 5\n"
+			"      consecutive_gateway_failure: 0\n"
+			"      interval: 2s\n"
+			"      base_ejection_time: 7s\n"
+			"      max_ejection_time: 1m\n"
+			"      max_ejection_percent: 100\n"
+			"      success_rate_minimum_hosts: 2\n"
+			"      success_rate_request_volume: 20\n"
+			"      success_rate_stdev_factor: 1900\n"
+			"      success_rate_threshold: 75\n";
+	const struct rp_outlier_config *o = &cfg.clusters[0].outlier;
+
+	CU_ASSERT_EQUAL_FATAL(load(y), 0);
+	CU_ASSERT_EQUAL(cfg.clusters[0].slow_start_ms, 30000);
+	CU_ASSERT_EQUAL(o->consecutive_5xx, 5);
+	CU_ASSERT_EQUAL(cfg.clusters[0].fall, 0);
+	CU_ASSERT_EQUAL(o->interval_ms, 2000);
+	CU_ASSERT_EQUAL(cfg.clusters[0].cooldown_ms, 7000);
+	CU_ASSERT_EQUAL(o->max_ejection_ms, 60000);
+	CU_ASSERT_EQUAL(o->max_ejection_percent, 100);
+	CU_ASSERT_EQUAL(o->sr_minimum_hosts, 2);
+	CU_ASSERT_EQUAL(o->sr_request_volume, 20);
+	CU_ASSERT_EQUAL(o->sr_stdev_factor, 1900);
+	CU_ASSERT_EQUAL(o->sr_threshold, 75);
+
+	/* The defaults; fall and cooldown are the old names of the two. */
+	CU_ASSERT_EQUAL_FATAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+				   "clusters: {c: {backends: [127.0.0.1:2], fall: 4, "
+				   "cooldown: 3s}}\n"),
+			      0);
+	CU_ASSERT_EQUAL(cfg.clusters[0].fall, 4);
+	CU_ASSERT_EQUAL(cfg.clusters[0].cooldown_ms, 3000);
+	CU_ASSERT_EQUAL(o->consecutive_5xx, 0);
+	CU_ASSERT_EQUAL(o->interval_ms, 10000);
+	CU_ASSERT_EQUAL(o->max_ejection_ms, 300000);
+	CU_ASSERT_EQUAL(o->max_ejection_percent, 50);
+	CU_ASSERT_EQUAL(o->sr_minimum_hosts, 5);
+	CU_ASSERT_EQUAL(o->sr_request_volume, 100);
+	CU_ASSERT_EQUAL(o->sr_stdev_factor, 0);
+	CU_ASSERT_EQUAL(o->sr_threshold, 0);
+	CU_ASSERT_EQUAL(cfg.clusters[0].slow_start_ms, 0);
+}
+
+static void test_yaml_bad_outlier_files_report_line_and_column(void)
+{
+	CU_ASSERT_EQUAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+			     "clusters:\n"
+			     "  c:\n"
+			     "    backends: [127.0.0.1:2]\n"
+			     "    outlier_detection:\n"
+			     "      max_ejection_percent: 150\n"
+			     "      consecutive_5xx: 1001\n"
+			     "      base_ejection_time: 0\n"
+			     "      consecutive_errors: 5\n"),
+			4);
+	expect_report("t.yaml:6:29: max_ejection_percent: expected a whole number "
+		      "from 0 to 100, got '150'");
+	expect_report("t.yaml:7:24: consecutive_5xx: expected a whole number from 0 "
+		      "to 1000");
+	expect_report("t.yaml:8:27: base_ejection_time: expected a duration");
+	expect_report("t.yaml:9:7: unknown key 'consecutive_errors' in "
+		      "outlier_detection");
+	CU_ASSERT_EQUAL(load("listeners: [{bind: 127.0.0.1:1, cluster: c}]\n"
+			     "clusters:\n"
+			     "  c:\n"
+			     "    backends: [127.0.0.1:2]\n"
+			     "    outlier_detection: {success_rate_request_volume: 10}\n"
+			     "  d:\n"
+			     "    backends: [127.0.0.1:3]\n"
+			     "    balance: maglev\n"
+			     "    slow_start: 10s\n"
+			     "  e: {backends: [127.0.0.1:4], outlier_detection: 5}\n"),
+			3);
+	expect_report("t.yaml:5:54: success_rate_request_volume: no success-rate "
+		      "detector is on");
+	expect_report("t.yaml:9:17: slow_start: balance maglev has no slow start");
+	expect_report("t.yaml:10:51: outlier_detection: expected a mapping");
+}
+
+static void test_yaml_engine_refuses_bad_outlier_values(void)
+{
+	struct rp_cluster_config *c = &cfg.clusters[0];
+
+	engine_base();
+	c->outlier.max_ejection_percent = 101;
+	expect_refused("max_ejection_percent and success_rate_threshold are "
+		       "percentages");
+	engine_base();
+	c->fall = 1001;
+	expect_refused("must be from 0 (off) to 1000");
+	engine_base();
+	c->outlier.interval_ms = 0;
+	expect_refused("interval and max_ejection_time must be positive");
+	engine_base();
+	c->outlier.sr_request_volume = 0;
+	expect_refused("success_rate_request_volume must be positive");
+	engine_base();
+	snprintf(c->balance, sizeof(c->balance), "ringhash");
+	c->slow_start_ms = 1000;
+	expect_refused("balance ringhash has no slow start");
+}
+
 static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_full_file_loads_every_value),
 	RP_TEST(test_yaml_minimal_file_gets_the_defaults),
@@ -2558,5 +2670,8 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_yaml_bad_sni_files_report_line_and_column),
 	RP_TEST(test_yaml_too_many_sni_routes),
 	RP_TEST(test_yaml_engine_refuses_bad_sni_values),
+	RP_TEST(test_yaml_outlier_loads_every_value),
+	RP_TEST(test_yaml_bad_outlier_files_report_line_and_column),
+	RP_TEST(test_yaml_engine_refuses_bad_outlier_values),
 };
 RP_UNIT_MAIN("yaml", tests)

@@ -96,9 +96,7 @@ int main(void)
 {
 	char err[256];
 
-	if (rp__probe_features(&feat, err, sizeof(err)) < 0) {
-		fprintf(stderr, "skip: %s\n", err);
-		return 77;
-	}
+	if (rp__probe_features(&feat, err, sizeof(err)) < 0)
+		return rp_unit_skip_all("probe", err);
 	return rp_unit_run("probe", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -3,9 +3,10 @@
  * test_policy.c - the forward proxy's policy: CIDR parsing and matching, every
  * SSRF class (embedded IPv4 forms included), access rule order and
  * conditions, block lists (parents, case, 100k entries), the users table
- * (hash, load, check, the cache and its timing guarantees) and Basic
- * credentials.
+ * (hash, load, check, the cache of successes and failures and its timing
+ * guarantees) and Basic credentials.
  */
+#define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,26 +21,6 @@
 #include "unit.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A sockaddr of either family from text ("10.0.0.1" or "::1"). */
-static const struct sockaddr *sa(const char *ip, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		if (inet_pton(AF_INET6, ip, &s6->sin6_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		if (inet_pton(AF_INET, ip, &s4->sin_addr) != 1)
-			CU_FAIL_FATAL(ip);
-	}
-	return (const struct sockaddr *)ss;
-}
 
 static double now_s(void)
 {
@@ -197,7 +178,7 @@ static void test_cidr_match_table(void)
 
 		CU_ASSERT_EQUAL_FATAL(rp__cidr_parse(t[i].cidr, &c), 0);
 		snprintf(msg, sizeof(msg), "%s in %s", t[i].ip, t[i].cidr);
-		if (rp__cidr_match(&c, sa(t[i].ip, &ss)) != t[i].match)
+		if (rp__cidr_match(&c, rp_unit_sockaddr(t[i].ip, &ss)) != t[i].match)
 			CU_FAIL(msg);
 	}
 	/* another family never matches */
@@ -213,7 +194,7 @@ static void test_cidr_match_table(void)
 static void check_ssrf(const char *ip, const char *want)
 {
 	struct sockaddr_storage ss;
-	const char *got = rp__ssrf_class(sa(ip, &ss));
+	const char *got = rp__ssrf_class(rp_unit_sockaddr(ip, &ss));
 	char msg[160];
 
 	snprintf(msg, sizeof(msg), "%s: got %s, want %s", ip, got ? got : "NULL",
@@ -349,8 +330,8 @@ static enum rp_acl_verdict chk(const struct rp_acl *a, const char *client,
 {
 	struct sockaddr_storage cs, ds;
 
-	return rp__acl_check(a, client ? sa(client, &cs) : NULL, host,
-			     dest ? sa(dest, &ds) : NULL, port, NULL);
+	return rp__acl_check(a, client ? rp_unit_sockaddr(client, &cs) : NULL, host,
+			     dest ? rp_unit_sockaddr(dest, &ds) : NULL, port, NULL);
 }
 
 static void test_acl_first_match_decides(void)
@@ -475,13 +456,14 @@ static void test_acl_all_conditions_must_hold(void)
 	CU_ASSERT_EQUAL(chk(a, "11.0.0.1", "mx.example.com", NULL, 25), RP_ACL_NONE);
 	CU_ASSERT_EQUAL(chk(a, "10.0.0.1", "mx.example.org", NULL, 25), RP_ACL_NONE);
 	CU_ASSERT_EQUAL(chk(a, "10.0.0.1", "mx.example.com", NULL, 587), RP_ACL_NONE);
-	CU_ASSERT_EQUAL(
-		rp__acl_check(a, sa("10.0.0.1", &cs), "mx.example.com", NULL, 25, &why),
-		RP_ACL_DENY);
+	CU_ASSERT_EQUAL(rp__acl_check(a, rp_unit_sockaddr("10.0.0.1", &cs),
+				      "mx.example.com", NULL, 25, &why),
+			RP_ACL_DENY);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "rule 0"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(why, "*.example.com"));
-	CU_ASSERT_EQUAL(rp__acl_check(a, sa("10.0.0.1", &cs), "a.org", NULL, 25, &why),
+	CU_ASSERT_EQUAL(rp__acl_check(a, rp_unit_sockaddr("10.0.0.1", &cs), "a.org", NULL,
+				      25, &why),
 			RP_ACL_NONE);
 	CU_ASSERT_PTR_NULL(why);
 	rp__acl_free(a);
@@ -843,9 +825,9 @@ static struct rp_users *one_user(const char *name, const char *pass, unsigned it
 static void test_users_cache_hit_skips_pbkdf2(void)
 {
 	struct rp_users *u = one_user("alice", "pw", TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(64, 1000);
+	struct rp_auth_cache *c = rp__auth_cache_new(64, 1000, 64, 1000);
 	uint64_t hits, misses;
-	double cold, warm;
+	double cold, warm, wrong_cold, wrong_warm;
 	bool ok;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -863,24 +845,29 @@ static void test_users_cache_hit_skips_pbkdf2(void)
 	       cold * 1e3, warm * 1e6);
 	CU_ASSERT(warm * 10 < cold);
 
-	/* the wrong password is not answered from the cache, and not stored */
-	CU_ASSERT_FALSE(rp__users_check(u, c, 300, "alice", 5, "pW", 2));
-	CU_ASSERT_FALSE(rp__users_check(u, c, 301, "alice", 5, "pW", 2));
+	/* a wrong password is remembered too: the second costs no PBKDF2 */
+	wrong_cold = time_check(u, c, 300, "alice", "pW", 1, &ok);
+	CU_ASSERT_FALSE(ok);
+	wrong_warm = time_check(u, c, 301, "alice", "pW", 3, &ok);
+	CU_ASSERT_FALSE(ok);
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 5);
-	CU_ASSERT_EQUAL(misses, 3);
+	CU_ASSERT_EQUAL(hits, 8);
+	CU_ASSERT_EQUAL(misses, 2);
+	CU_ASSERT(wrong_warm * 10 < wrong_cold);
 
 	/* the name and password are both in the key: no "alic"+"epw" confusion */
 	CU_ASSERT_FALSE(rp__users_check(u, c, 302, "alic", 4, "epw", 3));
+	rp__auth_cache_stats(c, &hits, &misses);
+	CU_ASSERT_EQUAL(misses, 3);
 
 	/* expiry: stored at 100 with a ttl of 1000 */
 	CU_ASSERT_TRUE(rp__users_check(u, c, 1099, "alice", 5, "pw", 2));
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 6);
+	CU_ASSERT_EQUAL(hits, 9);
 	CU_ASSERT_TRUE(rp__users_check(u, c, 1100, "alice", 5, "pw", 2));
 	rp__auth_cache_stats(c, &hits, &misses);
-	CU_ASSERT_EQUAL(hits, 6);
-	CU_ASSERT_EQUAL(misses, 5);
+	CU_ASSERT_EQUAL(hits, 9);
+	CU_ASSERT_EQUAL(misses, 4);
 	rp__auth_cache_free(c);
 	rp__users_free(u);
 }
@@ -889,7 +876,7 @@ static void test_users_cache_bound_to_table(void)
 {
 	struct rp_users *u1 = one_user("alice", "pw", TEST_ITER);
 	struct rp_users *u2 = one_user("alice", "other", TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(8, 60000);
+	struct rp_auth_cache *c = rp__auth_cache_new(8, 60000, 8, 60000);
 	uint64_t hits, misses;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -904,7 +891,7 @@ static void test_users_cache_bound_to_table(void)
 	rp__auth_cache_free(c);
 
 	/* a cache with no lifetime never answers */
-	c = rp__auth_cache_new(8, 0);
+	c = rp__auth_cache_new(8, 0, 8, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	CU_ASSERT_TRUE(rp__users_check(u1, c, 1, "alice", 5, "pw", 2));
 	CU_ASSERT_TRUE(rp__users_check(u1, c, 1, "alice", 5, "pw", 2));
@@ -920,7 +907,7 @@ static void test_users_cache_evicts_oldest(void)
 {
 	static const char *const names[] = {"u0", "u1", "u2", "u3", "u4"};
 	char h[RP_USERS_HASH_MAX], text[1024], err[256];
-	struct rp_auth_cache *c = rp__auth_cache_new(4, 60000);
+	struct rp_auth_cache *c = rp__auth_cache_new(4, 60000, 4, 60000);
 	uint64_t hits, misses;
 	struct rp_users *u;
 	size_t len = 0;
@@ -953,7 +940,8 @@ static void test_users_cache_evicts_oldest(void)
 static void test_users_unknown_name_takes_pbkdf2_time(void)
 {
 	struct rp_users *u = one_user("alice", "pw", 4 * TEST_ITER);
-	struct rp_auth_cache *c = rp__auth_cache_new(64, 60000);
+	/* failures not remembered, so that each try runs PBKDF2 */
+	struct rp_auth_cache *c = rp__auth_cache_new(64, 60000, 64, 0);
 	uint64_t hits, misses;
 	double known, unknown;
 	bool ok;
@@ -972,6 +960,92 @@ static void test_users_unknown_name_takes_pbkdf2_time(void)
 	CU_ASSERT(unknown > known * 0.5);
 	CU_ASSERT(unknown < known * 2.0);
 	rp__auth_cache_free(c);
+	rp__users_free(u);
+}
+
+/* The key of a pair: the same for the same pair, table and cache; another
+ * for any other name/password split, table or cache (its random key), so it
+ * tells nothing of the password. */
+static void test_auth_cache_tag(void)
+{
+	struct rp_users *u1 = one_user("alice", "pw", TEST_ITER);
+	struct rp_users *u2 = one_user("alice", "pw", TEST_ITER);
+	struct rp_auth_cache *c = rp__auth_cache_new(8, 1000, 8, 1000);
+	struct rp_auth_cache *d = rp__auth_cache_new(8, 1000, 8, 1000);
+	uint8_t t[RP_AUTH_TAG_LEN], t2[RP_AUTH_TAG_LEN];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pw", 2, t);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pw", 2, t2);
+	CU_ASSERT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u1, "alic", 4, "epw", 3, t2);
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u1, "alice", 5, "pW", 2, t2);
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(c, u2, "alice", 5, "pw", 2, t2); /* a reloaded table */
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	rp__auth_cache_tag(d, u1, "alice", 5, "pw", 2, t2); /* another reactor */
+	CU_ASSERT_NOT_EQUAL(memcmp(t, t2, sizeof(t)), 0);
+	CU_ASSERT_PTR_NULL(memmem(t, sizeof(t), "pw", 2));
+	rp__auth_cache_free(c);
+	rp__auth_cache_free(d);
+	rp__users_free(u1);
+	rp__users_free(u2);
+}
+
+static void tag_of(unsigned i, uint8_t tag[RP_AUTH_TAG_LEN])
+{
+	memset(tag, 0, RP_AUTH_TAG_LEN);
+	memcpy(tag, &i, sizeof(i));
+	tag[RP_AUTH_TAG_LEN - 1] = 0x5a;
+}
+
+/* Successes and failures each in a bounded table of their own: a flood of
+ * distinct failures evicts older failures, never a success. */
+static void test_auth_cache_failures_bounded_apart(void)
+{
+	struct rp_auth_cache *c = rp__auth_cache_new(4, 10000, 4, 500);
+	uint8_t ok[RP_AUTH_TAG_LEN], t[RP_AUTH_TAG_LEN];
+	uint64_t hits, misses;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	tag_of(1000000, ok);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 1), -ENOENT);
+	rp__auth_cache_store(c, ok, true, 1);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 2), 1);
+	tag_of(7, t);
+	rp__auth_cache_store(c, t, false, 2);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 3), 0);
+	/* failures expire with their own lifetime */
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 501), 0);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 502), -ENOENT);
+	/* 1000 distinct failures: the success stays, only 4 failures do */
+	for (unsigned i = 0; i < 1000; i++) {
+		tag_of(i, t);
+		rp__auth_cache_store(c, t, false, 600 + i);
+	}
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, ok, 1600), 1);
+	tag_of(999, t);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 1600), 0);
+	tag_of(0, t);
+	CU_ASSERT_EQUAL(rp__auth_cache_lookup(c, t, 1000), -ENOENT);
+	rp__auth_cache_stats(c, &hits, &misses);
+	CU_ASSERT_EQUAL(hits, 5);
+	CU_ASSERT_EQUAL(misses, 3);
+	rp__auth_cache_free(c);
+}
+
+/* What helper threads call: the verdict without any cache. */
+static void test_users_verify(void)
+{
+	struct rp_users *u = one_user("alice", "pw", TEST_ITER);
+
+	CU_ASSERT_TRUE(rp__users_verify(u, "alice", 5, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, "alice", 5, "pW", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, "bob", 3, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(u, NULL, 1, "pw", 2));
+	CU_ASSERT_FALSE(rp__users_verify(NULL, "alice", 5, "pw", 2));
 	rp__users_free(u);
 }
 
@@ -1157,6 +1231,9 @@ static const struct rp_unit_test tests[] = {
 	RP_TEST(test_users_cache_bound_to_table),
 	RP_TEST(test_users_cache_evicts_oldest),
 	RP_TEST(test_users_unknown_name_takes_pbkdf2_time),
+	RP_TEST(test_auth_cache_tag),
+	RP_TEST(test_auth_cache_failures_bounded_apart),
+	RP_TEST(test_users_verify),
 	RP_TEST(test_users_empty_file),
 	RP_TEST(test_basic_auth_encodes_for_a_parent),
 	RP_TEST(test_basic_auth_decodes),
