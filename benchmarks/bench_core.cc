@@ -87,9 +87,9 @@ BENCHMARK(BM_core_pool_get_put)
 	->Args({4096, 0})
 	->Args({20480, 1});
 
-// A burst of 4096 objects out and back with 64 kept: every round carves
-// chunks from the allocator and gives them back (the cost of following the
-// load rather than keeping the peak).
+// A burst of 4096 objects out and back with 64 kept: every round maps
+// chunks, faults their pages in and unmaps them again (the cost of following
+// the load rather than keeping the peak).
 static void BM_core_pool_burst(benchmark::State &state)
 {
 	rp_pool p;

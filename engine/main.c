@@ -24,10 +24,11 @@
 
 #ifdef RP_JEMALLOC
 /* Read by jemalloc at start (MALLOC_CONF in the environment overrides it).
- * The pools give chunks back when the load falls (core/pool.c), but jemalloc
- * returns freed pages to the kernel only as a side effect of later calls on
- * the same arena, and an idle reactor makes none: a background thread does
- * the purging on jemalloc's decay schedule instead. */
+ * jemalloc returns freed pages to the kernel only as a side effect of later
+ * calls on the same arena, and an idle reactor makes none: what a burst
+ * allocated (TLS state, DNS, access log lines) would stay resident. A
+ * background thread purges on jemalloc's decay schedule instead. (The pools
+ * of core/pool.c map and unmap their chunks themselves.) */
 const char *malloc_conf = "background_thread:true";
 #endif
 

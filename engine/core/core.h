@@ -116,7 +116,8 @@ struct rp_pool_opts {
 };
 struct rp_pool {
 	size_t obj_size;
-	size_t chunk_bytes; /* a power of two; chunks are aligned to it */
+	size_t slot_size;   /* the object, rounded to a line, and its chunk's address */
+	size_t chunk_bytes; /* an allocator size class (a power of two) */
 	unsigned per_chunk;
 	unsigned max;
 	unsigned keep;
