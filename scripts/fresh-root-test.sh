@@ -160,8 +160,9 @@ cleanup() {
 		kill -KILL $left 2>/dev/null
 		sleep 1
 	done
+	# Last the root itself, with whatever the tests mounted below it.
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" ||
+		umount -R "${mounted[$i]}" 2>/dev/null || umount -Rl "${mounted[$i]}" ||
 			say "cannot unmount ${mounted[$i]}"
 	done
 	if grep -q " $root/" /proc/mounts; then
@@ -206,6 +207,13 @@ bind() { # SRC DEST
 	mount --bind "$1" "$root$2"
 	mounted+=("$root$2")
 }
+# The root is a mount point of its own, as / is on a real machine: `ip
+# netns` (test_faults.py's blackholed backend) makes / a slave in its mount
+# namespace, which fails on a plain directory. Private, so that what the
+# tests mount below it (/run/netns) stays out of the host's namespace.
+mount --bind "$root" "$root"
+mount --make-private "$root"
+mounted+=("$root")
 mount -t proc proc "$root/proc"
 mounted+=("$root/proc")
 bind /sys /sys
