@@ -1154,8 +1154,17 @@ static int balance_run(struct balance_backends *bb, const char *algo, unsigned n
 			"--balance", algo, "--reactors", "1", NULL);
 	if (!p)
 		goto out;
-	if (echo_n((uint16_t)port, n, 0) < 0)
-		goto out;
+	/* One at a time, and the next only once every backend has seen the
+	 * last one's close: ringproxy releases a pick when it closes the
+	 * backend side, and a release still on its way would make the next
+	 * pick see a busy backend (leastconn's premise is all of them idle). */
+	for (unsigned k = 0; k < n; k++) {
+		if (echo_n((uint16_t)port, 1, k) < 0)
+			goto out;
+		for (int i = 0; i < 3; i++)
+			rpt_backend_wait_results(bb->be[i],
+						 rpt_backend_accepted(bb->be[i]), 2000);
+	}
 	for (int i = 0; i < 3; i++)
 		counts[i] = rpt_backend_accepted(bb->be[i]) - before[i];
 	printf("\n  %s: %u %u %u", algo, counts[0], counts[1], counts[2]);
