@@ -78,6 +78,28 @@ def exit_status(result):
     return 77 if result.skipped else 0
 
 
+class ProcTestCase(unittest.TestCase):
+    """A test case that starts ringproxy processes and peers: a temporary
+    directory (self.tmp), the ringproxy processes to kill at the end
+    (self.procs; a sanitizer report in their output fails the test), and
+    the peers to stop (self.stoppable: anything with a stop())."""
+
+    def setUp(self):
+        self.tmp = TempDir()
+        self.addCleanup(self.tmp.cleanup)
+        self.procs = []
+        self.stoppable = []
+
+    def tearDown(self):
+        for p in self.procs:
+            p.kill()
+            rep = p.sanitizer_report()
+            if rep:
+                self.fail("sanitizer report:\n" + rep)
+        for b in self.stoppable:
+            b.stop()
+
+
 def ringproxy_arg(argv, default):
     """Takes "--ringproxy PATH" out of a copy of @argv, as every test file's
     command line has it (tests/integration/CMakeLists.txt): returns the

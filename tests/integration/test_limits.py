@@ -26,9 +26,8 @@ import struct
 import subprocess
 import sys
 import time
-import unittest
 
-from httpsupport import (Backend, Client, EchoServer, Reader, RingProxy, TempDir,
+from httpsupport import (Backend, Client, EchoServer, Reader, RingProxy, ProcTestCase,
                          free_port, ringproxy_arg, run_tests)
 
 RINGPROXY = "ringproxy"
@@ -44,21 +43,7 @@ def one_request(port):
         return r.status, r.headers.get("Retry-After")
 
 
-class Limits(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.addCleanup(self.tmp.cleanup)
-        self.procs = []
-        self.stoppable = []
-
-    def tearDown(self):
-        for p in self.procs:
-            p.kill()
-            rep = p.sanitizer_report()
-            if rep:
-                self.fail("sanitizer report:\n" + rep)
-        for b in self.stoppable:
-            b.stop()
+class Limits(ProcTestCase):
 
     def proxy(self, *args):
         port = free_port()

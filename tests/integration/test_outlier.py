@@ -28,10 +28,10 @@ import subprocess
 import sys
 import threading
 import time
-import unittest
 
-from httpsupport import (ringproxy_arg, Backend, Client, EchoServer, ProtocolError, RingProxy,
-                         TempDir, default_response, free_port, run_tests)
+from httpsupport import (Backend, Client, EchoServer, ProcTestCase, ProtocolError,
+                         RingProxy, default_response, free_port, ringproxy_arg,
+                         run_tests)
 
 RINGPROXY = "ringproxy"
 
@@ -59,25 +59,11 @@ def per_reactor_stats(text):
     return out
 
 
-class Outlier(unittest.TestCase):
-    def setUp(self):
-        self.tmp = TempDir()
-        self.addCleanup(self.tmp.cleanup)
-        self.procs = []
-        self.backends = []
-
-    def tearDown(self):
-        for p in self.procs:
-            p.kill()
-            rep = p.sanitizer_report()
-            if rep:
-                self.fail("sanitizer report:\n" + rep)
-        for b in self.backends:
-            b.stop()
+class Outlier(ProcTestCase):
 
     def backend(self, name, status=200, handler=None):
         b = Backend(name, handler or status_handler(status))
-        self.backends.append(b)
+        self.stoppable.append(b)
         return b
 
     def proxy(self, *args, name="ringproxy"):
